@@ -1,0 +1,98 @@
+"""Cutting a byte stream into SIP messages (RFC 3261 §18.3, §7.5; RFC 5626 §4.4.1).
+
+Over TCP and TLS the Content-Length frames each message. The framer accepts any split of the
+stream: one byte at a time, several messages in one read, CRLF keep-alives between messages. It
+never buffers more than :data:`MAX_MESSAGE_SIZE` of one message: a head that grows past it, or a
+Content-Length beyond it, is an error after which the connection must be closed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sipfault.sip.errors import SipParseError
+from sipfault.sip.parser import MAX_MESSAGE_SIZE
+
+_CONTENT_LENGTH_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I | re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAlivePing:
+    """A double-CRLF ping; the answer is a single CRLF pong (RFC 5626 §4.4.1)."""
+
+
+PING = KeepAlivePing()
+
+
+class StreamFramer:
+    """Feed it bytes; take whole messages (as bytes) and pings out."""
+
+    def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
+        self._buffer = bytearray()
+        self._max_size = max_size
+        self._scanned = 0  # how far the search for the end of the head has got
+        self._crlf_run = 0  # CRLFs seen between messages, for ping detection
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for an incomplete message."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[bytes | KeepAlivePing]:
+        """Add bytes; return every message (and ping) completed by them.
+
+        Raises :class:`SipParseError` on a stream that cannot be framed (an oversized head or
+        body: 513; a missing, malformed or conflicting Content-Length in a head: 400). The
+        messages completed before the defect are lost with it; the caller closes the connection.
+        """
+        self._buffer += data
+        out: list[bytes | KeepAlivePing] = []
+        while True:
+            self._skip_keepalives(out)
+            if not self._buffer:
+                return out
+            end = self._buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
+            if end < 0:
+                if len(self._buffer) > self._max_size:
+                    raise SipParseError("Message Too Large", 513)
+                self._scanned = len(self._buffer)
+                return out
+            head_end = end + 4
+            length = self._content_length(bytes(self._buffer[:end]))
+            if head_end + length > self._max_size:
+                raise SipParseError("Message Too Large", 513)
+            if len(self._buffer) < head_end + length:
+                self._scanned = end  # the head is complete; wait for the body
+                return out
+            out.append(bytes(self._buffer[: head_end + length]))
+            del self._buffer[: head_end + length]
+            self._scanned = 0
+
+    def _skip_keepalives(self, out: list[bytes | KeepAlivePing]) -> None:
+        index = 0
+        buffer = self._buffer
+        while index < len(buffer) and buffer[index] in (0x0D, 0x0A):
+            if buffer[index] == 0x0A:
+                self._crlf_run += 1
+                if self._crlf_run == 2:
+                    out.append(PING)
+            index += 1
+        if index:
+            del buffer[:index]
+            self._scanned = 0
+        if buffer:
+            self._crlf_run = 0
+
+    @staticmethod
+    def _content_length(head: bytes) -> int:
+        """Content-Length of a head; a stream message without one has no body (lenient)."""
+        values = {match.group(1).strip() for match in _CONTENT_LENGTH_RE.finditer(head)}
+        if not values:
+            return 0
+        if len(values) > 1:
+            raise SipParseError("Conflicting Content-Length")
+        text = values.pop()
+        if not text.isdigit():
+            raise SipParseError("Invalid Content-Length")
+        return int(text)

@@ -1,0 +1,36 @@
+"""Pieces of the RFC 3261 §25.1 grammar as named regular expressions.
+
+Each pattern quotes the ABNF it implements. Where sipfault is deliberately more lenient than the
+grammar, the comment says so and why.
+"""
+
+from __future__ import annotations
+
+import re
+
+# token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
+TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+TOKEN_RE = re.compile(TOKEN)
+
+# Method = INVITEm / ACKm / OPTIONSm / BYEm / CANCELm / REGISTERm / extension-method
+# extension-method = token
+METHOD_RE = re.compile(TOKEN)
+
+# SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT   (the "SIP" literal is case-insensitive, §7.1)
+VERSION_RE = re.compile(r"[Ss][Ii][Pp]/(\d+)\.(\d+)")
+
+# Request-Line = Method SP Request-URI SP SIP-Version CRLF
+# Leniency: the version may be followed by trailing whitespace (RFC 4475 §3.1.2.10 allows
+# accepting it), and runs of SP between the parts are accepted (§3.1.2.9).
+REQUEST_LINE_RE = re.compile(rb"^(\S+) +(\S+) +(\S+) *$")
+
+# Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+# Status-Code = 3DIGIT; Reason-Phrase = *(reserved / unreserved / escaped / UTF8-NONASCII /
+#               UTF8-CONT / SP / HTAB). Leniency: a missing SP before an empty reason phrase.
+STATUS_LINE_RE = re.compile(rb"^([Ss][Ii][Pp]/\S+) +(\d+)(?: (.*))?$")
+
+# header-name = token
+HEADER_NAME_RE = re.compile(TOKEN)
+
+# LWS = [*WSP CRLF] 1*WSP ; folding is unfolded before any value is read.
+FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]+")

@@ -1,0 +1,247 @@
+"""Header fields: names, compact forms, multi-value lists (RFC 3261 §7.3).
+
+Header names compare case-insensitively and a compact form equals its long form (§7.3.3).
+:class:`Headers` keeps the fields in wire order with the bytes they were read from, so that an
+unchanged message serializes to exactly the bytes it was parsed from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sipfault.sip.errors import SipParseError
+
+# RFC 3261 §7.3.3 and the IANA registry's compact forms.
+COMPACT_FORMS: dict[str, str] = {
+    "i": "Call-ID",
+    "m": "Contact",
+    "e": "Content-Encoding",
+    "l": "Content-Length",
+    "c": "Content-Type",
+    "f": "From",
+    "s": "Subject",
+    "k": "Supported",
+    "t": "To",
+    "v": "Via",
+    "o": "Event",
+    "u": "Allow-Events",
+    "r": "Refer-To",
+    "b": "Referred-By",
+    "x": "Session-Expires",
+    "a": "Accept-Contact",
+    "j": "Reject-Contact",
+    "d": "Request-Disposition",
+    "y": "Identity",
+}
+
+# Canonical spelling of the fields sipfault writes or reads, keyed by lower-case name.
+_CANONICAL: dict[str, str] = {
+    name.lower(): name
+    for name in (
+        "Accept", "Accept-Encoding", "Accept-Language", "Accept-Resource-Priority", "Alert-Info",
+        "AlertMsg-Error", "Allow", "Allow-Events", "Authentication-Info", "Authorization",
+        "Call-ID", "Call-Info", "Contact", "Content-Disposition", "Content-Encoding",
+        "Content-Language", "Content-Length", "Content-Type", "CSeq", "Date", "Error-Info",
+        "Event", "Expires", "From", "Geolocation-Error", "In-Reply-To", "Max-Forwards",
+        "Min-Expires", "Min-SE", "MIME-Version", "Organization", "Permission-Missing",
+        "Priority", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "RAck",
+        "Reason", "Record-Route", "Recv-Info", "Refer-To", "Referred-By", "Reply-To", "Require",
+        "Retry-After", "Route", "RSeq", "Security-Server", "Server", "Session-Expires",
+        "Subject", "Supported", "Timestamp", "To", "Unsupported", "User-Agent", "Via",
+        "Warning", "WWW-Authenticate", "Accept-Contact", "Reject-Contact",
+        "Request-Disposition", "Identity", "Path", "Service-Route", "Subscription-State",
+    )
+}
+
+# Fields whose value is a comma-separated list (RFC 3261 §7.3.1): several lines and several
+# comma-separated values mean the same thing. Authorization and its kin are not lists (their
+# parameters hold commas), nor is Date.
+LIST_HEADERS: frozenset[str] = frozenset(
+    name.lower()
+    for name in (
+        "Accept", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow", "Allow-Events",
+        "Call-Info", "Contact", "Content-Encoding", "Content-Language", "Error-Info",
+        "In-Reply-To", "Path", "Proxy-Require", "Record-Route", "Require", "Route",
+        "Service-Route", "Supported", "Unsupported", "Via", "Warning", "Accept-Contact",
+        "Reject-Contact", "Request-Disposition", "Security-Server", "Recv-Info",
+    )
+)
+
+# Fields that may appear once only; a second one makes a request malformed (RFC 4475 §3.3.8).
+SINGLE_HEADERS: frozenset[str] = frozenset(
+    ("call-id", "cseq", "from", "to", "max-forwards", "content-length", "content-type")
+)
+
+
+def header_key(name: str) -> str:
+    """Case-insensitive lookup key of a header name, with compact forms expanded (§7.3.3)."""
+    lower = name.lower()
+    if len(lower) == 1:
+        long_form = COMPACT_FORMS.get(lower)
+        if long_form is not None:
+            return long_form.lower()
+    return lower
+
+
+def canonical_name(name: str) -> str:
+    """The conventional spelling of a header name, e.g. ``call-id`` -> ``Call-ID``."""
+    key = header_key(name)
+    known = _CANONICAL.get(key)
+    if known is not None:
+        return known
+    return "-".join(part.capitalize() for part in key.split("-"))
+
+
+def split_list(value: str) -> list[str]:
+    """Split a list-valued header field on the commas that separate its elements.
+
+    Commas inside quoted strings and inside ``<...>`` (URIs may hold commas) do not separate
+    (RFC 3261 §7.3.1). Empty elements are dropped, as the ``#rule`` of RFC 2616 §2.1 allows.
+    """
+    if "," not in value:
+        stripped = value.strip()
+        return [stripped] if stripped else []
+    parts: list[str] = []
+    start = 0
+    in_quotes = False
+    in_angle = False
+    escaped = False
+    for index, char in enumerate(value):
+        if escaped:
+            escaped = False
+        elif in_quotes:
+            if char == "\\":
+                escaped = True
+            elif char == '"':
+                in_quotes = False
+        elif char == '"':
+            in_quotes = True
+        elif char == "<":
+            in_angle = True
+        elif char == ">":
+            in_angle = False
+        elif char == "," and not in_angle:
+            part = value[start:index].strip()
+            if part:
+                parts.append(part)
+            start = index + 1
+    if in_quotes:
+        raise SipParseError("Unterminated quoted string")
+    last = value[start:].strip()
+    if last:
+        parts.append(last)
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """One header field line as it stands in a message."""
+
+    name: str
+    """The name as written (a compact form stays compact)."""
+    value: str
+    """The value with folding undone and surrounding whitespace removed."""
+    raw: bytes | None = None
+    """The exact bytes it was parsed from, without the final CRLF; None when built in code."""
+
+    @property
+    def key(self) -> str:
+        """Lookup key: lower-case long form of the name."""
+        return header_key(self.name)
+
+    def to_bytes(self) -> bytes:
+        """The field line as it goes on the wire, without CRLF."""
+        if self.raw is not None:
+            return self.raw
+        return f"{self.name}: {self.value}".encode("utf-8", "surrogateescape")
+
+
+class Headers:
+    """The header fields of a message, in wire order, looked up case-insensitively."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Iterable[Header | tuple[str, str]] = ()) -> None:
+        self._fields: list[Header] = [
+            field if isinstance(field, Header) else Header(field[0], str(field[1]))
+            for field in fields
+        ]
+
+    def __iter__(self) -> Iterator[Header]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = header_key(name)
+        return any(field.key == key for field in self._fields)
+
+    def __repr__(self) -> str:
+        return f"Headers({[(f.name, f.value) for f in self._fields]!r})"
+
+    def copy(self) -> Headers:
+        """A shallow copy; the fields themselves are immutable."""
+        clone = Headers()
+        clone._fields = list(self._fields)
+        return clone
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of the first field with this name, or ``default``."""
+        key = header_key(name)
+        for field in self._fields:
+            if field.key == key:
+                return field.value
+        return default
+
+    def lines(self, name: str) -> list[str]:
+        """The value of every field line with this name, not split on commas."""
+        key = header_key(name)
+        return [field.value for field in self._fields if field.key == key]
+
+    def values(self, name: str) -> list[str]:
+        """Every element of a header, across lines and commas for list headers (§7.3.1)."""
+        key = header_key(name)
+        found = [field.value for field in self._fields if field.key == key]
+        if key not in LIST_HEADERS:
+            return found
+        elements: list[str] = []
+        for value in found:
+            elements.extend(split_list(value))
+        return elements
+
+    def count(self, name: str) -> int:
+        """How many field lines carry this name."""
+        key = header_key(name)
+        return sum(1 for field in self._fields if field.key == key)
+
+    def add(self, name: str, value: object) -> None:
+        """Append a field line."""
+        self._fields.append(Header(name, str(value)))
+
+    def set(self, name: str, value: object) -> None:
+        """Replace every field of this name with one line, where the first one stood."""
+        key = header_key(name)
+        new = Header(name, str(value))
+        for index, field in enumerate(self._fields):
+            if field.key == key:
+                self._fields[index] = new
+                self._fields = [
+                    f for i, f in enumerate(self._fields) if i <= index or f.key != key
+                ]
+                return
+        self._fields.append(new)
+
+    def remove(self, name: str) -> int:
+        """Remove every field of this name; return how many were removed."""
+        key = header_key(name)
+        before = len(self._fields)
+        self._fields = [field for field in self._fields if field.key != key]
+        return before - len(self._fields)
+
+    def to_bytes(self) -> bytes:
+        """All field lines, each ending in CRLF."""
+        return b"".join(field.to_bytes() + b"\r\n" for field in self._fields)

@@ -1,0 +1,154 @@
+"""SIP requests and responses (RFC 3261 §7).
+
+A message parsed from bytes remembers its start line and header lines as read, so that
+``to_bytes()`` of an unchanged message gives back exactly those bytes; a field changed through
+:class:`~sipfault.sip.headers.Headers` is written anew.
+"""
+
+from __future__ import annotations
+
+from sipfault.sip.address import Address, parse_address
+from sipfault.sip.errors import SipParseError
+from sipfault.sip.headers import Headers
+from sipfault.sip.via import Via, parse_via
+
+SIP_VERSION = "SIP/2.0"
+
+
+class Message:
+    """What requests and responses share: header fields and a body."""
+
+    __slots__ = ("_raw_start", "body", "headers", "version")
+
+    def __init__(
+        self, headers: Headers | None = None, body: bytes = b"", version: str = SIP_VERSION
+    ) -> None:
+        self.headers = headers if headers is not None else Headers()
+        self.body = body
+        self.version = version
+        self._raw_start: tuple[bytes, str] | None = None
+
+    def start_line(self) -> str:
+        """The start line, without CRLF."""
+        raise NotImplementedError
+
+    def first_line(self) -> str:
+        """The start line as read or as it will be written (for logs)."""
+        if self._raw_start is not None and self._raw_start[1] == self.start_line():
+            return self._raw_start[0].decode("utf-8", "replace")
+        return self.start_line()
+
+    def remember_start(self, raw: bytes) -> None:
+        """Keep the bytes the start line was read from (the parser calls this)."""
+        self._raw_start = (raw, self.start_line())
+
+    def to_bytes(self) -> bytes:
+        """Serialize: start line, header fields, empty line, body (RFC 3261 §7)."""
+        start = self.start_line()
+        if self._raw_start is not None and self._raw_start[1] == start:
+            head = self._raw_start[0]
+        else:
+            head = start.encode("utf-8", "surrogateescape")
+        return head + b"\r\n" + self.headers.to_bytes() + b"\r\n" + self.body
+
+    # Readers of the fields every message carries (RFC 3261 §8.1.1). They raise SipParseError
+    # naming the defect, so the UAS can answer 400 with that phrase.
+
+    @property
+    def call_id(self) -> str:
+        """Call-ID (§20.8)."""
+        value = self.headers.get("Call-ID")
+        if not value:
+            raise SipParseError("Missing Call-ID")
+        return value
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        """CSeq number and method (§20.16)."""
+        value = self.headers.get("CSeq")
+        if value is None:
+            raise SipParseError("Missing CSeq")
+        parts = value.split()
+        if len(parts) != 2 or not parts[0].isdigit() or not parts[0].isascii():
+            raise SipParseError("Malformed CSeq")
+        number = int(parts[0])
+        if number >= 2**31:
+            raise SipParseError("CSeq number out of range")
+        return number, parts[1]
+
+    @property
+    def vias(self) -> list[Via]:
+        """Every Via element, topmost first (§20.42)."""
+        return [parse_via(value) for value in self.headers.values("Via")]
+
+    @property
+    def top_via(self) -> Via:
+        """The topmost Via (§8.2.6.2 answers to it)."""
+        value = next(iter(self.headers.values("Via")), None)
+        if value is None:
+            raise SipParseError("Missing Via")
+        return parse_via(value)
+
+    @property
+    def from_(self) -> Address:
+        """From (§20.20)."""
+        value = self.headers.get("From")
+        if value is None:
+            raise SipParseError("Missing From")
+        return parse_address(value, "From")
+
+    @property
+    def to(self) -> Address:
+        """To (§20.39)."""
+        value = self.headers.get("To")
+        if value is None:
+            raise SipParseError("Missing To")
+        return parse_address(value, "To")
+
+    @property
+    def content_type(self) -> str | None:
+        """The media type of the body, lower case and without parameters, or None."""
+        value = self.headers.get("Content-Type")
+        if value is None:
+            return None
+        return value.split(";", 1)[0].strip().lower()
+
+
+class Request(Message):
+    """A request: ``Method SP Request-URI SP SIP-Version`` (RFC 3261 §7.1)."""
+
+    __slots__ = ("method", "uri")
+
+    def __init__(
+        self, method: str, uri: str, headers: Headers | None = None, body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(headers, body, version)
+        self.method = method
+        self.uri = uri
+
+    def start_line(self) -> str:
+        return f"{self.method} {self.uri} {self.version}"
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri}>"
+
+
+class Response(Message):
+    """A response: ``SIP-Version SP Status-Code SP Reason-Phrase`` (RFC 3261 §7.2)."""
+
+    __slots__ = ("reason", "status")
+
+    def __init__(
+        self, status: int, reason: str, headers: Headers | None = None, body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(headers, body, version)
+        self.status = status
+        self.reason = reason
+
+    def start_line(self) -> str:
+        return f"{self.version} {self.status} {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason}>"

@@ -1,0 +1,101 @@
+"""Generic ``;name=value`` parameter lists (RFC 3261 §25.1 ``generic-param``)."""
+
+from __future__ import annotations
+
+import re
+
+from sipfault.sip.errors import SipParseError
+
+Params = tuple[tuple[str, str | None], ...]
+
+# generic-param = token [ EQUAL gen-value ];  gen-value = token / host / quoted-string
+# EQUAL = SWS "=" SWS, so whitespace may surround "=" (RFC 4475 §3.1.1.1).
+_PARAM_RE = re.compile(
+    r"""\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|\[[0-9A-Fa-f:.]+\]|[^;\s"]+)\s*)?$""",
+    re.S,
+)
+
+
+def parse_params(text: str, what: str) -> Params:
+    """Parse ``;a=1;b;c="x y"`` (the leading ``;`` included) into name/value pairs.
+
+    Names keep their case (comparisons lower-case them); quoted values keep their quotes so that
+    a serialized parameter is what was read. An empty parameter, as in ``;;``, is a defect
+    (RFC 4475 §3.1.2.1).
+    """
+    if not text.strip():
+        return ()
+    if not text.lstrip().startswith(";"):
+        raise SipParseError(f"Malformed {what}: unexpected {text.strip()[:20]!r}")
+    pairs: list[tuple[str, str | None]] = []
+    for chunk in _split_semicolons(text.lstrip()[1:]):
+        match = _PARAM_RE.match(chunk)
+        if match is None:
+            raise SipParseError(f"Malformed {what} parameter {chunk.strip()[:30]!r}")
+        pairs.append((match.group(1), match.group(2)))
+    return tuple(pairs)
+
+
+def _split_semicolons(text: str) -> list[str]:
+    """Split on ``;`` outside quoted strings."""
+    if '"' not in text:
+        return text.split(";")
+    parts: list[str] = []
+    start = 0
+    in_quotes = False
+    escaped = False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\" and in_quotes:
+            escaped = True
+        elif char == '"':
+            in_quotes = not in_quotes
+        elif char == ";" and not in_quotes:
+            parts.append(text[start:index])
+            start = index + 1
+    if in_quotes:
+        raise SipParseError("Unterminated quoted string in parameters")
+    parts.append(text[start:])
+    return parts
+
+
+def get_param(params: Params, name: str) -> str | None:
+    """Value of a parameter (quotes removed), "" when present without value, None when absent."""
+    lower = name.lower()
+    for key, value in params:
+        if key.lower() == lower:
+            if value is None:
+                return ""
+            if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+                return value[1:-1]
+            return value
+    return None
+
+
+def has_param(params: Params, name: str) -> bool:
+    """Whether a parameter of this name is present."""
+    lower = name.lower()
+    return any(key.lower() == lower for key, _ in params)
+
+
+def set_param(params: Params, name: str, value: str | None) -> Params:
+    """Replace a parameter's value, or append it."""
+    lower = name.lower()
+    replaced = False
+    result: list[tuple[str, str | None]] = []
+    for key, old in params:
+        if key.lower() == lower:
+            if not replaced:
+                result.append((key, value))
+                replaced = True
+        else:
+            result.append((key, old))
+    if not replaced:
+        result.append((name, value))
+    return tuple(result)
+
+
+def format_params(params: Params) -> str:
+    """Serialize parameters back to ``;a=1;b``."""
+    return "".join(f";{key}" if value is None else f";{key}={value}" for key, value in params)

@@ -1,0 +1,180 @@
+"""Bytes to :class:`Request` / :class:`Response` (RFC 3261 §7, §18.3).
+
+The parser checks framing: the start line, the SIP version, header-line syntax, and the
+Content-Length against the bytes at hand. What a field means (Via, CSeq, From...) is checked by
+:mod:`sipfault.sip.validate`. Any defect raises :class:`SipParseError`; no other exception
+escapes (the property tests feed it arbitrary bytes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import (
+    HEADER_NAME_RE,
+    METHOD_RE,
+    REQUEST_LINE_RE,
+    STATUS_LINE_RE,
+    VERSION_RE,
+)
+from sipfault.sip.headers import Header, Headers
+from sipfault.sip.message import Message, Request, Response
+
+MAX_MESSAGE_SIZE = 64 * 1024
+"""Largest message sipfault accepts, head and body (RFC 3261 §21.5.7 513 beyond it)."""
+
+_WSP = b" \t"
+_FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
+_CONTENT_LENGTH_KEYS = ("content-length", "l")
+
+
+def parse_message(data: bytes, *, stream: bool = False) -> Message:
+    """Parse one whole message.
+
+    For a datagram (``stream=False``) the body is framed by Content-Length when present: bytes
+    beyond it are ignored (RFC 3261 §18.3, RFC 4475 §3.1.1.8) and a Content-Length larger than
+    what arrived is a 400 (§3.1.2.2). Without Content-Length the body is the rest of the
+    datagram. For a stream the framer has already cut exactly one message.
+    """
+    try:
+        return _parse(data, stream)
+    except SipParseError:
+        raise
+    except Exception as exc:  # a defect no rule foresaw must still be a clean 400
+        raise SipParseError(f"Malformed message ({type(exc).__name__})") from None
+
+
+def _parse(data: bytes, stream: bool) -> Message:
+    if len(data) > MAX_MESSAGE_SIZE:
+        raise SipParseError("Message Too Large", 513)
+    data = data.lstrip(b"\r\n")  # §7.5: ignore CRLF before the start line
+    if not data:
+        raise SipParseError("Empty message")
+    head, body = _split_head(data)
+    lines = head.split(b"\n")
+    start_raw = lines[0].removesuffix(b"\r")
+    message = _parse_start_line(start_raw)
+    message.headers = _parse_header_lines(lines[1:], message)
+    try:
+        message.body = _frame_body(message.headers, body, stream)
+    except SipParseError as exc:
+        exc.partial = message
+        raise
+    message.remember_start(start_raw)
+    _check_version(message)
+    return message
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes]:
+    """Split at the empty line; a message with no empty line is all head (lenient)."""
+    end = data.find(b"\r\n\r\n")
+    if end >= 0:
+        return data[:end], data[end + 4:]
+    end = data.find(b"\n\n")
+    if end >= 0:
+        return data[:end], data[end + 2:]
+    return data.removesuffix(b"\r\n"), b""
+
+
+def _parse_start_line(line: bytes) -> Message:
+    if line[:4].upper() == b"SIP/":
+        status_match = STATUS_LINE_RE.match(line)
+        if status_match is None:
+            raise SipParseError("Malformed Status-Line")
+        version, code, reason = status_match.groups()
+        if len(code) != 3:
+            raise SipParseError("Malformed Status-Code")
+        status = int(code)
+        if not 100 <= status <= 699:
+            raise SipParseError("Status-Code out of range")
+        return Response(
+            status, (reason or b"").decode("utf-8", "replace"), version=version.decode("ascii")
+        )
+    request_match = REQUEST_LINE_RE.match(line)
+    if request_match is None:
+        raise SipParseError("Malformed Request-Line")
+    method_raw, uri_raw, version_raw = request_match.groups()
+    try:
+        method = method_raw.decode("ascii")
+        uri = uri_raw.decode("utf-8")
+        version = version_raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise SipParseError("Malformed Request-Line: invalid characters") from None
+    if METHOD_RE.fullmatch(method) is None:
+        raise SipParseError("Malformed Request-Line: invalid method")
+    if uri.startswith("<"):
+        raise SipParseError("Malformed Request-URI: angle brackets")  # RFC 4475 §3.1.2.7
+    return Request(method, uri, version=version)
+
+
+def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
+    """Read header lines, undoing folding (RFC 3261 §7.3.1)."""
+    fields: list[Header] = []
+    pending: list[bytes] = []
+    defect: str | None = None
+
+    def flush() -> None:
+        nonlocal defect
+        raw = b"\n".join(pending).removesuffix(b"\r")
+        name_raw, colon, value_raw = raw.partition(b":")
+        name_bytes = name_raw.rstrip(_WSP)
+        try:
+            name = name_bytes.decode("ascii")
+        except UnicodeDecodeError:
+            name = ""
+        if not colon or HEADER_NAME_RE.fullmatch(name) is None:
+            defect = defect or f"Malformed header line {raw[:30].decode('utf-8', 'replace')!r}"
+            return
+        value = value_raw.decode("utf-8", "surrogateescape")
+        if "\n" in value:
+            value = _FOLD_RE.sub(" ", value)
+        fields.append(Header(name, value.strip(" \t\r"), raw))
+
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and pending:
+            pending.append(line)
+            continue
+        if pending:
+            flush()
+        pending = [line]
+    if pending:
+        flush()
+    headers = Headers(fields)
+    if defect is not None:
+        message.headers = headers
+        raise SipParseError(defect, partial=message)
+    return headers
+
+
+def content_length(headers: Headers) -> int | None:
+    """The Content-Length (§20.14): None when absent; 400 when malformed or conflicting."""
+    values = {value.strip() for value in headers.lines("Content-Length")}
+    if not values:
+        return None
+    if len(values) > 1:
+        raise SipParseError("Conflicting Content-Length")  # RFC 4475 §3.3.9
+    text = values.pop()
+    if not text.isdigit() or not text.isascii():
+        raise SipParseError("Invalid Content-Length")  # RFC 4475 §3.1.2.3
+    return int(text)
+
+
+def _frame_body(headers: Headers, rest: bytes, stream: bool) -> bytes:
+    length = content_length(headers)
+    if length is None:
+        return b"" if stream else rest
+    if length > MAX_MESSAGE_SIZE:
+        raise SipParseError("Message Too Large", 513)
+    if length > len(rest):
+        raise SipParseError("Content-Length larger than the message body")  # RFC 4475 §3.1.2.2
+    return rest[:length]
+
+
+def _check_version(message: Message) -> None:
+    """RFC 3261 §8.2 and §21.5.6: anything but SIP/2.0 gets 505."""
+    version_match = VERSION_RE.fullmatch(message.version)
+    if version_match is None:
+        raise SipParseError("Malformed SIP-Version", partial=message)
+    if version_match.groups() != ("2", "0"):
+        raise SipParseError("Version Not Supported", 505, partial=message)

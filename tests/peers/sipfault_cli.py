@@ -1,0 +1,253 @@
+"""Run `sipfault run SCENARIO` as a subprocess on an ephemeral loopback port.
+
+The CLI contract relied on here:
+- when ready it prints, flushed, a line matching `LISTENING_RE`;
+- on SIGINT it shuts down, prints a summary with `requests: INVITE=1 ACK=1` and
+  `responses: 100=1 180=1 486=1` lines, and exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.peers.locate import REPO_ROOT
+from tests.peers.output import LineCollector
+from tests.peers.ports import format_hostport
+
+LISTENING_RE = re.compile(r"listening on (?P<host>\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
+_COUNTS_RE = {
+    kind: re.compile(rf"\b{kind}:(?P<counts>(?:\s+[A-Za-z0-9_.!%*+`'~-]+=\d+)*)\s*$")
+    for kind in ("requests", "responses")
+}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counts `sipfault run` prints when it stops."""
+
+    requests: dict[str, int]
+    """Requests received, by method (e.g. {"INVITE": 1, "ACK": 1})."""
+    responses: dict[str, int]
+    """Responses sent, by status code as text (e.g. {"100": 1, "486": 1})."""
+
+
+def parse_summary(output: str) -> Summary:
+    """Counts from the last `requests:` and `responses:` lines of `output`.
+
+    Raises AssertionError, quoting the output, when either line is missing.
+    """
+    found: dict[str, dict[str, int]] = {}
+    for line in output.splitlines():
+        for kind, pattern in _COUNTS_RE.items():
+            match = pattern.search(line)
+            if match:
+                pairs = (item.split("=", 1) for item in match["counts"].split())
+                found[kind] = {name: int(count) for name, count in pairs}
+    missing = [kind for kind in _COUNTS_RE if kind not in found]
+    if missing:
+        raise AssertionError(
+            f"sipfault summary has no {' or '.join(missing)} line; output was:\n{output}"
+        )
+    return Summary(requests=found["requests"], responses=found["responses"])
+
+
+def resolve_scenario(scenario: str | os.PathLike[str]) -> Path:
+    """An absolute scenario path; relative ones are taken from the repository root."""
+    path = Path(scenario)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+@dataclass
+class SipfaultProcess:
+    """A running `sipfault run`; `stop()` ends it and keeps its output and summary."""
+
+    host: str
+    """Address it listens on, without brackets."""
+    port: int
+    """Port it listens on (UDP and TCP share it)."""
+    process: subprocess.Popen[str]
+    """The child process."""
+    command: list[str]
+    """Command line it was started with."""
+    _stdout: LineCollector = field(repr=False)
+    _stderr: LineCollector = field(repr=False)
+    returncode: int | None = None
+    """Exit status once stopped."""
+
+    def __iter__(self) -> Iterator[object]:
+        """Unpack as `(host, port, process)`."""
+        return iter((self.host, self.port, self.process))
+
+    @property
+    def hostport(self) -> str:
+        """`host:port` to give SIPp as the remote host."""
+        return format_hostport(self.host, self.port)
+
+    def uri(self, user: str, transport: str | None = None) -> str:
+        """A SIP URI addressing `user` on this server, e.g. `sip:486@127.0.0.1:40123`."""
+        suffix = f";transport={transport}" if transport and transport != "udp" else ""
+        return f"sip:{user}@{self.hostport}{suffix}"
+
+    @property
+    def stdout(self) -> str:
+        """Standard output read so far."""
+        return self._stdout.text
+
+    @property
+    def stderr(self) -> str:
+        """Standard error read so far."""
+        return self._stderr.text
+
+    @property
+    def output(self) -> str:
+        """Standard output, then standard error, read so far."""
+        return f"{self.stdout}\n{self.stderr}".strip("\n")
+
+    def wait_for_line(self, pattern: str, timeout: float = 5.0) -> bool:
+        """Wait (bounded) until a stdout line matches the regex `pattern`."""
+        return self._stdout.wait_for(re.compile(pattern), timeout) is not None
+
+    def stop(self, *, settle: float = 0.0, timeout: float = 10.0) -> str:
+        """SIGINT, wait (bounded), assert exit status 0; return the full output.
+
+        `settle` seconds pass first so the last datagrams a peer sent are processed (and any
+        retransmission that an unmatched ACK would cause has time to show in the summary).
+        Idempotent: later calls return the same output.
+        """
+        if self.returncode is None:
+            if settle > 0:
+                time.sleep(settle)
+            self.returncode = _interrupt(self.process, timeout)
+            self._stdout.join(timeout)
+            self._stderr.join(timeout)
+        if self.returncode != 0:
+            raise AssertionError(
+                f"sipfault exited with status {self.returncode} after SIGINT (expected 0)\n"
+                f"command: {' '.join(self.command)}\n{self.output}"
+            )
+        return self.output
+
+    @property
+    def summary(self) -> Summary:
+        """The exit summary; only meaningful after `stop()`."""
+        return parse_summary(self.output)
+
+
+def _interrupt(process: subprocess.Popen[str], timeout: float) -> int:
+    """SIGINT the process and return its exit status; SIGKILL it if it overstays `timeout`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+            return -signal.SIGKILL
+    return process.returncode
+
+
+def sipfault_command(
+    scenario: str | os.PathLike[str],
+    *,
+    listen: str = "127.0.0.1:0",
+    transports: Sequence[str] | None = None,
+    t1: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The `python -m sipfault run ...` command line for these options."""
+    command = [sys.executable, "-m", "sipfault", "run", str(resolve_scenario(scenario))]
+    command += ["--listen", listen]
+    if transports:
+        command += ["--transport", ",".join(transports)]
+    if t1:
+        command += ["--t1", t1]
+    if verbose:
+        command.append("-v")
+    if quiet:
+        command.append("--quiet")
+    command += list(extra_args)
+    return command
+
+
+@contextlib.contextmanager
+def run_sipfault(
+    scenario: str | os.PathLike[str],
+    *,
+    listen: str = "127.0.0.1:0",
+    transports: Sequence[str] | None = None,
+    t1: str | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    extra_args: Sequence[str] = (),
+    ready_timeout: float = 15.0,
+    stop_timeout: float = 10.0,
+) -> Iterator[SipfaultProcess]:
+    """Start `sipfault run SCENARIO` and yield it once it prints its listening line.
+
+    On leaving the block it is stopped with SIGINT (bounded) and must exit 0; call `stop()`
+    inside the block to read the summary there. An exception from the block gets sipfault's
+    output attached as a note, so the message ladder shows in the failure.
+    """
+    command = sipfault_command(
+        scenario,
+        listen=listen,
+        transports=transports,
+        t1=t1,
+        verbose=verbose,
+        quiet=quiet,
+        extra_args=extra_args,
+    )
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+    stdout = LineCollector(process.stdout, "sipfault-stdout")  # type: ignore[arg-type]
+    stderr = LineCollector(process.stderr, "sipfault-stderr")  # type: ignore[arg-type]
+    match = stdout.wait_for(LISTENING_RE, ready_timeout)
+    if match is None:
+        status = _interrupt(process, stop_timeout)
+        stdout.join(stop_timeout)
+        stderr.join(stop_timeout)
+        raise AssertionError(
+            f"sipfault printed no 'listening on HOST:PORT' line within {ready_timeout:.0f} s "
+            f"(exit status {status})\ncommand: {' '.join(command)}\n"
+            f"stdout:\n{stdout.text}\nstderr:\n{stderr.text}"
+        )
+    running = SipfaultProcess(
+        host=match["host"].strip("[]"),
+        port=int(match["port"]),
+        process=process,
+        command=command,
+        _stdout=stdout,
+        _stderr=stderr,
+    )
+    try:
+        yield running
+    except BaseException as error:
+        with contextlib.suppress(AssertionError):
+            running.stop(timeout=stop_timeout)
+        error.add_note(
+            f"sipfault (exit status {running.returncode}) output:\n{running.output}"
+        )
+        raise
+    running.stop(timeout=stop_timeout)

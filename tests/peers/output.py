@@ -43,7 +43,9 @@ class LineCollector:
         """Everything read so far, newline-joined."""
         return "\n".join(self.lines)
 
-    def wait_for(self, pattern: re.Pattern[str], timeout: float, start: int = 0) -> re.Match[str] | None:
+    def wait_for(
+        self, pattern: re.Pattern[str], timeout: float, start: int = 0
+    ) -> re.Match[str] | None:
         """First match of `pattern` in a line at index >= `start`, waiting up to `timeout` s.
 
         Returns None on timeout or when the stream ends without a match.

@@ -246,8 +246,6 @@ def run_sipfault(
     except BaseException as error:
         with contextlib.suppress(AssertionError):
             running.stop(timeout=stop_timeout)
-        error.add_note(
-            f"sipfault (exit status {running.returncode}) output:\n{running.output}"
-        )
+        error.add_note(f"sipfault (exit status {running.returncode}) output:\n{running.output}")
         raise
     running.stop(timeout=stop_timeout)

@@ -223,8 +223,9 @@ def run_sipp(
                     timeout=timeout + 15,
                 )
             except subprocess.TimeoutExpired as expired:
-                result = _collect(command, -signal.SIGKILL, _text(expired.stdout),
-                                  _text(expired.stderr), work)
+                result = _collect(
+                    command, -signal.SIGKILL, _text(expired.stdout), _text(expired.stderr), work
+                )
                 raise AssertionError(
                     f"sipp did not exit within {timeout + 15:.0f} s\n{result.describe()}"
                 ) from None

@@ -1,0 +1,176 @@
+"""The scenario model: what the server answers, as plain frozen data.
+
+One model serves the YAML files (see ``loader.py``), the Python API and the pytest fixture.
+It holds no behaviour beyond small helpers; the scenario engine in ``sipfault.core`` reads it.
+The file format is documented in ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+__all__ = [
+    "PLACEHOLDERS",
+    "Match",
+    "Reply",
+    "Rule",
+    "Scenario",
+    "SourceLocation",
+    "Timers",
+    "fill_placeholders",
+]
+
+PLACEHOLDERS: frozenset[str] = frozenset(
+    {"to_user", "from_user", "call_id", "ruri_user", "local_host", "local_port"}
+)
+"""Names usable as ``{name}`` in reply header values and bodies."""
+
+# A placeholder is `{name}` with a name from PLACEHOLDERS; any other brace text is literal,
+# so JSON or XML bodies need no escaping.
+_PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
+    """Replace each ``{name}`` whose name is in ``values`` by its value; leave the rest as is.
+
+    A plain text substitution: nothing in ``text`` is ever evaluated, and a substituted value
+    is not scanned again.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        return values.get(match.group(1), match.group(0))
+
+    return _PLACEHOLDER_RE.sub(replace, text)
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a model element was written in a scenario file."""
+
+    file: str
+    """The file name as given to the loader."""
+    line: int
+    """1-based line."""
+    column: int
+    """1-based column."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Timers:
+    """RFC 3261 §17.1.1.1 timer base values, in seconds."""
+
+    t1: float = 0.5
+    """T1, the round-trip time estimate; Timer G starts at T1, Timers H and J last 64*T1."""
+    t2: float = 4.0
+    """T2, the longest retransmit interval for INVITE responses and non-INVITE requests."""
+    t4: float = 5.0
+    """T4, the longest time a message stays in the network; Timer I on UDP."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """The conditions a request must meet for a rule to answer it; all given ones must hold."""
+
+    methods: frozenset[str] | None = None
+    """Request methods (case-sensitive, RFC 3261 §7.1); None matches any method."""
+    ruri_user: re.Pattern[str] | None = None
+    """Full match against the Request-URI user part ("" when it has none)."""
+    ruri_host: re.Pattern[str] | None = None
+    """Full match against the Request-URI host; compiled to ignore case (RFC 3261 §19.1.4)."""
+    from_user: re.Pattern[str] | None = None
+    """Full match against the user part of the From URI."""
+    to_user: re.Pattern[str] | None = None
+    """Full match against the user part of the To URI."""
+    headers: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    """(name, pattern) pairs: a field of that name (ignoring case) whose value the pattern finds."""
+    body: re.Pattern[str] | None = None
+    """Searched in the body decoded as UTF-8 with undecodable bytes replaced."""
+    media: frozenset[str] | None = None
+    """SDP ``m=`` media types the offer must include one of; T.38 fax is ``image``."""
+    transports: frozenset[str] | None = None
+    """Transports the request may arrive on: ``udp``, ``tcp``, ``tls``."""
+    in_dialog: bool | None = None
+    """True: only requests with a To-tag; False: only requests without one; None: either."""
+    first: int | None = None
+    """Answer only the first N requests that meet the rest of the match."""
+    nth: int | None = None
+    """Answer only the Nth request that meets the rest of the match (1-based)."""
+    every: int | None = None
+    """Answer every Nth request that meets the rest of the match (N, 2N, 3N...)."""
+    probability: float | None = None
+    """Chance 0..1 to answer, drawn from a generator seeded by ``Scenario.seed``."""
+
+    @property
+    def unconditional(self) -> bool:
+        """True when this match holds for every request (no condition, counter or chance)."""
+        return all(getattr(self, f.name) in (None, ()) for f in fields(self))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response step of a rule's reply list."""
+
+    code: int
+    """Status code, 100..699 (RFC 3261 §7.2)."""
+    reason: str | None = None
+    """Reason phrase; None uses the standard phrase of the code."""
+    after: float = 0.0
+    """Seconds to wait after the previous step (or after the request, for the first step)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Header fields added, or replacing the ones the server would send; may hold placeholders."""
+    omit: tuple[str, ...] = ()
+    """Header fields left out on purpose, even required ones (a fault)."""
+    body: str | None = None
+    """Literal body; may hold placeholders."""
+    sdp: str | None = None
+    """``"answer"`` to build an SDP answer to the request's offer, or literal SDP text."""
+    reliable: bool | None = None
+    """Send as a reliable provisional (RFC 3262); None follows the request's Require/Supported."""
+    fault: str | None = None
+    """Name of a fault to apply to this response."""
+    location: SourceLocation | None = field(default=None, compare=False)
+    """Where the step was written, for messages; not part of equality."""
+
+    @property
+    def is_final(self) -> bool:
+        """True for a final response (2xx-6xx), False for a provisional one (1xx)."""
+        return self.code >= 200
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A match and what to do with a request that meets it: reply, or drop it."""
+
+    match: Match
+    """The conditions a request must meet."""
+    reply: tuple[Reply, ...] = ()
+    """Responses to send, in order; empty only when ``drop`` is set."""
+    drop: bool = False
+    """Swallow the request and never answer it."""
+    name: str | None = None
+    """Name used in the journal and in messages."""
+    location: SourceLocation | None = field(default=None, compare=False)
+    """Where the rule was written, for messages; not part of equality."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named list of rules, tried in order; the first rule whose match holds answers."""
+
+    name: str
+    """Short name shown in logs and the journal."""
+    description: str = ""
+    """What the scenario does, for people."""
+    rules: tuple[Rule, ...] = ()
+    """Rules in the order they are tried; unmatched requests get the RFC defaults."""
+    timers: Timers = Timers()
+    """Transaction timer base values."""
+    seed: int | None = None
+    """Seed for ``probability``; None lets the run choose one (and print it)."""
+    source: str | None = None
+    """Path of the file the scenario came from; None when built in code."""

@@ -48,7 +48,6 @@ _PROTO_UDP: Final = 17
 _TTL: Final = 64
 _TCP_WINDOW: Final = 65535
 
-_TCP_FIN: Final = 0x01
 _TCP_SYN: Final = 0x02
 _TCP_PSH: Final = 0x08
 _TCP_ACK: Final = 0x10
@@ -267,8 +266,8 @@ class PcapWriter:
         """Prefix ``segment`` with an IPv4 (RFC 791) or IPv6 (RFC 8200 §3) header."""
         if len(src) == 16:
             first_word = 6 << 28  # version 6, traffic class 0, flow label 0
-            return struct.pack("!IHBB", first_word, len(segment), protocol, _TTL) + src + dst \
-                + segment
+            header = struct.pack("!IHBB16s16s", first_word, len(segment), protocol, _TTL, src, dst)
+            return header + segment
         self._ipv4_id = (self._ipv4_id + 1) & 0xFFFF
         dont_fragment = 0x4000
         header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(segment), self._ipv4_id,

@@ -235,6 +235,14 @@ class Headers:
                 return
         self._fields.append(new)
 
+    def insert_before(self, keys: tuple[str, ...], name: str, value: object) -> None:
+        """Add a field line before the first field whose key is in ``keys`` (else at the end)."""
+        for index, field in enumerate(self._fields):
+            if field.key in keys:
+                self._fields.insert(index, Header(name, str(value)))
+                return
+        self._fields.append(Header(name, str(value)))
+
     def remove(self, name: str) -> int:
         """Remove every field of this name; return how many were removed."""
         key = header_key(name)

@@ -1,0 +1,98 @@
+"""Dialogs the UAS takes part in (RFC 3261 §12, §13.3.1.4).
+
+A dialog starts with a dialog-creating response to an INVITE (a 1xx with a To-tag makes it
+early, a 2xx confirms it). The UAS core re-sends a 2xx until the ACK comes (§13.3.1.4); when
+none comes within 64*T1 the dialog ends with a BYE.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sipfault.core.events import Peer
+from sipfault.core.timers import Timer, TimerQueue
+from sipfault.scenario.model import Timers
+from sipfault.sip.message import Response
+
+DialogKey = tuple[str, str, str]
+"""(Call-ID, local tag, remote tag), RFC 3261 §12."""
+
+
+class DialogState(enum.Enum):
+    """RFC 3261 §12: early until a 2xx, confirmed after, terminated by BYE or failure."""
+
+    EARLY = "early"
+    CONFIRMED = "confirmed"
+    TERMINATED = "terminated"
+
+
+@dataclass
+class Dialog:
+    """One dialog, as the UAS side sees it."""
+
+    call_id: str
+    local_tag: str
+    remote_tag: str
+    peer: Peer
+    """Where in-dialog requests of ours go: the peer the INVITE came from (never a resolved
+    Contact, so a test tool cannot be made to send elsewhere)."""
+    local_uri: str
+    """The To of the INVITE (our From in requests we send)."""
+    remote_uri: str
+    """The From of the INVITE (our To)."""
+    remote_target: str
+    """The Contact URI of the INVITE (our Request-URI)."""
+    route_set: list[str] = field(default_factory=list)
+    """Record-Route values of the INVITE, in order (§12.1.1)."""
+    state: DialogState = DialogState.EARLY
+    local_cseq: int = 0
+    """CSeq of the last request we sent in the dialog."""
+    remote_cseq: int | None = None
+    """CSeq of the last request the peer sent (§12.2.2)."""
+    acked: bool = False
+    """Whether the ACK for the 2xx arrived."""
+    offer_in_2xx: bool = False
+    """Whether our 2xx carried an offer (the INVITE had none), so the ACK must bring the answer."""
+    _retransmit: Timer | None = None
+    _give_up: Timer | None = None
+
+    @property
+    def key(self) -> DialogKey:
+        """The dialog ID (§12)."""
+        return (self.call_id, self.local_tag, self.remote_tag)
+
+    def start_2xx_retransmission(
+        self,
+        response: Response,
+        timers: Timers,
+        queue: TimerQueue,
+        resend: Callable[[Response, Peer, float], None],
+        on_no_ack: Callable[[Dialog, float], None],
+        now: float,
+    ) -> None:
+        """§13.3.1.4: re-send the 2xx at T1, doubling to T2, until ACK; give up at 64*T1."""
+        interval = timers.t1
+
+        def retransmit(at: float) -> None:
+            nonlocal interval
+            if self.acked or self.state is DialogState.TERMINATED:
+                return
+            resend(response, self.peer, at)
+            interval = min(2 * interval, timers.t2)
+            self._retransmit = queue.schedule(at + interval, retransmit)
+
+        def give_up(at: float) -> None:
+            if not self.acked and self.state is not DialogState.TERMINATED:
+                self.stop_retransmission()
+                on_no_ack(self, at)
+
+        self._retransmit = queue.schedule(now + interval, retransmit)
+        self._give_up = queue.schedule(now + 64 * timers.t1, give_up)
+
+    def stop_retransmission(self) -> None:
+        """The ACK came (or the dialog ended): stop re-sending the 2xx."""
+        for timer in (self._retransmit, self._give_up):
+            if timer is not None:
+                timer.cancel()

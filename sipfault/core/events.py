@@ -1,0 +1,103 @@
+"""What the UAS core reports: messages to send and events for the journal.
+
+The core never touches a socket: it appends :class:`Outgoing` items that the transport layer
+sends to the peer a message came from (RFC 3581 symmetric response routing), and events that the
+CLI, the journal writers and the test API read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sipfault.sip.message import Message, Request
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """The other end of a message, as the transport saw it."""
+
+    transport: str
+    """"udp", "tcp" or "tls"."""
+    remote: tuple[str, int]
+    """Source address and port of the packet or connection."""
+    local: tuple[str, int]
+    """The address and port it arrived on."""
+    connection: int | None = None
+    """For streams: the connection's id, so answers leave on it (RFC 3261 §18.2.2)."""
+
+    @property
+    def reliable(self) -> bool:
+        """Whether the transport is a stream (no retransmissions needed, §17.2)."""
+        return self.transport != "udp"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Bytes for the transport to send."""
+
+    data: bytes
+    """The serialized message (or a CRLF keep-alive pong)."""
+    peer: Peer
+    """Where it goes: always the peer a request came from."""
+    close_after: bool = False
+    """Close the stream connection once sent (after framing errors, RFC 4475 §3.1.2.2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A message arrived and parsed."""
+
+    time: float
+    peer: Peer
+    message: Message
+    data: bytes
+    retransmission: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent:
+    """A message left (or was handed to the transport)."""
+
+    time: float
+    peer: Peer
+    message: Message
+    data: bytes
+    retransmission: bool = False
+    request: Request | None = None
+    """For a response: the request it answers."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDropped:
+    """Bytes that could not be answered: unparsable, a stray response, or too malformed."""
+
+    time: float
+    peer: Peer
+    data: bytes
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something the client did that a test may want to know: a missed ACK, a late retry."""
+
+    time: float
+    kind: str
+    """Short identifier, e.g. "no-ack", "stray-ack", "bad-request"."""
+    text: str
+    call_id: str | None = None
+    peer: Peer | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatched:
+    """A scenario rule took a request."""
+
+    time: float
+    rule: str
+    method: str
+    call_id: str
+
+
+Event = MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched

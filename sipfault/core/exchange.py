@@ -1,0 +1,110 @@
+"""One request being answered: its transaction, To-tag, dialog and scheduled steps.
+
+The transaction (``transactions.py``) knows RFC 3261 §17.2; the exchange holds what the UAS
+core adds on top: the tag it answers with (§8.2.6.2), the steps still to come, and the values a
+scenario's placeholders stand for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sipfault.core.dialogs import Dialog
+from sipfault.core.engine import RequestFacts
+from sipfault.core.responses import response_vias
+from sipfault.core.timers import Timer, TimerQueue
+from sipfault.core.transactions import ServerTransaction
+from sipfault.sip.headers import Header
+from sipfault.sip.message import Request
+from sipfault.sip.sdp import build_answer, build_offer
+from sipfault.sip.uri import format_sip_uri
+
+_WILDCARDS = ("0.0.0.0", "::", "")
+
+
+class Exchange:
+    """The UAS core's state for one server transaction."""
+
+    def __init__(
+        self, transaction: ServerTransaction, facts: RequestFacts, to_tag: str,
+        dialog: Dialog | None,
+    ) -> None:
+        self.transaction = transaction
+        self.facts = facts
+        self.to_tag = to_tag
+        self.dialog = dialog
+        self._pending: list[Timer] = []
+        self._vias: list[Header] | None = None
+
+    @property
+    def request(self) -> Request:
+        """The request being answered."""
+        return self.transaction.request
+
+    @property
+    def vias(self) -> list[Header]:
+        """The Via lines every response copies, the top one fixed for RFC 3581 (read once)."""
+        if self._vias is None:
+            self._vias = response_vias(self.request, self.transaction.peer)
+        return self._vias
+
+    def defer(self, queue: TimerQueue, at: float, action: Callable[[float], None]) -> None:
+        """Run ``action`` at ``at`` unless the exchange is over by then."""
+        self._pending.append(queue.schedule(at, action))
+
+    def cancel_pending(self) -> None:
+        """Forget steps not yet taken (a final response went, or a CANCEL came)."""
+        for timer in self._pending:
+            timer.cancel()
+        self._pending.clear()
+
+    def local_address(self) -> tuple[str, int]:
+        """Our address as the client reached it.
+
+        A socket bound to a wildcard does not know which address a datagram arrived on, so
+        the Request-URI host stands in when it is an IP literal the client used.
+        """
+        host, port = self.transaction.peer.local
+        if host in _WILDCARDS:
+            ruri_host = self.facts.ruri.host.strip("[]")
+            host = ruri_host or "127.0.0.1"
+        return host, port
+
+    def contact(self) -> str:
+        """Our Contact for dialog-creating and redirect responses (§12.1.1, §8.2.6.2)."""
+        host, port = self.local_address()
+        transport = self.transaction.peer.transport
+        params: tuple[tuple[str, str | None], ...] = (
+            () if transport == "udp" else (("transport", transport),)
+        )
+        scheme = "sips" if transport == "tls" else "sip"
+        user = self.facts.ruri_user or "sipfault"
+        safe_user = "".join(c for c in user if c.isalnum() or c in "-_.!~*'()&=+$,;?/") or None
+        return f"<{format_sip_uri(host, port, safe_user, params, scheme)}>"
+
+    def placeholders(self) -> dict[str, str]:
+        """Values for ``{to_user}`` and the other placeholders of scenario text."""
+        host, port = self.local_address()
+        return {
+            "to_user": self.facts.address_user("To"),
+            "from_user": self.facts.address_user("From"),
+            "call_id": self.request.headers.get("Call-ID", "") or "",
+            "ruri_user": self.facts.ruri_user,
+            "local_host": host,
+            "local_port": str(port),
+        }
+
+    def session_body(self, sdp: str, values: dict[str, str]) -> bytes:
+        """SDP for a response: an answer to the request's offer, an offer, or literal text."""
+        from sipfault.scenario.model import fill_placeholders
+
+        host = self.local_address()[0]
+        session_id = abs(hash(self.request.headers.get("Call-ID", ""))) % 10**9
+        if sdp == "answer":
+            if self.request.body and self.request.content_type == "application/sdp":
+                return build_answer(self.request.body, host, session_id)
+            if self.dialog is not None:
+                self.dialog.offer_in_2xx = True
+            return build_offer(host, session_id)
+        text = fill_placeholders(sdp, values)
+        return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()

@@ -1,0 +1,202 @@
+"""Server transactions (RFC 3261 §17.2; RFC 6026 for the INVITE "Accepted" state).
+
+Each transaction is a small state machine fed by the UAS: a retransmitted request, a response
+from the scenario, an ACK, or a timer. The transitions are listed once, in :data:`TRANSITIONS`,
+and checked on every move. Timers run on the UAS's :class:`~sipfault.core.timers.TimerQueue`, so
+tests drive them with a manual clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sipfault.core.events import Peer
+from sipfault.core.timers import Timer, TimerQueue
+from sipfault.scenario.model import Timers
+from sipfault.sip.message import Request, Response
+from sipfault.sip.via import MAGIC_COOKIE
+
+
+class State(enum.Enum):
+    """Server transaction states of RFC 3261 Figures 7 and 8 and RFC 6026 §7.1."""
+
+    TRYING = "Trying"
+    PROCEEDING = "Proceeding"
+    COMPLETED = "Completed"
+    CONFIRMED = "Confirmed"
+    ACCEPTED = "Accepted"
+    TERMINATED = "Terminated"
+
+
+TRANSITIONS: dict[tuple[bool, State], frozenset[State]] = {
+    # (is INVITE, from) -> allowed next states
+    (True, State.PROCEEDING): frozenset(
+        {State.PROCEEDING, State.COMPLETED, State.ACCEPTED, State.TERMINATED}
+    ),
+    (True, State.COMPLETED): frozenset({State.CONFIRMED, State.TERMINATED}),
+    (True, State.CONFIRMED): frozenset({State.TERMINATED}),
+    (True, State.ACCEPTED): frozenset({State.TERMINATED}),
+    (False, State.TRYING): frozenset({State.PROCEEDING, State.COMPLETED, State.TERMINATED}),
+    (False, State.PROCEEDING): frozenset({State.PROCEEDING, State.COMPLETED, State.TERMINATED}),
+    (False, State.COMPLETED): frozenset({State.TERMINATED}),
+}
+
+TransactionKey = tuple[str, ...]
+
+SendFunction = Callable[[Response, Peer, "ServerTransaction", bool, float], None]
+"""How a transaction hands a response to the UAS: response, peer, itself, re-sent?, now."""
+
+
+def transaction_key(request: Request, method: str | None = None) -> TransactionKey:
+    """The §17.2.3 matching key of a request; ``method`` overrides (ACK and CANCEL look up INVITE).
+
+    With an RFC 3261 branch (magic cookie plus something) the key is branch, sent-by and
+    method. Otherwise (RFC 2543 peers, RFC 4475 §3.2.1's bare cookie) it falls back to
+    Request-URI, From tag, Call-ID, CSeq number and the top Via, as §17.2.3 describes.
+    """
+    top = request.top_via
+    branch = top.branch or ""
+    lookup_method = method or request.method
+    if lookup_method == "ACK":
+        lookup_method = "INVITE"
+    if branch.startswith(MAGIC_COOKIE) and len(branch) > len(MAGIC_COOKIE):
+        sent_by = f"{top.host.lower()}:{top.port or ''}"
+        return ("3261", branch, sent_by, lookup_method)
+    from_tag = request.from_.tag or ""
+    number = str(request.cseq[0])
+    return ("2543", request.uri, from_tag, request.call_id, number, str(top), lookup_method)
+
+
+@dataclass
+class TransactionTimers:
+    """The timers a server transaction may have armed."""
+
+    retransmit: Timer | None = None
+    """Timer G (INVITE final over UDP)."""
+    timeout: Timer | None = None
+    """Timer H, I, J or L."""
+
+    def cancel(self) -> None:
+        """Cancel both."""
+        for timer in (self.retransmit, self.timeout):
+            if timer is not None:
+                timer.cancel()
+
+
+class ServerTransaction:
+    """One INVITE or non-INVITE server transaction."""
+
+    def __init__(
+        self,
+        key: TransactionKey,
+        request: Request,
+        peer: Peer,
+        timers: Timers,
+        queue: TimerQueue,
+        send: SendFunction,
+        on_terminated: Callable[[ServerTransaction, float], None],
+        on_no_ack: Callable[[ServerTransaction, float], None],
+    ) -> None:
+        self.key = key
+        self.request = request
+        self.peer = peer
+        self.is_invite = request.method == "INVITE"
+        self.state = State.PROCEEDING if self.is_invite else State.TRYING
+        self.last_response: Response | None = None
+        self._config = timers
+        self._queue = queue
+        self._send = send
+        self._on_terminated = on_terminated
+        self._on_no_ack = on_no_ack
+        self._timers = TransactionTimers()
+        self._interval = timers.t1
+
+    @property
+    def final_sent(self) -> bool:
+        """Whether a final response went out."""
+        return self.last_response is not None and self.last_response.status >= 200
+
+    def _move(self, new: State, now: float) -> None:
+        allowed = TRANSITIONS.get((self.is_invite, self.state), frozenset())
+        if new not in allowed:
+            raise RuntimeError(f"transaction cannot go {self.state.value} -> {new.value}")
+        self.state = new
+        if new is State.TERMINATED:
+            self._timers.cancel()
+            self._on_terminated(self, now)
+
+    def respond(self, response: Response, now: float) -> bool:
+        """Send a response from the scenario; False when the state no longer allows one."""
+        if self.state not in (State.TRYING, State.PROCEEDING):
+            return False
+        self.last_response = response
+        self._send(response, self.peer, self, False, now)
+        if response.status < 200:
+            self._move(State.PROCEEDING, now)
+        elif self.is_invite and response.status < 300:
+            # RFC 6026 §7.1: stay to absorb retransmitted INVITEs for Timer L = 64*T1.
+            self._move(State.ACCEPTED, now)
+            self._arm_timeout(64 * self._config.t1, now)
+        else:
+            self._move(State.COMPLETED, now)
+            self._enter_completed(now)
+        return True
+
+    def _enter_completed(self, now: float) -> None:
+        t1 = self._config.t1
+        if self.is_invite:
+            if not self.peer.reliable:
+                self._interval = t1
+                self._timers.retransmit = self._queue.schedule(now + t1, self._timer_g)
+            self._timers.timeout = self._queue.schedule(now + 64 * t1, self._timer_h)
+        else:
+            self._arm_timeout(0.0 if self.peer.reliable else 64 * t1, now)
+
+    def _arm_timeout(self, delay: float, now: float) -> None:
+        if self._timers.timeout is not None:
+            self._timers.timeout.cancel()
+        self._timers.timeout = self._queue.schedule(now + delay, self._terminate)
+
+    def _terminate(self, now: float) -> None:
+        if self.state is not State.TERMINATED:
+            self._move(State.TERMINATED, now)
+
+    def _timer_g(self, now: float) -> None:
+        """Timer G: re-send the final response, interval doubling up to T2 (§17.2.1)."""
+        if self.state is not State.COMPLETED or self.last_response is None:
+            return
+        self._send(self.last_response, self.peer, self, True, now)
+        self._interval = min(2 * self._interval, self._config.t2)
+        self._timers.retransmit = self._queue.schedule(now + self._interval, self._timer_g)
+
+    def _timer_h(self, now: float) -> None:
+        """Timer H: no ACK came for the final response (§17.2.1)."""
+        if self.state is State.COMPLETED:
+            self._on_no_ack(self, now)
+            self._move(State.TERMINATED, now)
+
+    def on_retransmission(self, now: float) -> bool:
+        """A retransmitted request: re-send the latest response (§17.2.1, §17.2.2).
+
+        Returns whether something was re-sent. In Accepted the 2xx is re-sent by the UAS core
+        (§13.3.1.4), not here (RFC 6026 §7.1).
+        """
+        if self.last_response is None or self.state in (State.CONFIRMED, State.ACCEPTED):
+            return False
+        self._send(self.last_response, self.peer, self, True, now)
+        return True
+
+    def on_ack(self, now: float) -> bool:
+        """An ACK for a 3xx-6xx: Completed -> Confirmed, Timer I (§17.2.1)."""
+        if self.state is not State.COMPLETED:
+            return False
+        if self._timers.retransmit is not None:
+            self._timers.retransmit.cancel()
+        if self._timers.timeout is not None:
+            self._timers.timeout.cancel()
+        self._move(State.CONFIRMED, now)
+        delay = 0.0 if self.peer.reliable else self._config.t4
+        self._timers.timeout = self._queue.schedule(now + delay, self._terminate)
+        return True

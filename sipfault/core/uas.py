@@ -1,0 +1,577 @@
+"""The sans-I/O user-agent server: bytes and the time in, bytes to send and events out.
+
+Like aioquic's ``QuicConnection``, every entry point takes ``now``; :meth:`next_deadline` says
+when :meth:`handle_timer` wants to run. The transport layer feeds whole messages (datagrams, or
+what the stream framer cut) and sends :meth:`take_outgoing` to the peer each came from.
+
+Request handling follows RFC 3261 §8.2 in order: well-formedness (400/416/505), transaction
+matching (§17.2.3), CANCEL (§9.2), method (501), extensions (420), content (415), dialog
+(481), then the scenario's rules, and the RFC defaults for what no rule takes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+
+from sipfault import __version__
+from sipfault.core.capabilities import (
+    ACCEPTED_ENCODINGS,
+    KNOWN_METHODS,
+    SESSION_BODY_TYPES,
+    SESSION_METHODS,
+    SUPPORTED_OPTIONS,
+    allowed_methods,
+)
+from sipfault.core.client import ClientTransaction
+from sipfault.core.dialogs import Dialog, DialogKey, DialogState
+from sipfault.core.engine import RequestFacts, ScenarioEngine
+from sipfault.core.events import (
+    Event,
+    Finding,
+    MessageDropped,
+    MessageReceived,
+    MessageSent,
+    Outgoing,
+    Peer,
+    RuleMatched,
+)
+from sipfault.core.exchange import Exchange
+from sipfault.core.responses import build_response, response_vias
+from sipfault.core.timers import TimerQueue
+from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
+from sipfault.scenario.model import Reply, Rule, Scenario
+from sipfault.sip.errors import SipParseError
+from sipfault.sip.headers import Header, split_list
+from sipfault.sip.message import Message, Request, Response
+from sipfault.sip.parser import parse_message
+from sipfault.sip.validate import validate_request
+
+SERVER_HEADER = f"sipfault/{__version__}"
+
+
+class UserAgentServer:
+    """Answers requests as a scenario says, with RFC 3261 defaults for the rest."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        server_header: str | None = SERVER_HEADER,
+    ) -> None:
+        self.engine = ScenarioEngine(scenario, seed)
+        self.timers = TimerQueue()
+        self.server_header = server_header
+        self._rng = rng if rng is not None else random.Random()
+        self._transactions: dict[TransactionKey, ServerTransaction] = {}
+        self._exchanges: dict[TransactionKey, Exchange] = {}
+        self._dialogs: dict[DialogKey, Dialog] = {}
+        self._clients: dict[str, ClientTransaction] = {}
+        self._outgoing: list[Outgoing] = []
+        self._events: list[Event] = []
+
+    # ----------------------------------------------------------------- the sans-I/O surface
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario in force."""
+        return self.engine.scenario
+
+    def replace_scenario(self, scenario: Scenario) -> None:
+        """Answer new requests with other rules; exchanges under way finish as planned."""
+        self.engine.replace(scenario)
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` next has work, or None."""
+        return self.timers.next_deadline()
+
+    def handle_timer(self, now: float) -> None:
+        """Run every timer due at ``now``."""
+        self.timers.run_due(now)
+
+    def take_outgoing(self) -> list[Outgoing]:
+        """What to send, in order; the list is emptied."""
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def take_events(self) -> list[Event]:
+        """What happened since the last call, in order; the list is emptied."""
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def dialogs(self) -> list[Dialog]:
+        """Dialogs alive now."""
+        return list(self._dialogs.values())
+
+    def receive(self, data: bytes, peer: Peer, now: float) -> None:
+        """One whole message from ``peer`` (a datagram, or one message the framer cut)."""
+        try:
+            message = parse_message(data, stream=peer.reliable)
+        except SipParseError as exc:
+            self._reject(exc, data, peer, now)
+            return
+        if isinstance(message, Response):
+            self._events.append(MessageReceived(now, peer, message, data))
+            self._on_response(message, data, peer, now)
+        elif isinstance(message, Request):
+            self._on_request(message, data, peer, now)
+
+    def stream_failed(self, error: SipParseError, head: bytes, peer: Peer, now: float) -> None:
+        """The framer gave up on a stream (RFC 4475 §3.1.2.2, §3.3.9): answer if we can, close."""
+        if head:
+            try:
+                parse_message(head + b"\r\n\r\n", stream=True)
+            except SipParseError as inner:
+                error.partial = error.partial or inner.partial
+        self._reject(error, head, peer, now, close=True)
+
+    def keepalive(self, peer: Peer, now: float) -> None:
+        """A double-CRLF ping on a stream: answer with a CRLF pong (RFC 5626 §4.4.1)."""
+        del now
+        self._outgoing.append(Outgoing(b"\r\n", peer))
+
+    # ------------------------------------------------------------------------ requests
+
+    def _on_request(self, request: Request, data: bytes, peer: Peer, now: float) -> None:
+        try:
+            ruri = validate_request(request, KNOWN_METHODS)
+            key = transaction_key(request)
+        except SipParseError as exc:
+            self._events.append(MessageReceived(now, peer, request, data))
+            self._reject(exc, data, peer, now)
+            return
+        existing = self._transactions.get(key) if request.method != "ACK" else None
+        self._events.append(
+            MessageReceived(now, peer, request, data, retransmission=existing is not None)
+        )
+        if request.method == "ACK":
+            self._on_ack(request, peer, now)
+            return
+        if existing is not None:
+            existing.on_retransmission(now)
+            return
+        tx = ServerTransaction(
+            key, request, peer, self.scenario.timers, self.timers,
+            self._send_response, self._transaction_terminated, self._no_ack,
+        )
+        self._transactions[key] = tx
+        to_tag = None if request.to.tag else self._new_tag()
+        dialog = self._find_dialog(request)
+        facts = RequestFacts(request, ruri, peer, in_dialog=request.to.tag is not None)
+        exchange = Exchange(tx, facts, to_tag or request.to.tag or "", dialog)
+        self._exchanges[key] = exchange
+        if request.method == "CANCEL":
+            self._on_cancel(exchange, now)
+            return
+        self._dispatch(exchange, now)
+
+    def _dispatch(self, exchange: Exchange, now: float) -> None:
+        """RFC 3261 §8.2 checks, then the scenario, then the defaults."""
+        request = exchange.request
+        method = request.method
+        if method not in KNOWN_METHODS:
+            self._reply(exchange, 501, now, extra=[("Allow", self._allow())])
+            return
+        unsupported = [
+            tag for tag in request.headers.values("Require") if tag not in SUPPORTED_OPTIONS
+        ]
+        if unsupported:  # §8.2.2.3; Require is ignored in CANCEL and ACK, handled elsewhere
+            self._reply(exchange, 420, now, extra=[("Unsupported", ", ".join(unsupported))])
+            return
+        encodings = [
+            coding for coding in request.headers.values("Content-Encoding")
+            if coding.lower() not in ACCEPTED_ENCODINGS
+        ]
+        if request.body and encodings:  # §8.2.3
+            self._reply(exchange, 415, now,
+                        extra=[("Accept-Encoding", ", ".join(ACCEPTED_ENCODINGS))])
+            return
+        content_type = request.content_type
+        if (method in SESSION_METHODS and request.body
+                and content_type not in SESSION_BODY_TYPES):  # §8.2.3, RFC 4475 §3.3.6
+            self._reply(exchange, 415, now, extra=[("Accept", ", ".join(SESSION_BODY_TYPES))])
+            return
+        if exchange.facts.in_dialog and not self._check_dialog(exchange, now):
+            return
+        rule = self.engine.select(exchange.facts)
+        if rule is not None:
+            self._run_rule(exchange, rule, now)
+            return
+        self._default(exchange, now)
+
+    def _check_dialog(self, exchange: Exchange, now: float) -> bool:
+        """§12.2.2: a request with a To-tag needs its dialog and an in-order CSeq."""
+        dialog = exchange.dialog
+        if dialog is None:
+            self._reply(exchange, 481, now)
+            return False
+        number = exchange.request.cseq[0]
+        if dialog.remote_cseq is not None and number < dialog.remote_cseq:
+            self._reply(exchange, 500, now, reason="Request Out Of Order",
+                        extra=[("Retry-After", "1")])
+            return False
+        dialog.remote_cseq = number
+        return True
+
+    def _default(self, exchange: Exchange, now: float) -> None:
+        """What RFC 3261 says a UAS does when the scenario says nothing."""
+        request = exchange.request
+        method = request.method
+        dialog = exchange.dialog
+        if method == "OPTIONS":  # §11.2
+            self._reply(exchange, 200, now, extra=[
+                ("Allow", self._allow()),
+                ("Accept", ", ".join(SESSION_BODY_TYPES)),
+                ("Accept-Encoding", ", ".join(ACCEPTED_ENCODINGS)),
+                ("Accept-Language", "en"),
+                ("Supported", ", ".join(SUPPORTED_OPTIONS)),
+            ])
+        elif method == "REGISTER":
+            self._reply(exchange, 200, now, extra=_echo_bindings(request))
+        elif method == "BYE" and dialog is not None:  # §15.1.2
+            self._end_dialog(dialog, now)
+            self._reply(exchange, 200, now)
+        elif method in ("INVITE", "UPDATE") and dialog is not None:  # §14.2 target refresh
+            self._reply_step(exchange, Reply(200, sdp="answer"), now)
+        elif method in ("BYE", "PRACK", "UPDATE"):
+            self._reply(exchange, 481, now)
+        else:
+            self._reply(exchange, 405, now, extra=[("Allow", self._allow())])
+
+    def _allow(self) -> str:
+        return ", ".join(allowed_methods(self.engine.methods))
+
+    # ------------------------------------------------------------------- scenario rules
+
+    def _run_rule(self, exchange: Exchange, rule: Rule, now: float) -> None:
+        request = exchange.request
+        self._events.append(RuleMatched(now, _rule_name(rule, self.scenario.rules),
+                                        request.method, request.call_id))
+        if rule.drop:
+            # Never answered; forget the transaction when the client would have given up.
+            exchange.defer(self.timers, now + 64 * self.scenario.timers.t1,
+                           lambda at: self._abandon(exchange, at))
+            return
+        steps = rule.reply
+        first_delay = steps[0].after if steps else 0.0
+        if request.method == "INVITE" and first_delay > 0:
+            self._reply(exchange, 100, now)  # §17.2.1: 100 Trying unless a response is at hand
+        at = now
+        for step in steps:
+            at += step.after
+            if step.after <= 0 and at == now:
+                self._reply_step(exchange, step, now)
+            else:
+                exchange.defer(self.timers, at, self._step_action(exchange, step))
+
+    def _step_action(self, exchange: Exchange, step: Reply) -> Callable[[float], None]:
+        return lambda when: self._reply_step(exchange, step, when)
+
+    def _abandon(self, exchange: Exchange, now: float) -> None:
+        tx = exchange.transaction
+        if tx.state in (State.TRYING, State.PROCEEDING):
+            tx.state = State.TERMINATED  # never answered: nothing left to absorb
+            self._transaction_terminated(tx, now)
+
+    def _reply_step(self, exchange: Exchange, step: Reply, now: float) -> None:
+        """Send one scripted response, unless the transaction has moved past it."""
+        tx = exchange.transaction
+        if tx.final_sent or tx.state not in (State.TRYING, State.PROCEEDING):
+            return
+        request = exchange.request
+        body = b""
+        content_type: str | None = None
+        values = exchange.placeholders()
+        if step.sdp is not None:
+            content_type = "application/sdp"
+            body = exchange.session_body(step.sdp, values)
+        elif step.body is not None:
+            body = _fill(step.body, values).encode()
+            content_type = "text/plain"
+        headers = [(name, _fill(value, values)) for name, value in step.headers]
+        for name, value in headers:
+            if name.lower() in ("content-type", "c"):
+                content_type = value
+        self._reply(
+            exchange, step.code, now, reason=step.reason, body=body, content_type=content_type,
+            overrides=headers, omit=step.omit, request=request,
+        )
+
+    # ------------------------------------------------------------------------- answering
+
+    def _reply(
+        self,
+        exchange: Exchange,
+        status: int,
+        now: float,
+        *,
+        reason: str | None = None,
+        extra: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+        overrides: Iterable[tuple[str, str]] = (),
+        omit: Iterable[str] = (),
+        request: Request | None = None,
+    ) -> None:
+        """Build a response with every field its code and context require, and send it."""
+        request = request or exchange.request
+        tx = exchange.transaction
+        is_invite = request.method == "INVITE"
+        creates_dialog = is_invite and 100 < status < 300
+        fields = list(extra)
+        if creates_dialog or 300 <= status < 400 or status == 485:
+            fields.append(("Contact", exchange.contact()))
+        if self.server_header:
+            fields.append(("Server", self.server_header))
+        response = build_response(
+            request, status,
+            vias=exchange.vias,
+            to_tag=None if status == 100 else exchange.to_tag,
+            reason=reason, extra=fields, body=body, content_type=content_type,
+            record_route=creates_dialog,
+        )
+        _apply_overrides(response, overrides, omit)
+        if not tx.respond(response, now):
+            return
+        if creates_dialog:
+            self._update_dialog(exchange, response, now)
+        elif (is_invite and status >= 300 and exchange.dialog is not None
+              and exchange.dialog.state is DialogState.EARLY):
+            self._end_dialog(exchange.dialog, now)
+        if status >= 200:
+            exchange.cancel_pending()
+
+    def _send_response(
+        self, response: Response, peer: Peer, tx: ServerTransaction, again: bool, now: float
+    ) -> None:
+        self._emit(response, peer, now, again, tx.request)
+
+    def _emit(
+        self, message: Message, peer: Peer, now: float, again: bool,
+        request: Request | None = None,
+    ) -> None:
+        data = message.to_bytes()
+        self._outgoing.append(Outgoing(data, peer))
+        self._events.append(MessageSent(now, peer, message, data, again, request))
+
+    def _reject(
+        self, error: SipParseError, data: bytes, peer: Peer, now: float, close: bool = False
+    ) -> None:
+        """Answer a malformed request statelessly with ``error.status``, or drop it (§8.2)."""
+        partial = error.partial
+        if (not isinstance(partial, Request) or partial.method == "ACK"
+                or "Via" not in partial.headers):
+            self._events.append(MessageDropped(now, peer, data, error.reason))
+            if close:
+                self._outgoing.append(Outgoing(b"", peer, close_after=True))
+            return
+        try:
+            vias = response_vias(partial, peer)
+        except SipParseError:  # a malformed Via is copied as it stands (RFC 4475 §3.1.2.1)
+            vias = [Header("Via", value) for value in partial.headers.lines("Via")]
+        response = build_response(partial, error.status, vias=vias, to_tag=self._new_tag(),
+                                  reason=error.reason,
+                                  extra=[("Server", self.server_header)]
+                                  if self.server_header else ())
+        data_out = response.to_bytes()
+        self._outgoing.append(Outgoing(data_out, peer, close_after=close))
+        self._events.append(MessageSent(now, peer, response, data_out, False, partial))
+        self._events.append(Finding(now, "bad-request", f"{error.status} {error.reason}",
+                                    partial.headers.get("Call-ID"), peer))
+
+    # ---------------------------------------------------------------------- ACK and CANCEL
+
+    def _on_ack(self, ack: Request, peer: Peer, now: float) -> None:
+        """§17.2.1: an ACK for a 3xx-6xx ends its transaction; one for a 2xx its retransmission."""
+        tx = self._transactions.get(transaction_key(ack))
+        if tx is not None and tx.state in (State.COMPLETED, State.CONFIRMED):
+            tx.on_ack(now)
+            return
+        dialog = self._find_dialog(ack)
+        if dialog is not None:
+            if not dialog.acked:
+                dialog.acked = True
+                dialog.stop_retransmission()
+                if dialog.state is DialogState.EARLY:
+                    dialog.state = DialogState.CONFIRMED
+            return
+        self._events.append(Finding(now, "stray-ack", "ACK matched no transaction or dialog",
+                                    ack.headers.get("Call-ID"), peer))
+
+    def _on_cancel(self, exchange: Exchange, now: float) -> None:
+        """§9.2: 200 to the CANCEL and 487 to the INVITE it names; 481 when none matches."""
+        cancel = exchange.request
+        invite_key = transaction_key(cancel, method="INVITE")
+        invite_exchange = self._exchanges.get(invite_key)
+        if invite_exchange is None or invite_exchange.request.method != "INVITE":
+            self._reply(exchange, 481, now)
+            return
+        exchange.to_tag = invite_exchange.to_tag
+        self._reply(exchange, 200, now)
+        if not invite_exchange.transaction.final_sent:
+            invite_exchange.cancel_pending()
+            self._reply(invite_exchange, 487, now)
+
+    # --------------------------------------------------------------------------- dialogs
+
+    def _find_dialog(self, request: Request) -> Dialog | None:
+        to_tag = request.to.tag
+        if to_tag is None:
+            return None
+        return self._dialogs.get((request.call_id, to_tag, request.from_.tag or ""))
+
+    def _update_dialog(self, exchange: Exchange, response: Response, now: float) -> None:
+        """§12.1.1: a 1xx with a tag makes an early dialog, a 2xx confirms it."""
+        request = exchange.request
+        dialog = exchange.dialog
+        if dialog is None:
+            contacts = request.headers.values("Contact")
+            target = contacts[0] if contacts else request.headers.get("From", "")
+            dialog = Dialog(
+                call_id=request.call_id,
+                local_tag=exchange.to_tag,
+                remote_tag=request.from_.tag or "",
+                peer=exchange.transaction.peer,
+                local_uri=request.headers.get("To", "") or "",
+                remote_uri=request.headers.get("From", "") or "",
+                remote_target=target or "",
+                route_set=request.headers.values("Record-Route"),
+                remote_cseq=request.cseq[0],
+            )
+            self._dialogs[dialog.key] = dialog
+            exchange.dialog = dialog
+        if response.status >= 200:
+            dialog.state = DialogState.CONFIRMED
+            dialog.acked = False
+            dialog.start_2xx_retransmission(
+                response, self.scenario.timers, self.timers,
+                lambda r, p, at: self._emit(r, p, at, True, request), self._no_ack_2xx, now,
+            )
+
+    def _end_dialog(self, dialog: Dialog, now: float) -> None:
+        del now
+        dialog.state = DialogState.TERMINATED
+        dialog.stop_retransmission()
+        self._dialogs.pop(dialog.key, None)
+        for exchange in list(self._exchanges.values()):  # an INVITE still ringing ends too
+            if exchange.dialog is dialog and exchange.request.method == "INVITE":
+                tx = exchange.transaction
+                if not tx.final_sent and tx.state is State.PROCEEDING:
+                    exchange.cancel_pending()
+
+    def _no_ack_2xx(self, dialog: Dialog, now: float) -> None:
+        """§13.3.1.4: no ACK for the 2xx within 64*T1: end the dialog with a BYE."""
+        self._events.append(Finding(now, "no-ack", "no ACK for the 2xx within 64*T1; sent BYE",
+                                    dialog.call_id, dialog.peer))
+        self._end_dialog(dialog, now)
+        self._send_bye(dialog, now)
+
+    def _no_ack(self, tx: ServerTransaction, now: float) -> None:
+        status = tx.last_response.status if tx.last_response else 0
+        self._events.append(Finding(now, "no-ack",
+                                    f"no ACK for the {status} within 64*T1 (Timer H)",
+                                    tx.request.headers.get("Call-ID"), tx.peer))
+
+    def _send_bye(self, dialog: Dialog, now: float) -> None:
+        """A BYE of our own, with its client transaction (§15.1.1, §17.1.2)."""
+        branch = "z9hG4bK" + self._new_tag(12)
+        dialog.local_cseq += 1
+        host, port = dialog.peer.local
+        host_text = f"[{host}]" if ":" in host else host
+        target = dialog.remote_target
+        if "<" in target:
+            target = target[target.index("<") + 1:target.index(">")]
+        bye = Request("BYE", target or dialog.remote_uri)
+        via = f"SIP/2.0/{dialog.peer.transport.upper()} {host_text}:{port};branch={branch};rport"
+        bye.headers.add("Via", via)
+        bye.headers.add("Max-Forwards", "70")
+        bye.headers.add("From", f"{dialog.local_uri};tag={dialog.local_tag}")
+        bye.headers.add("To", dialog.remote_uri)
+        bye.headers.add("Call-ID", dialog.call_id)
+        bye.headers.add("CSeq", f"{dialog.local_cseq} BYE")
+        for route in dialog.route_set:
+            bye.headers.add("Route", route)
+        if self.server_header:
+            bye.headers.add("User-Agent", self.server_header)
+        bye.headers.add("Content-Length", "0")
+        client = ClientTransaction(
+            bye, branch, dialog.peer, self.scenario.timers, self.timers,
+            lambda message, peer, again, at: self._emit(message, peer, at, again),
+            self._client_done,
+        )
+        self._clients[branch] = client
+        client.start(now)
+
+    def _client_done(self, client: ClientTransaction, response: Response | None,
+                     now: float) -> None:
+        self._clients.pop(client.branch, None)
+        if response is None:
+            self._events.append(Finding(now, "no-response", "no final response to our BYE",
+                                        client.request.headers.get("Call-ID"), client.peer))
+
+    def _on_response(self, response: Response, data: bytes, peer: Peer, now: float) -> None:
+        """Responses can only answer our own requests; anything else is dropped (§8.1.3.3)."""
+        try:
+            branch = response.top_via.branch or ""
+        except SipParseError:
+            branch = ""
+        client = self._clients.get(branch)
+        if client is None:
+            self._events.append(MessageDropped(now, peer, data, "response matches no request"))
+            return
+        client.on_response(response, now)
+
+    # ------------------------------------------------------------------------ bookkeeping
+
+    def _transaction_terminated(self, tx: ServerTransaction, now: float) -> None:
+        del now
+        self._transactions.pop(tx.key, None)
+        exchange = self._exchanges.pop(tx.key, None)
+        if exchange is not None:
+            exchange.cancel_pending()
+
+    def _new_tag(self, size: int = 8) -> str:
+        return f"{self._rng.getrandbits(size * 4):0{size}x}"
+
+
+def _rule_name(rule: Rule, rules: tuple[Rule, ...]) -> str:
+    if rule.name:
+        return rule.name
+    index = rules.index(rule) + 1 if rule in rules else 0
+    return f"rule {index}"
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    from sipfault.scenario.model import fill_placeholders
+
+    return fill_placeholders(text, values) if "{" in text else text
+
+
+def _echo_bindings(request: Request) -> list[tuple[str, str]]:
+    """A plain 200 to REGISTER: each Contact echoed with its expires (§10.3 step 8)."""
+    default = request.headers.get("Expires", "3600") or "3600"
+    fields: list[tuple[str, str]] = []
+    for contact in request.headers.values("Contact"):
+        if contact == "*":
+            continue
+        if ";expires=" in contact.replace(" ", "").lower():
+            fields.append(("Contact", contact))
+        else:
+            fields.append(("Contact", f"{contact};expires={default.strip()}"))
+    return fields
+
+
+def _apply_overrides(response: Response, headers: Iterable[tuple[str, str]],
+                     omit: Iterable[str]) -> None:
+    from sipfault.core.responses import apply_overrides
+
+    apply_overrides(response, headers, omit)
+    if response.body and any(name.lower() in ("content-length", "l") for name, _ in headers):
+        return
+    response.headers.set("Content-Length", str(len(response.body)))
+
+
+__all__ = ["SERVER_HEADER", "UserAgentServer", "split_list"]

@@ -1,0 +1,82 @@
+"""`sipfault run` handles calls from PJSUA2, a full SIP stack, over UDP and TCP.
+
+The agent runs in a subprocess (tests/peers/pjsua_agent.py) and reports every message it sent
+and received; the tests check the call's outcome, the responses, and sipfault's summary.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.peers.fixtures import StartSipfault
+from tests.peers.pjsua import AgentResult, pjsua_call
+from tests.peers.sipfault_cli import SipfaultProcess
+
+pytestmark = pytest.mark.peer
+
+TRANSPORTS = ["udp", "tcp"]
+SETTLE = {"udp": 0.8, "tcp": 0.2}
+
+
+def _explain(result: AgentResult, server: SipfaultProcess) -> str:
+    return f"{result.describe()}\n--- sipfault output ---\n{server.output}"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_call_ends_busy(pjsua2: None, start_sipfault: StartSipfault, transport: str) -> None:
+    server = start_sipfault("scenarios/busy.yaml")
+
+    result = pjsua_call(server.uri("486", transport), transport=transport, timeout=15)
+
+    why = _explain(result, server)
+    assert result.returncode == 0, why
+    assert (result.status, result.reason) == (486, "Busy Here"), why
+    assert result.call_states == ["CALLING", "EARLY", "DISCONNECTED"], why
+    assert result.statuses("INVITE") == [100, 180, 486], why
+    busy = result.received("INVITE")[-1]
+    assert busy.header("Retry-After") is not None, why
+    assert busy.header("Retry-After").split(";")[0].split("(")[0].strip() == "30", why
+    # 180 Ringing 200 ms after the 100, 486 one second after that (generous upper bounds).
+    times = {
+        event["first_line"].split()[1]: event["t"]
+        for event in result.of("sip")
+        if event["dir"] == "rx"
+    }
+    assert 0.15 <= times["180"] - times["100"] <= 1.5, why
+    assert 0.9 <= times["486"] - times["180"] <= 2.5, why
+    assert [message.method for message in result.sent()] == ["INVITE", "ACK"], why
+
+    server.stop(settle=SETTLE[transport])
+    summary = server.summary
+    assert summary.requests == {"INVITE": 1, "ACK": 1}, server.output
+    assert summary.responses == {"100": 1, "180": 1, "486": 1}, server.output
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_call_answered_then_hung_up(
+    pjsua2: None, start_sipfault: StartSipfault, transport: str
+) -> None:
+    server = start_sipfault("scenarios/answer.yaml")
+
+    result = pjsua_call(
+        server.uri("alice", transport), transport=transport, hangup_after=0.3, timeout=15
+    )
+
+    why = _explain(result, server)
+    assert result.returncode == 0, why
+    assert result.result.get("answered") is True, why
+    assert result.call_states[-2:] == ["CONFIRMED", "DISCONNECTED"], why
+    assert result.statuses("INVITE")[-1] == 200, why
+    ok = result.received("INVITE")[-1]
+    assert (ok.header("Content-Type") or "").lower().startswith("application/sdp"), why
+    assert "m=audio " in ok.body, why
+    assert ok.header("Contact"), why
+    # PJSUA2 accepted the SDP answer: the audio stream is active (PJSUA_CALL_MEDIA_ACTIVE).
+    assert result.of("media_state") and result.of("media_state")[-1]["media"][0] == 1, why
+    assert [message.method for message in result.sent()] == ["INVITE", "ACK", "BYE"], why
+    assert result.statuses("BYE") == [200], why
+
+    server.stop(settle=SETTLE[transport])
+    summary = server.summary
+    assert summary.requests == {"INVITE": 1, "ACK": 1, "BYE": 1}, server.output
+    assert summary.responses == {"100": 1, "180": 1, "200": 2}, server.output

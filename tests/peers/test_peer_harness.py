@@ -1,0 +1,72 @@
+"""The harness's parsers, without any peer."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.peers.sipfault_cli import LISTENING_RE, parse_summary
+from tests.peers.sipp import parse_stat_csv
+
+
+@pytest.mark.parametrize(
+    ("line", "host", "port"),
+    [
+        (
+            "sipfault 0.1.0 listening on 127.0.0.1:40123 (udp, tcp) scenario busy",
+            "127.0.0.1",
+            "40123",
+        ),
+        ("listening on [::1]:5062", "[::1]", "5062"),
+        ("INFO listening on localhost:5060 (udp)", "localhost", "5060"),
+    ],
+)
+def test_listening_line_gives_host_and_port(line: str, host: str, port: str) -> None:
+    match = LISTENING_RE.search(line)
+    assert match is not None
+    assert (match["host"], match["port"]) == (host, port)
+
+
+def test_summary_counts_are_read_from_the_last_lines() -> None:
+    output = "\n".join(
+        [
+            "12:00:00.000 <- udp 127.0.0.1:5070 INVITE sip:486@127.0.0.1 SIP/2.0 [a1b2]",
+            "summary",
+            "  requests: ACK=1 INVITE=1",
+            "  responses: 100=1 180=1 486=1",
+        ]
+    )
+    summary = parse_summary(output)
+    assert summary.requests == {"ACK": 1, "INVITE": 1}
+    assert summary.responses == {"100": 1, "180": 1, "486": 1}
+
+
+def test_summary_with_no_requests_is_empty_not_missing() -> None:
+    summary = parse_summary("requests:\nresponses:\n")
+    assert summary.requests == {}
+    assert summary.responses == {}
+
+
+def test_missing_summary_is_an_assertion_with_the_output() -> None:
+    with pytest.raises(AssertionError, match="no requests or responses line"):
+        parse_summary("Traceback (most recent call last):\n  boom")
+
+
+def test_sipp_stat_csv_last_row_by_column() -> None:
+    text = "A;SuccessfulCall(C);FailedCall(C);\n1;0;0;\n2;5;1;\n"
+    stats = parse_stat_csv(text)
+    assert stats["SuccessfulCall(C)"] == "5"
+    assert stats["FailedCall(C)"] == "1"
+
+
+def test_logged_sip_message_is_split_and_unfolded() -> None:
+    pytest.importorskip("pjsua2")  # the agent module subclasses pjsua2 classes at import
+    from tests.peers.pjsua_agent import parse_message
+
+    message = parse_message(
+        "SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKx\r\n"
+        "Retry-After: 30\r\nSubject: a\r\n long one\r\nContent-Length: 2\r\n\r\nhi"
+    )
+    assert message["first_line"] == "SIP/2.0 486 Busy Here"
+    assert ["Retry-After", "30"] in message["headers"]
+    assert ["Subject", "a long one"] in message["headers"]
+    assert message["body"] == "hi"

@@ -155,7 +155,8 @@ def _describe(node: Node) -> str:
         return f"the boolean {shown}"
     if node.tag == _TIMESTAMP:
         return f"the date {shown}"
-    return f"a value tagged {node.tag!r}"
+    tag = str(node.tag).replace(_TAG, "!!")
+    return f"a value tagged {tag!r}"
 
 
 class _Walker:
@@ -186,18 +187,19 @@ class _Walker:
         """Whether the text is YAML, and its root node (None for an empty document)."""
         try:
             root: Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.composer.ComposerError as exc:
+            if exc.problem != "but found another document" or exc.problem_mark is None:
+                self._yaml_error(exc)
+            else:
+                mark = exc.problem_mark
+                self._issue(
+                    mark.line + 1,
+                    mark.column + 1,
+                    "a second YAML document starts here (expected one document per file)",
+                )
+            return False, None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-            message = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
-            if exc.problem and exc.context:
-                context_mark = exc.context_mark
-                if context_mark is not None and context_mark is not mark:
-                    where = f" at {context_mark.line + 1}:{context_mark.column + 1}"
-                else:
-                    where = ""
-                message += f" ({exc.context}{where})"
-            self._issue(line, column, message)
+            self._yaml_error(exc)
             return False, None
         except yaml.reader.ReaderError as exc:
             position = max(0, min(exc.position, len(text)))
@@ -217,6 +219,19 @@ class _Walker:
             self._issue(1, 1, f"invalid YAML: {exc}")
             return False, None
         return True, root
+
+    def _yaml_error(self, exc: yaml.MarkedYAMLError) -> None:
+        """A syntax error from the YAML parser, at the place it names."""
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        message = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
+        if exc.problem and exc.context:
+            context_mark = exc.context_mark
+            where = ""
+            if context_mark is not None and context_mark is not mark:
+                where = f" at {context_mark.line + 1}:{context_mark.column + 1}"
+            message += f" ({exc.context}{where})"
+        self._issue(line, column, message)
 
     def _sorted_issues(self) -> list[ScenarioIssue]:
         unique = list(dict.fromkeys(self.issues))
@@ -938,9 +953,8 @@ class _Walker:
             subject = f"header {key!r}"
 
             def header_value(item: Node, subject: str = subject) -> str | None:
-                text = self._text(
-                    item, subject, "a header value (to leave a header out, use 'omit')"
-                )
+                expected = "a header value; to leave a header out, use 'omit'"
+                text = self._text(item, subject, expected)
                 if text is None or not self._one_line(item, subject, text):
                     return None
                 self._check_placeholders(item, subject, text)

@@ -63,7 +63,7 @@ def parse_address(value: str, what: str = "address") -> Address:
         text = text[quoted.end():].lstrip()
         if not text.startswith("<"):
             raise SipParseError(f"Malformed {what}: expected <URI> after the display name")
-    if text.startswith("<") or (display is None and "<" in text and not text.startswith("sip")):
+    if "<" in text:
         before, _, after = text.partition("<")
         before = before.strip()
         if before:

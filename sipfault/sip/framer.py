@@ -69,6 +69,12 @@ class StreamFramer:
             del self._buffer[: head_end + length]
             self._scanned = 0
 
+    def pending_head(self) -> bytes:
+        """The head of the message being framed, when its end has been seen (for answering
+        a framing error); otherwise b""."""
+        end = self._buffer.find(b"\r\n\r\n")
+        return bytes(self._buffer[:end]) if end >= 0 else b""
+
     def _skip_keepalives(self, out: list[bytes | KeepAlivePing]) -> None:
         index = 0
         buffer = self._buffer

@@ -1,1 +1,1 @@
-
+"""asyncio endpoints: the only code that touches sockets."""

@@ -1,0 +1,151 @@
+"""The ``sipfault`` command: run a scenario, validate files.
+
+Exit status: 0 after a clean run or valid files, 2 for a bad scenario file or bad arguments
+(``file:line:col: what is wrong``, never a traceback), 1 when the server cannot start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from sipfault import __version__
+from sipfault.reporting import ConsoleReporter
+from sipfault.scenario.errors import ScenarioError
+from sipfault.scenario.loader import check_scenario_file, load_scenario
+from sipfault.server import TRANSPORTS, ListenAddress, Server
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def parse_duration(text: str) -> float:
+    """``500ms``, ``1.5s`` or a number of seconds."""
+    value = text.strip().lower()
+    try:
+        if value.endswith("ms"):
+            return float(value[:-2]) / 1000
+        return float(value.removesuffix("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad duration {text!r} (expected like 500ms or 1.5s)"
+        ) from None
+
+
+def parse_transports(text: str) -> tuple[str, ...]:
+    """``udp``, ``tcp`` or ``udp,tcp``."""
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in TRANSPORTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown transport {', '.join(unknown) or text!r} (expected udp, tcp or udp,tcp)"
+        )
+    return names
+
+
+def parse_listen(text: str) -> ListenAddress:
+    """``HOST:PORT`` or ``[V6]:PORT``."""
+    try:
+        return ListenAddress.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="sipfault",
+        description="A SIP test endpoint and fault injector.",
+    )
+    parser.add_argument("--version", action="version", version=f"sipfault {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="answer SIP requests as a scenario file says")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument(
+        "--listen", action="append", type=parse_listen, metavar="HOST:PORT",
+        help="address to listen on, repeatable (default 127.0.0.1:5060 and [::1]:5060)",
+    )
+    run.add_argument(
+        "--transport", type=parse_transports, default=TRANSPORTS, metavar="LIST",
+        help="udp, tcp or udp,tcp (default: both, on the same port)",
+    )
+    run.add_argument("--t1", type=parse_duration, metavar="DURATION",
+                     help="RFC 3261 timer T1 (default from the scenario, else 500ms)")
+    run.add_argument("--seed", type=int, help="seed for random choices (printed when not given)")
+    run.add_argument("-v", "--verbose", action="store_true", help="print whole messages")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="no line per message; only the start line and the summary")
+
+    validate = commands.add_parser("validate", help="check scenario files")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and ``python -m sipfault``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "validate":
+        return validate_files(args.files, sys.stdout, sys.stderr)
+    return run(args, sys.stdout, sys.stderr)
+
+
+def validate_files(files: Sequence[str], out: TextIO, err: TextIO) -> int:
+    """Report every issue of every file; exit 2 when any file has an error."""
+    failed = False
+    for name in files:
+        issues = check_scenario_file(name)
+        for issue in issues:
+            print(issue, file=err)
+        errors = [issue for issue in issues if issue.severity == "error"]
+        if errors:
+            failed = True
+        else:
+            print(f"{name}: ok", file=out)
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Load the scenario, serve until SIGINT or SIGTERM, print the summary."""
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(exc, file=err)
+        return EXIT_USAGE
+    server = Server(scenario, listen=args.listen, transports=args.transport, t1=args.t1,
+                    seed=args.seed)
+    reporter = ConsoleReporter(out, verbose=args.verbose, quiet=args.quiet)
+    server.add_listener(reporter.on_event)
+    try:
+        asyncio.run(_serve(server, reporter, out))
+    except OSError as exc:
+        print(f"sipfault: cannot listen: {exc}", file=err)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        pass
+    reporter.print_summary(server)
+    return EXIT_OK
+
+
+async def _serve(server: Server, reporter: ConsoleReporter, out: TextIO) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with server:
+        addresses = " ".join(
+            f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in server.bound
+        )
+        print(
+            f"sipfault {__version__} listening on {addresses} ({', '.join(server.transports)}) "
+            f"scenario {server.uas.scenario.name} seed {server.uas.engine.seed}",
+            file=out, flush=True,
+        )
+        await stop.wait()
+    reporter.flush()

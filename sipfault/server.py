@@ -1,0 +1,279 @@
+"""The asyncio facade: a :class:`Server` runs the sans-I/O UAS on real sockets.
+
+UDP and TCP listen on the same port (RFC 3261 §18.2.1), on every address asked for. Each input
+is fed to the UAS with ``loop.time()``; what the UAS wants sent goes back to the peer it came
+from (RFC 3581 symmetric routing), and one timer handle stays armed at the UAS's next deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import random
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sipfault.core.events import Event, Outgoing, Peer
+from sipfault.core.uas import UserAgentServer
+from sipfault.scenario.loader import load_scenario
+from sipfault.scenario.model import Scenario
+from sipfault.sip.errors import SipParseError
+from sipfault.sip.uri import format_sip_uri
+from sipfault.transport.tcp import StreamConnection, StreamHandler
+from sipfault.transport.udp import UdpEndpoint
+
+TRANSPORTS = ("udp", "tcp")
+"""Transports started by default."""
+
+EventListener = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class ListenAddress:
+    """An address to listen on; port 0 picks a free one (shared by UDP and TCP)."""
+
+    host: str
+    port: int
+    optional: bool = False
+    """Skip this address, rather than fail, when the machine lacks it (e.g. no IPv6)."""
+
+    @classmethod
+    def parse(cls, text: str) -> ListenAddress:
+        """``HOST:PORT``, ``[V6]:PORT``, ``HOST`` or ``:PORT``."""
+        text = text.strip()
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port_text = rest.removeprefix(":")
+        elif text.count(":") > 1:
+            host, port_text = text, ""
+        else:
+            host, _, port_text = text.partition(":")
+        if port_text and not port_text.isdigit():
+            raise ValueError(f"bad port in {text!r}")
+        port = int(port_text) if port_text else 5060
+        if port > 65535:
+            raise ValueError(f"port out of range in {text!r}")
+        return cls(host or "127.0.0.1", port)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+DEFAULT_LISTEN = (ListenAddress("127.0.0.1", 5060), ListenAddress("::1", 5060, optional=True))
+"""Loopback only unless told otherwise: IPv4, and IPv6 where the machine has it."""
+
+
+class Server:
+    """A sipfault endpoint on real sockets; use as ``async with Server(scenario) as server``."""
+
+    def __init__(
+        self,
+        scenario: Scenario | str | os.PathLike[str],
+        *,
+        listen: Sequence[ListenAddress] | str | None = None,
+        transports: Iterable[str] = TRANSPORTS,
+        t1: float | None = None,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if isinstance(scenario, (str, os.PathLike)):
+            scenario = load_scenario(Path(scenario))
+        if t1 is not None:
+            scenario = replace(scenario, timers=replace(scenario.timers, t1=t1))
+        if listen is None:
+            listen = DEFAULT_LISTEN
+        elif isinstance(listen, str):
+            listen = (ListenAddress.parse(listen),)
+        self.listen_addresses: tuple[ListenAddress, ...] = tuple(listen)
+        self.transports = tuple(dict.fromkeys(t.lower() for t in transports))
+        for name in self.transports:
+            if name not in TRANSPORTS:
+                raise ValueError(f"unknown transport {name!r} (expected udp or tcp)")
+        self.uas = UserAgentServer(scenario, seed=seed, rng=rng)
+        self.bound: list[tuple[str, int]] = []
+        self._listeners: list[EventListener] = []
+        self._udp: dict[tuple[str, int], UdpEndpoint] = {}
+        self._tcp_servers: list[asyncio.Server] = []
+        self._connections: dict[int, StreamConnection] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # ------------------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Bind every address with every transport on one port per address."""
+        self._loop = asyncio.get_running_loop()
+        port = 0
+        for address in self.listen_addresses:
+            wanted = address.port or port
+            try:
+                bound = await self._bind(address.host, wanted, retry_ephemeral=address.port == 0
+                                         and not port)
+            except OSError as exc:
+                if address.optional and exc.errno in (
+                    errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EADDRINUSE,
+                ):
+                    continue
+                await self.stop()
+                raise
+            port = port or bound
+            self.bound.append((address.host, bound))
+
+    async def _bind(self, host: str, port: int, retry_ephemeral: bool) -> int:
+        """Bind UDP then TCP on the same port; with an ephemeral port, retry on a clash."""
+        assert self._loop is not None
+        for _ in range(20 if retry_ephemeral else 1):
+            udp: UdpEndpoint | None = None
+            if "udp" in self.transports:
+                _, udp = await self._loop.create_datagram_endpoint(
+                    lambda: UdpEndpoint(self._on_datagram), local_addr=(host, port)
+                )
+                actual = udp.local[1]
+            else:
+                actual = port
+            if "tcp" in self.transports:
+                try:
+                    server = await self._loop.create_server(
+                        self._new_stream, host, actual or None, reuse_address=True,
+                        family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                    )
+                except OSError as exc:
+                    if udp is not None:
+                        udp.close()
+                    if retry_ephemeral and exc.errno == errno.EADDRINUSE:
+                        continue
+                    raise
+                self._tcp_servers.append(server)
+                actual = server.sockets[0].getsockname()[1]
+            if udp is not None:
+                self._udp[(host, actual)] = udp
+            return int(actual)
+        raise OSError(errno.EADDRINUSE, "no port free for both UDP and TCP")
+
+    async def stop(self) -> None:
+        """Close every socket and cancel the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for udp in self._udp.values():
+            udp.close()
+        self._udp.clear()
+        for connection in list(self._connections.values()):
+            connection.close()
+        for server in self._tcp_servers:
+            server.close()
+        for server in self._tcp_servers:
+            await server.wait_closed()
+        self._tcp_servers.clear()
+
+    # ------------------------------------------------------------------------ public view
+
+    @property
+    def host(self) -> str:
+        """The first address listened on."""
+        return self.bound[0][0] if self.bound else self.listen_addresses[0].host
+
+    @property
+    def port(self) -> int:
+        """The port UDP and TCP share."""
+        return self.bound[0][1] if self.bound else 0
+
+    def uri(self, user: str | None = None, transport: str | None = None) -> str:
+        """A SIP URI that reaches this server, e.g. ``sip:alice@127.0.0.1:40123``."""
+        params: tuple[tuple[str, str | None], ...] = (
+            (("transport", transport),) if transport else ()
+        )
+        return format_sip_uri(self.host, self.port, user, params)
+
+    def add_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` for every event, in order, on the loop's thread."""
+        self._listeners.append(listener)
+
+    def replace_scenario(self, scenario: Scenario) -> None:
+        """Answer new requests with other rules."""
+        self.uas.replace_scenario(scenario)
+
+    # ------------------------------------------------------------------------ plumbing
+
+    def _now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    def _on_datagram(self, data: bytes, peer: Peer) -> None:
+        self.uas.receive(data, peer, self._now())
+        self._pump()
+
+    def _new_stream(self) -> StreamConnection:
+        return StreamConnection("tcp", StreamHandler(
+            on_message=self._on_stream_message,
+            on_ping=self._on_ping,
+            on_error=self._on_stream_error,
+            on_open=self._on_open,
+            on_close=self._on_close,
+        ))
+
+    def _on_open(self, connection: StreamConnection) -> None:
+        self._connections[connection.id] = connection
+
+    def _on_close(self, connection: StreamConnection) -> None:
+        self._connections.pop(connection.id, None)
+
+    def _on_stream_message(self, data: bytes, peer: Peer) -> None:
+        self.uas.receive(data, peer, self._now())
+        self._pump()
+
+    def _on_ping(self, peer: Peer) -> None:
+        self.uas.keepalive(peer, self._now())
+        self._pump()
+
+    def _on_stream_error(self, error: SipParseError, head: bytes, peer: Peer) -> None:
+        self.uas.stream_failed(error, head, peer, self._now())
+        self._pump()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.uas.handle_timer(self._now())
+        self._pump()
+
+    def _pump(self) -> None:
+        """Send what the UAS produced, report its events, re-arm the timer."""
+        uas = self.uas
+        for item in uas.take_outgoing():
+            self._send(item)
+        events = uas.take_events()
+        if self._listeners:
+            for event in events:
+                for listener in self._listeners:
+                    listener(event)
+        deadline = uas.next_deadline()
+        if deadline != self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._timer_at = deadline
+            if deadline is not None and self._loop is not None:
+                self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _send(self, item: Outgoing) -> None:
+        peer = item.peer
+        if peer.transport == "udp":
+            endpoint = self._udp.get(peer.local) or next(iter(self._udp.values()), None)
+            if endpoint is not None and item.data:
+                endpoint.send(item.data, peer.remote)
+            return
+        connection = self._connections.get(peer.connection or -1)
+        if connection is not None:
+            connection.send(item.data, item.close_after)

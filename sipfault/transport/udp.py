@@ -1,0 +1,43 @@
+"""The UDP endpoint (RFC 3261 §18.1.1, §18.2.1): one datagram is one message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import cast
+
+from sipfault.core.events import Peer
+
+DatagramHandler = Callable[[bytes, Peer], None]
+
+
+class UdpEndpoint(asyncio.DatagramProtocol):
+    """Hands each datagram to the server with the peer it came from; sends what it is given."""
+
+    def __init__(self, handler: DatagramHandler) -> None:
+        self._handler = handler
+        self._transport: asyncio.DatagramTransport | None = None
+        self.local: tuple[str, int] = ("", 0)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+        sockname = transport.get_extra_info("sockname")
+        self.local = (sockname[0], sockname[1])
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        peer = Peer("udp", (str(addr[0]), int(addr[1])), self.local)
+        self._handler(data, peer)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable from a client that went away: nothing to do on a server.
+        del exc
+
+    def send(self, data: bytes, remote: tuple[str, int]) -> None:
+        """Send to the packet's source address, never to a name that would need resolving."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.sendto(data, remote)
+
+    def close(self) -> None:
+        """Stop receiving."""
+        if self._transport is not None:
+            self._transport.close()

@@ -100,4 +100,15 @@ class RuleMatched:
     call_id: str
 
 
-Event = MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched
+@dataclass(frozen=True, slots=True)
+class RequestUnmatched:
+    """No rule took a request; the RFC default answered it with ``status``."""
+
+    time: float
+    request: Request
+    peer: Peer
+    status: int
+    """What the default answered: 200 for OPTIONS or an in-dialog BYE, 405, 481, 501..."""
+
+
+Event = MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched

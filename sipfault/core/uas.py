@@ -34,6 +34,7 @@ from sipfault.core.events import (
     MessageSent,
     Outgoing,
     Peer,
+    RequestUnmatched,
     RuleMatched,
 )
 from sipfault.core.exchange import Exchange
@@ -201,6 +202,9 @@ class UserAgentServer:
             self._run_rule(exchange, rule, now)
             return
         self._default(exchange, now)
+        response = exchange.transaction.last_response
+        self._events.append(RequestUnmatched(now, exchange.request, exchange.transaction.peer,
+                                             response.status if response else 0))
 
     def _check_dialog(self, exchange: Exchange, now: float) -> bool:
         """§12.2.2: a request with a To-tag needs its dialog and an in-order CSeq."""

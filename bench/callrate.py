@@ -1,0 +1,203 @@
+"""Call-rate benchmark: SIPp's UAC against sipfault and against SIPp's own UAS, on loopback.
+
+For each rate, SIPp's built-in UAC (`sipp -sn uac`: INVITE, 200, ACK, BYE, 200) places a fixed
+number of calls at that rate, once against `sipfault run bench/answer-immediate.yaml --quiet`
+and once against `sipp -sn uas`; each target is started afresh for each step. The table shows
+successful and failed calls; at the end, the highest rate each target held with zero failed
+calls, and sipfault's share of SIPp's.
+
+    python bench/callrate.py                      # rates 500,1000,2000,4000; 4000 calls each
+    python bench/callrate.py --rates 250,500 --calls 1000 --targets sipp
+
+Every step is bounded: SIPp gets `-m CALLS -timeout (CALLS/RATE + GRACE)s`, and is killed 15 s
+after that. Traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))  # run as a script: reuse the test harness's runners
+
+from tests.peers.sipfault_cli import run_sipfault  # noqa: E402
+from tests.peers.sipp import SippResult, run_sipp, sipp_server  # noqa: E402
+
+SCENARIO = REPO_ROOT / "bench" / "answer-immediate.yaml"
+TARGETS = ("sipfault", "sipp")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One target at one rate."""
+
+    target: str
+    """"sipfault" or "sipp" (SIPp's UAS)."""
+    rate: int
+    """Requested call rate, calls per second."""
+    calls: int
+    """Calls placed."""
+    successful: int
+    """Calls SIPp's UAC completed."""
+    failed: int
+    """Calls that failed (timeout, unexpected message, retransmissions exhausted)."""
+    achieved: float
+    """Mean call rate SIPp's UAC actually reached."""
+    seconds: float
+    """Wall-clock time of the UAC run."""
+    note: str
+    """Anything that went wrong beyond failed calls."""
+
+    @property
+    def held(self) -> bool:
+        """Every call succeeded."""
+        return self.failed == 0 and self.successful == self.calls
+
+
+@contextlib.contextmanager
+def target_address(target: str, transport: str, bound: float) -> Iterator[tuple[str, int]]:
+    """Start the target under test on an ephemeral loopback port; yield (host, port)."""
+    if target == "sipfault":
+        with run_sipfault(SCENARIO, quiet=True, transports=[transport]) as server:
+            yield server.host, server.port
+    else:
+        with sipp_server(
+            "uas", transport=transport, timeout=bound + 30, trace_messages=False
+        ) as server:
+            yield server.host, server.port
+
+
+def run_step(target: str, rate: int, calls: int, transport: str, grace: float) -> Step:
+    """Place `calls` calls at `rate` against a fresh `target`."""
+    bound = calls / rate + grace
+    note = ""
+    started = time.monotonic()
+    result: SippResult | None = None
+    try:
+        with target_address(target, transport, bound) as (host, port):
+            result = run_sipp(
+                "uac",
+                host,
+                port,
+                transport=transport,
+                calls=calls,
+                rate=rate,
+                timeout=bound,
+                trace_messages=False,
+                extra_args=["-l", str(max(rate * 4, 1000))],
+            )
+    except AssertionError as error:  # the target did not start or stop cleanly
+        note = str(error).splitlines()[0]
+    elapsed = time.monotonic() - started
+    if result is None:
+        return Step(target, rate, calls, 0, calls, 0.0, elapsed, note or "no result")
+    if result.returncode not in (0, 1):
+        note = note or f"sipp exit status {result.returncode}: {first_event(result)}"
+    failed = max(result.failed, calls - result.successful)
+    return Step(target, rate, calls, result.successful, failed, result.call_rate, elapsed, note)
+
+
+def first_event(result: SippResult) -> str:
+    """SIPp's first logged error event, without its timestamps, cut to one short line."""
+    for line in (result.errors + "\n" + result.stderr).splitlines():
+        fields = line.split("\t", 2)  # "date<TAB>time<TAB>epoch: message"
+        if len(fields) == 3 and ": " in fields[2]:
+            return fields[2].split(": ", 1)[1][:120]
+    return "no error logged"
+
+
+def best_rate(steps: list[Step], target: str) -> int:
+    """Highest rate at which `target` completed every call (0 if none)."""
+    return max((step.rate for step in steps if step.target == target and step.held), default=0)
+
+
+def print_table(steps: list[Step], targets: tuple[str, ...]) -> None:
+    """Per rate: successful/failed calls and achieved rate, per target."""
+    names = {"sipfault": "sipfault", "sipp": "sipp -sn uas"}
+    header = f"{'rate/s':>7} {'calls':>6}" + "".join(
+        f" | {names[target] + ' ok':>16} {'failed':>6} {'cps':>7}" for target in targets
+    )
+    print(header)
+    print("-" * len(header))
+    for rate in sorted({step.rate for step in steps}):
+        row = [step for step in steps if step.rate == rate]
+        line = f"{rate:>7} {row[0].calls:>6}"
+        for target in targets:
+            step = next((s for s in row if s.target == target), None)
+            if step is None:
+                line += f" | {'-':>16} {'-':>6} {'-':>7}"
+            else:
+                line += f" | {step.successful:>16} {step.failed:>6} {step.achieved:>7.0f}"
+        print(line, flush=True)
+    for step in steps:
+        if step.note:
+            print(f"note: {step.target} at {step.rate}/s: {step.note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the steps, print the table and the verdict; exit 0 unless nothing could run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--rates",
+        default="500,1000,2000,4000",
+        help="comma-separated call rates, calls per second (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--calls", type=int, default=4000, help="calls per step (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help="comma-separated targets among sipfault,sipp (default: %(default)s)",
+    )
+    parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=15.0,
+        help="seconds allowed beyond CALLS/RATE for each step (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    rates = sorted({int(rate) for rate in args.rates.split(",") if rate.strip()})
+    targets = tuple(target.strip() for target in args.targets.split(",") if target.strip())
+    unknown = [target for target in targets if target not in TARGETS]
+    if unknown or not rates or min(rates) <= 0 or args.calls <= 0:
+        parser.error(f"bad --rates, --calls or --targets {unknown or ''}")
+
+    print(
+        f"SIPp UAC (sipp -sn uac, {args.transport}) on 127.0.0.1, {args.calls} calls per step, "
+        f"rates {', '.join(map(str, rates))}/s",
+        flush=True,
+    )
+    steps: list[Step] = []
+    for rate in rates:
+        for target in targets:  # alternate targets so both see the same machine conditions
+            step = run_step(target, rate, args.calls, args.transport, args.grace)
+            steps.append(step)
+            print(
+                f"  {target:>8} @ {rate:>5}/s: {step.successful} ok, {step.failed} failed, "
+                f"{step.achieved:.0f} cps achieved, {step.seconds:.1f} s"
+                + (f" ({step.note})" if step.note else ""),
+                flush=True,
+            )
+    print()
+    print_table(steps, targets)
+    print()
+    for target in targets:
+        print(f"highest rate with zero failed calls, {target}: {best_rate(steps, target)}/s")
+    if set(TARGETS) <= set(targets):
+        ours, theirs = best_rate(steps, "sipfault"), best_rate(steps, "sipp")
+        ratio = f"{ours / theirs:.0%}" if theirs else "n/a (SIPp's UAS held no rate)"
+        print(f"sipfault / SIPp UAS: {ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,8 @@ RFC 3261 §17.2.1 (Timers G, H, I), §13.3.1.4 (2xx until ACK), §9.2 (CANCEL), 
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from uas_harness import OFFER, TCP, Harness, request, response, statuses
 
@@ -62,7 +64,7 @@ def test_timer_g_doubles_to_t2_until_timer_h() -> None:
     h.feed(request())
     h.advance(40)
     times = [s.time for s in h.sent if isinstance(s.message, Response) and s.message.status == 486]
-    gaps = [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)]
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(times)]
     assert gaps[:5] == [0.5, 1.0, 2.0, 4.0, 4.0]
     assert times[-1] <= 1.2 + 32
     assert len(h.findings("no-ack")) == 1  # Timer H fired at 64*T1
@@ -167,8 +169,9 @@ def test_no_ack_for_2xx_ends_dialog_with_bye() -> None:
     # The BYE is re-sent on Timer E until a response comes.
     assert [s.message.method for s in h.advance(0.6) if isinstance(s.message, Request)] == ["BYE"]
     ok = (
-        f"SIP/2.0 200 OK\r\nVia: {bye.headers.get('Via')}\r\nFrom: {bye.headers.get('From')}\r\n"
-        f"To: {bye.headers.get('To')}\r\nCall-ID: call-1\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
+        f"SIP/2.0 200 OK\r\nVia: {bye.headers.get('Via')}\r\n"
+        f"From: {bye.headers.get('From')}\r\nTo: {bye.headers.get('To')}\r\n"
+        "Call-ID: call-1\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
     )
     h.feed(ok.encode())
     assert h.advance(60) == []

@@ -3,8 +3,9 @@
 Each SIPp scenario checks the responses it gets (codes, order, Retry-After, CSeq, tags, SDP) and
 fails the call otherwise; the same XML passes against a SIPp UAS playing the scenario
 (test_reference_peers.py), so a failure here is sipfault's. Each test then stops sipfault and
-checks the summary it prints: the exact counts also show that the ACK matched its transaction
-(an unmatched ACK leaves the final response retransmitted over UDP).
+checks the summary it prints: exact request and response counts, no response sent again (an
+ACK that matched no transaction leaves the final response retransmitted over UDP) and no
+finding about the client.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ pytestmark = pytest.mark.peer
 SIPP_DIR = Path(__file__).with_name("sipp")
 TRANSPORTS = ["udp", "tcp"]
 
-#: Over UDP wait past the default T1 (500 ms) before stopping, so that a final response left
-#: unacknowledged would be retransmitted (RFC 3261 §17.2.1) and show in the summary.
-SETTLE = {"udp": 0.8, "tcp": 0.2}
+#: A short T1 (RFC 3261 §17.1.1.1) so a final response left unacknowledged is retransmitted
+#: within SETTLE and shows in the summary; a conformant UAC ACKs well within it on loopback.
+T1 = "100ms"
+SETTLE = {"udp": 0.4, "tcp": 0.1}
 
 
 def _explain(result: SippResult, server: SipfaultProcess) -> str:
@@ -47,7 +49,7 @@ def _run_uac(server: SipfaultProcess, xml: str, transport: str, service: str) ->
 def test_busy_invite_gets_100_180_486_with_retry_after(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault("scenarios/busy.yaml")
+    server = start_sipfault("scenarios/busy.yaml", t1=T1)
 
     result = _run_uac(server, "uac-busy.xml", transport, service="486")
 
@@ -57,13 +59,14 @@ def test_busy_invite_gets_100_180_486_with_retry_after(
     summary = server.summary
     assert summary.requests == {"INVITE": 1, "ACK": 1}, server.output
     assert summary.responses == {"100": 1, "180": 1, "486": 1}, server.output
+    server.assert_clean()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_cancel_of_ringing_call_gets_200_and_487(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault("scenarios/ring-forever.yaml")
+    server = start_sipfault("scenarios/ring-forever.yaml", t1=T1)
 
     result = _run_uac(server, "uac-cancel.xml", transport, service="ring")
 
@@ -73,13 +76,14 @@ def test_cancel_of_ringing_call_gets_200_and_487(
     summary = server.summary
     assert summary.requests == {"INVITE": 1, "CANCEL": 1, "ACK": 1}, server.output
     assert summary.responses == {"100": 1, "180": 1, "200": 1, "487": 1}, server.output
+    server.assert_clean()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_answered_call_with_sdp_then_bye(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault("scenarios/answer.yaml")
+    server = start_sipfault("scenarios/answer.yaml", t1=T1)
 
     result = _run_uac(server, "uac-answer-bye.xml", transport, service="alice")
 
@@ -90,3 +94,30 @@ def test_answered_call_with_sdp_then_bye(
     assert summary.requests == {"INVITE": 1, "ACK": 1, "BYE": 1}, server.output
     # 200 to the INVITE (sent once: the ACK stopped its retransmission) and 200 to the BYE.
     assert summary.responses == {"100": 1, "180": 1, "200": 2}, server.output
+    server.assert_clean()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_486_is_retransmitted_on_timer_g_until_the_ack(
+    sipp: str, start_sipfault: StartSipfault, transport: str
+) -> None:
+    server = start_sipfault("scenarios/busy.yaml", t1=T1)
+
+    result = _run_uac(server, "uac-busy-late-ack.xml", transport, service="486")
+
+    assert result.returncode == 0, _explain(result, server)
+    arrivals = [message.time for message in result.received("SIP/2.0 486")]
+    server.stop(settle=0.8)  # past the retransmission at 700 ms that the ACK cancelled
+    summary = server.summary
+    assert summary.requests == {"INVITE": 1, "ACK": 1}, server.output
+    assert summary.responses == {"100": 1, "180": 1, "486": 1}, server.output
+    if transport == "tcp":  # reliable transport: Timer G is not armed (RFC 3261 §17.2.1)
+        assert len(arrivals) == 1, _explain(result, server)
+        assert summary.retransmissions_out == 0, server.output
+        return
+    # Timer G fires at T1, then doubles: 100 ms, then 200 ms later; the ACK at 500 ms stops it.
+    assert len(arrivals) == 3, _explain(result, server)
+    first_gap, second_gap = arrivals[1] - arrivals[0], arrivals[2] - arrivals[1]
+    assert 0.07 <= first_gap <= 0.25, (first_gap, _explain(result, server))
+    assert 0.15 <= second_gap <= 0.45, (second_gap, _explain(result, server))
+    assert summary.retransmissions_out == 2, server.output

@@ -24,10 +24,13 @@ from tests.peers.output import LineCollector
 from tests.peers.ports import format_hostport
 
 LISTENING_RE = re.compile(r"listening on (?P<host>\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
-_COUNTS_RE = {
-    kind: re.compile(rf"\b{kind}:(?P<counts>(?:\s+[A-Za-z0-9_.!%*+`'~-]+=\d+)*)\s*$")
-    for kind in ("requests", "responses")
-}
+#: A summary line of counts: "requests: ACK=1 INVITE=1", "retransmissions: in=0 out=1";
+#: "requests: -" when there were none.
+_COUNTS_RE = re.compile(
+    r"(?:^|\s)(?P<kind>[a-z][a-z0-9_-]*):"
+    r"(?P<counts>(?:\s+[A-Za-z0-9_.!%*+`'~-]+=\d+)+|\s+-)\s*$"
+)
+_REQUIRED = ("requests", "responses")
 
 
 @dataclass(frozen=True)
@@ -38,26 +41,40 @@ class Summary:
     """Requests received, by method (e.g. {"INVITE": 1, "ACK": 1})."""
     responses: dict[str, int]
     """Responses sent, by status code as text (e.g. {"100": 1, "486": 1})."""
+    other: dict[str, dict[str, int]]
+    """Any further count lines, e.g. {"retransmissions": {"in": 0, "out": 1},
+    "findings": {"stray-ack": 1}}; a line that was not printed is absent."""
+
+    @property
+    def retransmissions_out(self) -> int:
+        """Responses sent again (RFC 3261 §17.2.1 Timer G, §13.3.1.4); 0 when not reported."""
+        return self.other.get("retransmissions", {}).get("out", 0)
+
+    @property
+    def findings(self) -> dict[str, int]:
+        """Findings about the client's conduct, by name ({} when none were reported)."""
+        return self.other.get("findings", {})
 
 
 def parse_summary(output: str) -> Summary:
-    """Counts from the last `requests:` and `responses:` lines of `output`.
+    """Counts from the last `requests:`, `responses:` (and other `name: k=v ...`) lines.
 
-    Raises AssertionError, quoting the output, when either line is missing.
+    Raises AssertionError, quoting the output, when the requests or responses line is missing.
     """
     found: dict[str, dict[str, int]] = {}
     for line in output.splitlines():
-        for kind, pattern in _COUNTS_RE.items():
-            match = pattern.search(line)
-            if match:
-                pairs = (item.split("=", 1) for item in match["counts"].split())
-                found[kind] = {name: int(count) for name, count in pairs}
-    missing = [kind for kind in _COUNTS_RE if kind not in found]
+        match = _COUNTS_RE.search(line)
+        if match:
+            items = [item for item in match["counts"].split() if item != "-"]
+            pairs = (item.split("=", 1) for item in items)
+            found[match["kind"]] = {name: int(count) for name, count in pairs}
+    missing = [kind for kind in _REQUIRED if kind not in found]
     if missing:
         raise AssertionError(
             f"sipfault summary has no {' or '.join(missing)} line; output was:\n{output}"
         )
-    return Summary(requests=found["requests"], responses=found["responses"])
+    other = {kind: counts for kind, counts in found.items() if kind not in _REQUIRED}
+    return Summary(requests=found["requests"], responses=found["responses"], other=other)
 
 
 def resolve_scenario(scenario: str | os.PathLike[str]) -> Path:
@@ -140,6 +157,16 @@ class SipfaultProcess:
     def summary(self) -> Summary:
         """The exit summary; only meaningful after `stop()`."""
         return parse_summary(self.output)
+
+    def assert_clean(self) -> None:
+        """After `stop()`: no response was sent again and no finding was made about the client.
+
+        Over UDP, an ACK that matched no transaction leaves the final response retransmitted
+        (RFC 3261 §17.2.1, §13.3.1.4); `stop(settle=...)` beyond T1 gives that time to show.
+        """
+        summary = self.summary
+        assert summary.retransmissions_out == 0, f"responses were retransmitted:\n{self.output}"
+        assert summary.findings == {}, f"findings about the client:\n{self.output}"
 
 
 def _interrupt(process: subprocess.Popen[str], timeout: float) -> int:

@@ -7,7 +7,9 @@ little longer, after which SIPp is killed and the test fails with what it had lo
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -78,6 +80,18 @@ class SippResult:
         except ValueError:
             return 0.0
 
+    def logged_messages(self) -> list[LoggedMessage]:
+        """Messages from the `-trace_msg` log, in order, with their time stamps."""
+        return parse_message_log(self.messages)
+
+    def received(self, first_line_prefix: str = "") -> list[LoggedMessage]:
+        """Messages SIPp received whose first line starts with `first_line_prefix`."""
+        return [
+            message
+            for message in self.logged_messages()
+            if message.direction == "rx" and message.first_line.startswith(first_line_prefix)
+        ]
+
     def describe(self, tail: int = 12000) -> str:
         """A readable account for assertion messages: command, status, counters, logs."""
         parts = [
@@ -101,6 +115,40 @@ class SippResult:
         else:
             parts.append(f"stdout:\n{self.stdout.strip()[-tail:]}")
         return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """One message from SIPp's `-trace_msg` log."""
+
+    time: float
+    """Wall-clock time SIPp logged it at (seconds since the epoch)."""
+    direction: str
+    """"tx" (sent by SIPp) or "rx" (received)."""
+    first_line: str
+    """Request-Line or Status-Line."""
+    text: str
+    """The whole message."""
+
+
+#: "----------------------------------------------- 2026-11-22 02:40:09.848123"
+_LOG_SEPARATOR_RE = re.compile(r"^-{10,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\s*$", re.M)
+
+
+def parse_message_log(text: str) -> list[LoggedMessage]:
+    """Split a SIPp `-trace_msg` log into messages (UDP and TCP, sent and received)."""
+    messages: list[LoggedMessage] = []
+    parts = _LOG_SEPARATOR_RE.split(text)
+    for stamp, entry in zip(parts[1::2], parts[2::2], strict=False):
+        header, _, message = entry.strip("\n").partition("\n")
+        direction = "rx" if "received" in header else "tx" if "sent" in header else ""
+        message = message.strip("\r\n")
+        if not direction or not message:
+            continue
+        when = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        first_line = message.splitlines()[0].strip()
+        messages.append(LoggedMessage(when, direction, first_line, message))
+    return messages
 
 
 def parse_stat_csv(text: str) -> dict[str, str]:

@@ -40,8 +40,26 @@ def test_summary_counts_are_read_from_the_last_lines() -> None:
     assert summary.responses == {"100": 1, "180": 1, "486": 1}
 
 
+def test_summary_keeps_other_count_lines() -> None:
+    output = "\n".join(
+        [
+            "summary: scenario busy, seed 1894989024",
+            "requests: ACK=1 INVITE=1",
+            "responses: 100=1 180=1 486=1",
+            "retransmissions: in=0 out=1",
+            "dropped: 0",
+            "findings: stray-ack=1",
+        ]
+    )
+    summary = parse_summary(output)
+    assert summary.retransmissions_out == 1
+    assert summary.findings == {"stray-ack": 1}
+    assert "dropped" not in summary.other
+    assert "summary" not in summary.other
+
+
 def test_summary_with_no_requests_is_empty_not_missing() -> None:
-    summary = parse_summary("requests:\nresponses:\n")
+    summary = parse_summary("summary: scenario busy\nrequests: -\nresponses: -\ndropped: 0\n")
     assert summary.requests == {}
     assert summary.responses == {}
 

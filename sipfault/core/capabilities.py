@@ -16,7 +16,7 @@ ALWAYS_ALLOWED: frozenset[str] = frozenset({"ACK", "BYE", "CANCEL", "OPTIONS", "
 DIALOG_METHODS: frozenset[str] = frozenset({"PRACK", "UPDATE"})
 """Methods allowed once the scenario answers INVITE (they live inside its dialogs)."""
 
-SUPPORTED_OPTIONS: tuple[str, ...] = ()
+SUPPORTED_OPTIONS: tuple[str, ...] = ("100rel", "timer")
 """Option tags sipfault implements (RFC 3261 §8.2.2.3); Require naming others gets 420."""
 
 SESSION_METHODS: frozenset[str] = frozenset({"INVITE", "ACK", "PRACK", "UPDATE"})

@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from sipfault.core.dialogs import Dialog
 from sipfault.core.engine import RequestFacts
+from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.responses import response_vias
+from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction
 from sipfault.sip.headers import Header
@@ -35,6 +37,10 @@ class Exchange:
         self.dialog = dialog
         self._pending: list[Timer] = []
         self._vias: list[Header] | None = None
+        self.reliable: ReliableProvisionals | None = None
+        """RFC 3262 state, once a reliable provisional has been sent."""
+        self.session_timer: SessionTimer | None = None
+        """RFC 4028 session timer the INVITE asked for, once accepted."""
 
     @property
     def request(self) -> Request:
@@ -57,6 +63,8 @@ class Exchange:
         for timer in self._pending:
             timer.cancel()
         self._pending.clear()
+        if self.reliable is not None:
+            self.reliable.stop()
 
     def local_address(self) -> tuple[str, int]:
         """Our address as the client reached it.

@@ -24,6 +24,7 @@ from sipfault.core.capabilities import (
     allowed_methods,
 )
 from sipfault.core.client import ClientTransaction
+from sipfault.core.dial import dial_a_code_steps
 from sipfault.core.dialogs import Dialog, DialogKey, DialogState
 from sipfault.core.engine import RequestFacts, ScenarioEngine
 from sipfault.core.events import (
@@ -38,12 +39,23 @@ from sipfault.core.events import (
     RuleMatched,
 )
 from sipfault.core.exchange import Exchange
+from sipfault.core.reliable import (
+    OPTION_TAG,
+    RAck,
+    ReliableProvisionals,
+    client_requires,
+    client_supports,
+    first_rseq,
+)
+from sipfault.core.required import FieldSources, code_fields
 from sipfault.core.responses import build_response, response_vias
+from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
 from sipfault.scenario.model import Reply, Rule, Scenario
+from sipfault.sip.digest import Algorithm, NonceStore, format_challenges
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.headers import Header, split_list
+from sipfault.sip.headers import Header, header_key, split_list
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
 from sipfault.sip.validate import validate_request
@@ -72,6 +84,7 @@ class UserAgentServer:
         self._clients: dict[str, ClientTransaction] = {}
         self._outgoing: list[Outgoing] = []
         self._events: list[Event] = []
+        self._nonces = NonceStore(random_bytes=self._random_bytes)
 
     # ----------------------------------------------------------------- the sans-I/O surface
 
@@ -197,6 +210,11 @@ class UserAgentServer:
             return
         if exchange.facts.in_dialog and not self._check_dialog(exchange, now):
             return
+        if method == "INVITE" and not self._check_invite_extensions(exchange, now):
+            return
+        if method == "PRACK":
+            self._on_prack(exchange, now)
+            return
         rule = self.engine.select(exchange.facts)
         if rule is not None:
             self._run_rule(exchange, rule, now)
@@ -205,6 +223,39 @@ class UserAgentServer:
         response = exchange.transaction.last_response
         self._events.append(RequestUnmatched(now, exchange.request, exchange.transaction.peer,
                                              response.status if response else 0))
+
+    def _check_invite_extensions(self, exchange: Exchange, now: float) -> bool:
+        """RFC 3262 §3 (421 when 100rel is demanded) and RFC 4028 §8.1 (422 below Min-SE)."""
+        request = exchange.request
+        defaults = self.scenario.defaults
+        if defaults.require_100rel and not client_supports(request):
+            self._reply(exchange, 421, now, extra=[("Require", OPTION_TAG)])
+            return False
+        try:
+            timer = SessionTimer.from_request(request)
+        except SipParseError as exc:
+            self._reply(exchange, 400, now, reason=exc.reason)
+            return False
+        if timer is not None and timer.interval < defaults.min_se:
+            self._reply(exchange, 422, now)
+            return False
+        exchange.session_timer = timer
+        return True
+
+    def _on_prack(self, exchange: Exchange, now: float) -> None:
+        """RFC 3262 §3, §7.2: a PRACK matching the outstanding reliable 1xx gets 200; else 481."""
+        try:
+            rack = RAck.parse(exchange.request.headers.get("RAck") or "")
+        except SipParseError as exc:
+            self._reply(exchange, 400, now, reason=exc.reason)
+            return
+        for invite in list(self._exchanges.values()):
+            reliable = invite.reliable
+            if (invite.dialog is exchange.dialog and reliable is not None
+                    and reliable.acknowledge(rack, now)):
+                self._reply(exchange, 200, now)
+                return
+        self._reply(exchange, 481, now)
 
     def _check_dialog(self, exchange: Exchange, now: float) -> bool:
         """§12.2.2: a request with a To-tag needs its dialog and an in-order CSeq."""
@@ -260,6 +311,8 @@ class UserAgentServer:
                            lambda at: self._abandon(exchange, at))
             return
         steps = rule.reply
+        if rule.dial_a_code is not None:
+            steps = dial_a_code_steps(rule.dial_a_code, exchange.facts.ruri_user, request.method)
         first_delay = steps[0].after if steps else 0.0
         if request.method == "INVITE" and first_delay > 0:
             self._reply(exchange, 100, now)  # §17.2.1: 100 Trying unless a response is at hand
@@ -285,6 +338,11 @@ class UserAgentServer:
         tx = exchange.transaction
         if tx.final_sent or tx.state not in (State.TRYING, State.PROCEEDING):
             return
+        reliable = exchange.reliable
+        if reliable is not None and reliable.busy and (step.code < 300):
+            # RFC 3262 §3: one reliable 1xx at a time, and no 2xx before its PRACK.
+            reliable.wait(lambda at: self._reply_step(exchange, step, at))
+            return
         request = exchange.request
         body = b""
         content_type: str | None = None
@@ -302,7 +360,19 @@ class UserAgentServer:
         self._reply(
             exchange, step.code, now, reason=step.reason, body=body, content_type=content_type,
             overrides=headers, omit=step.omit, request=request,
+            reliable=self._wants_reliable(exchange, step),
         )
+
+    def _wants_reliable(self, exchange: Exchange, step: Reply) -> bool:
+        """RFC 3262 §3: Require: 100rel makes every non-100 1xx reliable; Supported lets the
+        scenario choose (``reliable: true``, or ``defaults.reliable``)."""
+        request = exchange.request
+        if request.method != "INVITE" or not 100 < step.code < 200:
+            return False
+        if client_requires(request):
+            return True
+        chosen = step.reliable if step.reliable is not None else self.scenario.defaults.reliable
+        return chosen and client_supports(request)
 
     # ------------------------------------------------------------------------- answering
 
@@ -319,6 +389,7 @@ class UserAgentServer:
         overrides: Iterable[tuple[str, str]] = (),
         omit: Iterable[str] = (),
         request: Request | None = None,
+        reliable: bool = False,
     ) -> None:
         """Build a response with every field its code and context require, and send it."""
         request = request or exchange.request
@@ -326,8 +397,15 @@ class UserAgentServer:
         is_invite = request.method == "INVITE"
         creates_dialog = is_invite and 100 < status < 300
         fields = list(extra)
-        if creates_dialog or 300 <= status < 400 or status == 485:
+        named = {header_key(name) for name, _ in fields}
+        sources = FieldSources(request, self.scenario.defaults, self._allow, exchange.contact,
+                               lambda proxy: self._challenge(proxy, now),
+                               exchange.local_address()[0])
+        fields += [f for f in code_fields(status, sources) if header_key(f[0]) not in named]
+        if creates_dialog and "contact" not in {header_key(name) for name, _ in fields}:
             fields.append(("Contact", exchange.contact()))
+        if 200 <= status < 300 and exchange.session_timer is not None:
+            fields += exchange.session_timer.response_fields()
         if self.server_header:
             fields.append(("Server", self.server_header))
         response = build_response(
@@ -337,9 +415,16 @@ class UserAgentServer:
             reason=reason, extra=fields, body=body, content_type=content_type,
             record_route=creates_dialog,
         )
+        rseq: int | None = None
+        if reliable:
+            if exchange.reliable is None:
+                exchange.reliable = self.reliable_for(exchange)
+            rseq = exchange.reliable.mark(response)
         _apply_overrides(response, overrides, omit)
         if not tx.respond(response, now):
             return
+        if rseq is not None and exchange.reliable is not None:
+            exchange.reliable.sent(rseq, response, now)
         if creates_dialog:
             self._update_dialog(exchange, response, now)
         elif (is_invite and status >= 300 and exchange.dialog is not None
@@ -347,6 +432,34 @@ class UserAgentServer:
             self._end_dialog(exchange.dialog, now)
         if status >= 200:
             exchange.cancel_pending()
+            if exchange.reliable is not None and status >= 300:
+                exchange.reliable.stop()
+
+    def _challenge(self, proxy: bool, now: float) -> list[tuple[str, str]]:
+        """A fresh digest challenge (RFC 3261 §22.1, RFC 8760: SHA-256 before MD5)."""
+        realm = self.scenario.defaults.realm
+        values = format_challenges(realm, self._nonces.issue(now),
+                                   (Algorithm.SHA_256, Algorithm.MD5))
+        name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
+        return [(name, value) for value in values]
+
+    def reliable_for(self, exchange: Exchange) -> ReliableProvisionals:
+        """The RFC 3262 state of an INVITE exchange, made on first use."""
+        return ReliableProvisionals(
+            exchange.request, first_rseq(self._rng), self.scenario.timers, self.timers,
+            lambda response, at: self._emit(response, exchange.transaction.peer, at, True,
+                                            exchange.request),
+            lambda at: self._prack_timeout(exchange, at),
+        )
+
+    def _prack_timeout(self, exchange: Exchange, now: float) -> None:
+        """RFC 3262 §3: no PRACK within 64*T1: reject the INVITE with a 5xx."""
+        self._events.append(Finding(now, "no-prack",
+                                    "no PRACK for a reliable provisional within 64*T1",
+                                    exchange.request.headers.get("Call-ID"),
+                                    exchange.transaction.peer))
+        exchange.cancel_pending()
+        self._reply(exchange, 500, now, reason="Reliable Provisional Not Acknowledged")
 
     def _send_response(
         self, response: Response, peer: Peer, tx: ServerTransaction, again: bool, now: float
@@ -536,6 +649,9 @@ class UserAgentServer:
         exchange = self._exchanges.pop(tx.key, None)
         if exchange is not None:
             exchange.cancel_pending()
+
+    def _random_bytes(self, size: int) -> bytes:
+        return self._rng.getrandbits(size * 8).to_bytes(size, "big")
 
     def _new_tag(self, size: int = 8) -> str:
         return f"{self._rng.getrandbits(size * 4):0{size}x}"

@@ -13,8 +13,14 @@ from dataclasses import dataclass, field, fields
 
 __all__ = [
     "PLACEHOLDERS",
+    "AuthSettings",
+    "DialACode",
+    "ForcedExpiry",
     "Match",
+    "RegistrarFailure",
+    "RegistrarSettings",
     "Reply",
+    "ResponseDefaults",
     "Rule",
     "Scenario",
     "SourceLocation",
@@ -154,8 +160,101 @@ class Rule:
     """Swallow the request and never answer it."""
     name: str | None = None
     """Name used in the journal and in messages."""
+    dial_a_code: DialACode | None = None
+    """Answer with the code the Request-URI user names (instead of ``reply``)."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the rule was written, for messages; not part of equality."""
+
+
+@dataclass(frozen=True)
+class DialACode:
+    """Dial-a-code: ``sip:486@host`` is answered 486, with every field the code requires."""
+
+    ring: float = 0.1
+    """Seconds between 100 Trying and 180 Ringing (INVITE, codes >= 200 only)."""
+    answer_after: float = 0.5
+    """Seconds between 180 Ringing and the final response."""
+    fallback: int = 404
+    """Code for a user that is not a code in the catalogue."""
+
+
+@dataclass(frozen=True)
+class ResponseDefaults:
+    """Values the response builder fills in when a code requires them (RFC 3261 §21)."""
+
+    retry_after: tuple[tuple[int, int], ...] = ()
+    """Retry-After seconds per code, e.g. ((486, 30), (503, 120)); a step's own header wins."""
+    min_expires: int = 60
+    """Min-Expires of a 423 (RFC 3261 §10.3); also the registrar's minimum."""
+    min_se: int = 90
+    """Min-SE of a 422, and the smallest Session-Expires accepted (RFC 4028 §6)."""
+    require: tuple[str, ...] = ("100rel",)
+    """Option tags a 421 names in Require (RFC 3261 §21.4.16)."""
+    allow_events: tuple[str, ...] = ("presence", "message-summary")
+    """Event packages a 489 lists in Allow-Events (RFC 6665 §8.2.2)."""
+    reliable: bool = False
+    """Send every non-100 provisional reliably when the client supports 100rel (RFC 3262)."""
+    require_100rel: bool = False
+    """Demand 100rel: an INVITE that does not offer it gets 421 with Require: 100rel."""
+    realm: str = "sipfault"
+    """Realm of digest challenges when the scenario has no ``auth`` section."""
+
+
+@dataclass(frozen=True)
+class RegistrarFailure:
+    """A registrar fault: answer the first ``count`` REGISTERs with ``code``."""
+
+    count: int
+    code: int
+    reason: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra header fields, e.g. (("Retry-After", "10"),)."""
+
+
+@dataclass(frozen=True)
+class ForcedExpiry:
+    """A registrar fault: drop bindings ``after`` seconds from start (or from registering)."""
+
+    after: float
+    aor_user: re.Pattern[str] | None = None
+    """Only addresses-of-record whose user matches (fullmatch); None: every one."""
+
+
+@dataclass(frozen=True)
+class RegistrarSettings:
+    """The registrar (RFC 3261 §10.3)."""
+
+    default_expires: int = 3600
+    """Expiry when neither the Contact's expires nor Expires gives one."""
+    max_expires: int = 86400
+    """Longest expiry granted; longer requests are clamped."""
+    grant_expires: int | None = None
+    """A fault: grant this expiry (when shorter than asked) whatever the client wanted."""
+    failures: tuple[RegistrarFailure, ...] = ()
+    """Faults: the first N REGISTERs answered with another code."""
+    forced_expiry: tuple[ForcedExpiry, ...] = ()
+    """Faults: bindings dropped at a given time."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Digest authentication (RFC 3261 §22, RFC 7616, RFC 8760)."""
+
+    users: tuple[tuple[str, str], ...]
+    """User names and passwords (a password may come from the environment in the file)."""
+    realm: str = "sipfault"
+    methods: frozenset[str] = frozenset({"REGISTER"})
+    """Methods challenged."""
+    proxy: bool = False
+    """Challenge with 407 Proxy-Authenticate instead of 401 WWW-Authenticate."""
+    algorithms: tuple[str, ...] = ("SHA-256", "MD5")
+    """Challenges offered, in order of preference (RFC 8760 §2.4: strongest first)."""
+    qop: tuple[str, ...] = ("auth",)
+    """Quality of protection offered: auth, auth-int."""
+    nonce_lifetime: float = 300.0
+    """Seconds a nonce stays fresh; later answers get a new challenge with stale=true."""
+    max_attempts: int = 3
+    """Wrong credentials re-challenged this many times, then 403."""
 
 
 @dataclass(frozen=True)
@@ -172,5 +271,11 @@ class Scenario:
     """Transaction timer base values."""
     seed: int | None = None
     """Seed for ``probability``; None lets the run choose one (and print it)."""
+    defaults: ResponseDefaults = ResponseDefaults()
+    """Values filled into required header fields."""
+    registrar: RegistrarSettings = RegistrarSettings()
+    """How REGISTER is answered when no rule takes it."""
+    auth: AuthSettings | None = None
+    """Digest authentication; None: nothing is challenged."""
     source: str | None = None
     """Path of the file the scenario came from; None when built in code."""

@@ -1,0 +1,106 @@
+"""The header fields a response code requires, filled from the server's own state.
+
+The catalogue (:mod:`sipfault.sip.codes`) says which fields a code MUST or SHOULD carry; this
+module says what goes in each one. A scenario step's own headers win over these values, and its
+``omit`` removes one on purpose (a fault).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sipfault.core.capabilities import ACCEPTED_ENCODINGS, SESSION_BODY_TYPES, SUPPORTED_OPTIONS
+from sipfault.scenario.model import ResponseDefaults
+from sipfault.sip.codes import recommended_headers, required_headers
+from sipfault.sip.message import Request
+
+Fields = list[tuple[str, str]]
+
+
+@dataclass
+class FieldSources:
+    """Where the values come from: the UAS and the exchange supply these."""
+
+    request: Request
+    defaults: ResponseDefaults
+    allow: Callable[[], str]
+    """The Allow list (RFC 3261 §20.5)."""
+    contact: Callable[[], str]
+    """Our Contact (§20.10)."""
+    challenge: Callable[[bool], Fields]
+    """Digest challenge fields; the flag asks for Proxy-Authenticate (§22.1, §22.3)."""
+    local_host: str
+
+
+def _unsupported(sources: FieldSources) -> Fields:
+    """§8.2.2.3: the option tags of Require/Proxy-Require we do not support."""
+    request = sources.request
+    tags = request.headers.values("Require") + request.headers.values("Proxy-Require")
+    unknown = [tag for tag in tags if tag not in SUPPORTED_OPTIONS] or tags
+    return [("Unsupported", ", ".join(unknown) or "unknown-extension")]
+
+
+def _require(code: int, sources: FieldSources) -> Fields:
+    if code == 494:  # RFC 3329 §2.3.1
+        return [("Require", "sec-agree")]
+    return [("Require", ", ".join(sources.defaults.require))]
+
+
+_FILLERS: dict[str, Callable[[int, FieldSources], Fields]] = {
+    "Allow": lambda code, s: [("Allow", s.allow())],
+    "Supported": lambda code, s: [("Supported", ", ".join(SUPPORTED_OPTIONS))],
+    "Accept": lambda code, s: [("Accept", ", ".join(SESSION_BODY_TYPES))],
+    "Accept-Encoding": lambda code, s: [("Accept-Encoding", ", ".join(ACCEPTED_ENCODINGS))],
+    "Accept-Language": lambda code, s: [("Accept-Language", "en")],
+    "Unsupported": lambda code, s: _unsupported(s),
+    "Require": _require,
+    "Min-Expires": lambda code, s: [("Min-Expires", str(s.defaults.min_expires))],
+    "Min-SE": lambda code, s: [("Min-SE", str(s.defaults.min_se))],
+    "WWW-Authenticate": lambda code, s: s.challenge(False),
+    "Proxy-Authenticate": lambda code, s: s.challenge(True),
+    "Contact": lambda code, s: [("Contact", s.contact())],
+    "Recv-Info": lambda code, s: [("Recv-Info", "")],  # RFC 6086 §5.2.3: none accepted
+    "Allow-Events": lambda code, s: [("Allow-Events", ", ".join(s.defaults.allow_events))],
+    "Security-Server": lambda code, s: [("Security-Server", "digest;d-qop=verify")],
+    "Warning": lambda code, s: [("Warning", f'304 {s.local_host} "Media type not available"')],
+    "Call-Info": lambda code, s: [
+        ("Call-Info", "<https://sipfault.invalid/jwscard>;purpose=jwscard")  # RFC 8688
+    ],
+    "Geolocation-Error": lambda code, s: [
+        ("Geolocation-Error", '100;message="Cannot Process Location"')  # RFC 6442 §4.3
+    ],
+    "AlertMsg-Error": lambda code, s: [
+        ("AlertMsg-Error", '100;message="Cannot process the alert payload"')  # RFC 8876
+    ],
+    "Permission-Missing": lambda code, s: [
+        ("Permission-Missing", f"<{s.request.uri}>")  # RFC 5360 §5.9.3
+    ],
+    "Accept-Resource-Priority": lambda code, s: [
+        ("Accept-Resource-Priority", "dsn.routine, dsn.priority, wps.4")  # RFC 4412 §3.2
+    ],
+    "Expires": lambda code, s: [("Expires", s.request.headers.get("Expires") or "3600")],
+}
+
+
+def code_fields(code: int, sources: FieldSources) -> Fields:
+    """Every field the catalogue asks of ``code`` for this request that we know how to fill.
+
+    MUST fields first, then SHOULD fields that have a value here. Retry-After comes from the
+    scenario's ``defaults.retry_after``; Date, and Contact on a 2xx to REGISTER, are the
+    registrar's.
+    """
+    method = sources.request.method
+    names = list(required_headers(code, method))
+    names += [n for n in recommended_headers(code, method) if n not in names]
+    fields: Fields = []
+    for name in names:
+        if name == "Contact" and method == "REGISTER" and code < 300:
+            continue
+        filler = _FILLERS.get(name)
+        if filler is not None:
+            fields += filler(code, sources)
+    retry_after = dict(sources.defaults.retry_after).get(code)
+    if retry_after is not None:
+        fields.append(("Retry-After", str(retry_after)))
+    return fields

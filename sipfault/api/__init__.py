@@ -1,0 +1,33 @@
+"""The Python API: a server for tests, rules built in code, and the request journal.
+
+``sipfault.Server`` (from :mod:`sipfault.api.server`) is the asyncio server; the threaded
+``sipfault.Controller`` wraps it for synchronous code. Rules are the scenario model's objects
+(:mod:`sipfault.scenario.model`), so a rule built here behaves as the same rule in a file.
+"""
+
+from sipfault.api.records import (
+    Journal,
+    MessageRecord,
+    Unexpected,
+    UnexpectedTraffic,
+    WaitTimeout,
+    format_ladder,
+)
+from sipfault.api.rules import MatchConditions, RuleBuilder, StepSpec, build_match, build_step
+from sipfault.api.server import Server, load_any_scenario
+
+__all__ = [
+    "Journal",
+    "MatchConditions",
+    "MessageRecord",
+    "RuleBuilder",
+    "Server",
+    "StepSpec",
+    "Unexpected",
+    "UnexpectedTraffic",
+    "WaitTimeout",
+    "build_match",
+    "build_step",
+    "format_ladder",
+    "load_any_scenario",
+]

@@ -108,21 +108,24 @@ class ReliableProvisionals:
         """Run ``action`` once the outstanding reliable 1xx is acknowledged."""
         self._waiting.append(action)
 
-    def acknowledge(self, rack: RAck, now: float) -> bool:
-        """A PRACK: True when its RAck matches the outstanding 1xx (§7.2); runs waiting steps."""
+    def acknowledge(self, rack: RAck) -> bool:
+        """A PRACK: True when its RAck matches the outstanding 1xx (§7.2), which stops it."""
         if self.outstanding is None:
             return False
         if (rack.rseq, rack.cseq, rack.method) != (self.outstanding[0], self._invite_cseq,
                                                     "INVITE"):
             return False
         self.stop()
+        return True
+
+    def release(self, now: float) -> None:
+        """Take the steps that waited for the PRACK, until one sends another reliable 1xx."""
         waiting, self._waiting = self._waiting, []
         for action in waiting:
             action(now)
             if self.busy:  # that step sent another reliable 1xx: the rest wait again
                 self._waiting.extend(waiting[waiting.index(action) + 1:])
                 break
-        return True
 
     def stop(self) -> None:
         """Stop re-sending (acknowledged, or the transaction ended)."""

@@ -252,8 +252,9 @@ class UserAgentServer:
         for invite in list(self._exchanges.values()):
             reliable = invite.reliable
             if (invite.dialog is exchange.dialog and reliable is not None
-                    and reliable.acknowledge(rack, now)):
+                    and reliable.acknowledge(rack)):
                 self._reply(exchange, 200, now)
+                reliable.release(now)
                 return
         self._reply(exchange, 481, now)
 

@@ -21,6 +21,7 @@ SIPP_DIR = Path(__file__).with_name("sipp")
 TRANSPORTS = ["udp", "tcp"]
 FLOWS = [
     ("uas-busy.xml", "uac-busy.xml"),
+    ("uas-busy.xml", "uac-busy-late-ack.xml"),
     ("uas-ring-forever.xml", "uac-cancel.xml"),
     ("uas-answer.xml", "uac-answer-bye.xml"),
 ]

@@ -37,8 +37,10 @@ def test_call_ends_busy(pjsua2: None, start_sipfault: StartSipfault, transport: 
     assert result.call_states == ["CALLING", "EARLY", "DISCONNECTED"], why
     assert result.statuses("INVITE") == [100, 180, 486], why
     busy = result.received("INVITE")[-1]
-    assert busy.header("Retry-After") is not None, why
-    assert busy.header("Retry-After").split(";")[0].split("(")[0].strip() == "30", why
+    retry_after = busy.header("Retry-After")
+    assert retry_after is not None, why
+    # Retry-After = delta-seconds [ comment ] *( SEMI retry-param ) (RFC 3261 §20.33)
+    assert retry_after.split(";")[0].split("(")[0].strip() == "30", why
     # 180 Ringing 200 ms after the 100, 486 one second after that (generous upper bounds).
     times = {
         event["first_line"].split()[1]: event["t"]

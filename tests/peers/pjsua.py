@@ -81,10 +81,8 @@ class AgentResult:
     @property
     def result(self) -> dict[str, Any]:
         """The final "result" event ({} when the agent died before printing one)."""
-        for event in reversed(self.events):
-            if event.get("event") == "result":
-                return event
-        return {}
+        results = self.of("result")
+        return results[-1] if results else {}
 
     @property
     def status(self) -> int:

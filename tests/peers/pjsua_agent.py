@@ -330,7 +330,8 @@ def run_register(agent: Agent, deadline: float) -> int:
         if len(account.reg_states) >= 2:
             unregistered = account.reg_states[1]
     agent.linger(args.linger)
-    last = account.reg_states[-1] if account.reg_states else {"code": 0, "reason": ""}
+    last: dict[str, Any] = account.reg_states[-1] if account.reg_states else {"code": 0}
+    last.setdefault("reason", "")
     emit(
         "result",
         ok=done and 200 <= int(last["code"]) < 300,

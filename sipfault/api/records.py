@@ -193,6 +193,11 @@ def _record(event: MessageReceived | MessageSent, wall: float) -> MessageRecord:
     )
 
 
+def _refusal(status: int) -> bool:
+    """A 4xx-6xx, except the digest challenges (401, 407) an ``auth`` section asks for."""
+    return status >= 400 and status not in (401, 407)
+
+
 def _peer_text(peer: Peer | None) -> str:
     return "" if peer is None else f" from {peer.transport} {_endpoint(peer.remote)}"
 
@@ -238,7 +243,7 @@ class Journal:
             if last is not None and last.method == event.method:
                 self._taken.add(id(last))
         elif isinstance(event, RequestUnmatched):
-            if event.status >= 400:
+            if _refusal(event.status):
                 self._reported.add(id(event.request))
                 self._unexpected.append(Unexpected(
                     "unmatched",
@@ -259,7 +264,7 @@ class Journal:
     def _note_refusal(self, event: MessageSent, wall: float) -> None:
         """Keep a first 4xx-6xx sent to a received request; unexpected() sorts them out."""
         message = event.message
-        if (isinstance(message, Response) and message.status >= 400 and not event.retransmission
+        if (isinstance(message, Response) and _refusal(message.status) and not event.retransmission
                 and event.request is not None and id(event.request) in self._seen):
             self._refused.append((wall, event))
 

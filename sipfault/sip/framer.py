@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import bounded_int
 from sipfault.sip.parser import MAX_MESSAGE_SIZE
 
 _CONTENT_LENGTH_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I | re.M)
@@ -33,6 +34,7 @@ class StreamFramer:
         self._max_size = max_size
         self._scanned = 0  # how far the search for the end of the head has got
         self._crlf_run = 0  # CRLFs seen between messages, for ping detection
+        self._framed = 0  # length of the message whose head is complete, 0 while unknown
 
     @property
     def buffered(self) -> int:
@@ -49,24 +51,26 @@ class StreamFramer:
         self._buffer += data
         out: list[bytes | KeepAlivePing] = []
         while True:
-            self._skip_keepalives(out)
-            if not self._buffer:
-                return out
-            end = self._buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
-            if end < 0:
-                if len(self._buffer) > self._max_size:
+            if not self._framed:
+                self._skip_keepalives(out)
+                if not self._buffer:
+                    return out
+                end = self._buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
+                if end < 0:
+                    if len(self._buffer) > self._max_size:
+                        raise SipParseError("Message Too Large", 513)
+                    self._scanned = len(self._buffer)
+                    return out
+                # Read the head once: re-reading it on every byte of a slow body is quadratic.
+                size = end + 4 + self._content_length(bytes(self._buffer[:end]))
+                if size > self._max_size:
                     raise SipParseError("Message Too Large", 513)
-                self._scanned = len(self._buffer)
-                return out
-            head_end = end + 4
-            length = self._content_length(bytes(self._buffer[:end]))
-            if head_end + length > self._max_size:
-                raise SipParseError("Message Too Large", 513)
-            if len(self._buffer) < head_end + length:
-                self._scanned = end  # the head is complete; wait for the body
-                return out
-            out.append(bytes(self._buffer[: head_end + length]))
-            del self._buffer[: head_end + length]
+                self._framed = size
+            if len(self._buffer) < self._framed:
+                return out  # the head is complete; wait for the body
+            out.append(bytes(self._buffer[: self._framed]))
+            del self._buffer[: self._framed]
+            self._framed = 0
             self._scanned = 0
 
     def pending_head(self) -> bytes:
@@ -98,7 +102,7 @@ class StreamFramer:
             return 0
         if len(values) > 1:
             raise SipParseError("Conflicting Content-Length")
-        text = values.pop()
-        if not text.isdigit():
+        length = bounded_int(values.pop().decode("latin-1"), MAX_MESSAGE_SIZE)
+        if length is None:
             raise SipParseError("Invalid Content-Length")
-        return int(text)
+        return length

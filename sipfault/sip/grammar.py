@@ -34,3 +34,23 @@ HEADER_NAME_RE = re.compile(TOKEN)
 
 # LWS = [*WSP CRLF] 1*WSP ; folding is unfolded before any value is read.
 FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]+")
+
+
+# 1*DIGIT, ASCII only (str.isdigit() also accepts "²" and other digits int() refuses).
+DIGITS_RE = re.compile(r"[0-9]+")
+
+
+def bounded_int(text: str, limit: int) -> int | None:
+    """The value of ``1*DIGIT`` text, or None when the text is not that.
+
+    A value above ``limit`` comes back as ``limit + 1`` without converting every digit:
+    ``int()`` refuses strings of more than 4300 digits (CVE-2020-10735 limit), and a peer can
+    send a CSeq or Content-Length that long (RFC 4475 §3.1.2.4 sends oversized ones).
+    """
+    if DIGITS_RE.fullmatch(text) is None:
+        return None
+    significant = text.lstrip("0")
+    if len(significant) > len(str(limit)):
+        return limit + 1
+    value = int(significant or "0")
+    return value if value <= limit else limit + 1

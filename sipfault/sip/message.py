@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from sipfault.sip.address import Address, parse_address
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import bounded_int
 from sipfault.sip.headers import Headers
 from sipfault.sip.via import Via, parse_via
 
 SIP_VERSION = "SIP/2.0"
+CSEQ_MAX = 2**31 - 1
+"""RFC 3261 §8.1.1.5: the CSeq sequence number MUST be less than 2**31."""
 
 
 class Message:
@@ -69,11 +72,11 @@ class Message:
         if value is None:
             raise SipParseError("Missing CSeq")
         parts = value.split()
-        if len(parts) != 2 or not parts[0].isdigit() or not parts[0].isascii():
+        number = bounded_int(parts[0], CSEQ_MAX) if len(parts) == 2 else None
+        if number is None:
             raise SipParseError("Malformed CSeq")
-        number = int(parts[0])
-        if number >= 2**31:
-            raise SipParseError("CSeq number out of range")
+        if number > CSEQ_MAX:
+            raise SipParseError("CSeq number out of range")  # RFC 4475 §3.1.2.4
         return number, parts[1]
 
     @property

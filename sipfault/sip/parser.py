@@ -9,6 +9,7 @@ escapes (the property tests feed it arbitrary bytes).
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import (
@@ -17,6 +18,7 @@ from sipfault.sip.grammar import (
     REQUEST_LINE_RE,
     STATUS_LINE_RE,
     VERSION_RE,
+    bounded_int,
 )
 from sipfault.sip.headers import Header, Headers
 from sipfault.sip.message import Message, Request, Response
@@ -54,7 +56,11 @@ def _parse(data: bytes, stream: bool) -> Message:
     head, body = _split_head(data)
     lines = head.split(b"\n")
     start_raw = lines[0].removesuffix(b"\r")
-    message = _parse_start_line(start_raw)
+    try:
+        message = _parse_start_line(start_raw)
+    except SipParseError as exc:
+        exc.partial = _salvage_request(start_raw, lines[1:])
+        raise
     message.headers = _parse_header_lines(lines[1:], message)
     try:
         message.body = _frame_body(message.headers, body, stream)
@@ -108,6 +114,26 @@ def _parse_start_line(line: bytes) -> Message:
     return Request(method, uri, version=version)
 
 
+def _salvage_request(line: bytes, header_lines: list[bytes]) -> Request | None:
+    """What can be read of a request whose Request-Line is malformed, so it can be answered.
+
+    ``INVITE <sip:user@example.com> SIP/2.0`` and ``INVITE sip:user@example.com; lr SIP/2.0``
+    still name a method and a version (RFC 4475 §3.1.2.7, §3.1.2.8 ask for a 400, which needs
+    the Via, From, To, Call-ID and CSeq). Anything that does not start with a method token and
+    end with a SIP-Version is not taken for a request.
+    """
+    method_raw, space, rest = line.partition(b" ")
+    uri_raw, space, version_raw = rest.strip(b" ").rpartition(b" ")
+    method = method_raw.decode("latin-1")
+    version = version_raw.decode("latin-1")
+    if not space or METHOD_RE.fullmatch(method) is None or VERSION_RE.fullmatch(version) is None:
+        return None
+    request = Request(method, uri_raw.strip(b" ").decode("utf-8", "replace"), version=version)
+    with suppress(SipParseError):  # the fields read before a defect stay on the request
+        request.headers = _parse_header_lines(header_lines, request)
+    return request
+
+
 def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
     """Read header lines, undoing folding (RFC 3261 §7.3.1)."""
     fields: list[Header] = []
@@ -148,16 +174,19 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
 
 
 def content_length(headers: Headers) -> int | None:
-    """The Content-Length (§20.14): None when absent; 400 when malformed or conflicting."""
+    """The Content-Length (§20.14): None when absent; 400 when malformed or conflicting.
+
+    Any length beyond :data:`MAX_MESSAGE_SIZE` comes back as ``MAX_MESSAGE_SIZE + 1``.
+    """
     values = {value.strip() for value in headers.lines("Content-Length")}
     if not values:
         return None
     if len(values) > 1:
         raise SipParseError("Conflicting Content-Length")  # RFC 4475 §3.3.9
-    text = values.pop()
-    if not text.isdigit() or not text.isascii():
+    length = bounded_int(values.pop(), MAX_MESSAGE_SIZE)
+    if length is None:
         raise SipParseError("Invalid Content-Length")  # RFC 4475 §3.1.2.3
-    return int(text)
+    return length
 
 
 def _frame_body(headers: Headers, rest: bytes, stream: bool) -> bytes:

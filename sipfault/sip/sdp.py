@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sipfault.sip.grammar import bounded_int
+
 _DIRECTIONS = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
 _T38_ATTRIBUTES = (
     "t38faxversion", "t38maxbitrate", "t38faxratemanagement", "t38faxmaxbuffer",
@@ -48,8 +50,11 @@ def parse_media(body: bytes) -> list[MediaDescription]:
         if line.startswith("m="):
             parts = line[2:].split()
             if len(parts) >= 3:
-                port_text = parts[1].split("/", 1)[0]
-                port = int(port_text) if port_text.isdigit() else 0
+                # <port>[/<number of ports>] (RFC 4566 §5.14); anything else, or a port above
+                # 65535, counts as 0 (a rejected stream) rather than failing on int().
+                port = bounded_int(parts[1].split("/", 1)[0], 65535)
+                if port is None or port > 65535:
+                    port = 0
                 sections.append(MediaDescription(parts[0].lower(), port, parts[2], parts[3:]))
         elif line.startswith("a=") and sections:
             sections[-1].attributes.append(line[2:])

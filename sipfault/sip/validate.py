@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sipfault.sip.address import parse_address
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import bounded_int
 from sipfault.sip.headers import SINGLE_HEADERS, canonical_name
 from sipfault.sip.message import Request
 from sipfault.sip.uri import Uri, parse_uri
@@ -37,12 +38,19 @@ def _validate(request: Request, known_methods: frozenset[str]) -> Uri:
     for name in REQUIRED_HEADERS:
         if name not in headers:
             raise SipParseError(f"Missing {name}")
-    for key in SINGLE_HEADERS:
-        if headers.count(key) > 1:
-            raise SipParseError(f"Multiple {canonical_name(key)} headers")  # RFC 4475 §3.3.8
+    seen: set[str] = set()
+    for field in headers:  # in wire order, so the reason names the first repeated field
+        if field.key in SINGLE_HEADERS:
+            if field.key in seen:
+                raise SipParseError(f"Multiple {canonical_name(field.key)} headers")  # §3.3.8
+            seen.add(field.key)
     request.vias  # noqa: B018  (parses every Via: RFC 4475 §3.1.2.1)
     request.from_  # noqa: B018
-    request.to  # noqa: B018
+    to = request.to
+    if request.method == "REGISTER" and not to.uri.is_sip:
+        # §10.2: the To of a REGISTER is the address-of-record, a SIP or SIPS URI; a
+        # registrar answers 400 to anything else (RFC 4475 §3.3.4).
+        raise SipParseError("To of a REGISTER must be a SIP or SIPS URI")
     number, method = request.cseq
     del number
     if request.method in known_methods and method != request.method:
@@ -63,8 +71,8 @@ def _validate(request: Request, known_methods: frozenset[str]) -> Uri:
 def _check_integer(value: str | None, name: str, maximum: int) -> None:
     if value is None:
         return
-    text = value.strip()
-    if not text.isdigit() or not text.isascii():
+    number = bounded_int(value.strip(), maximum)
+    if number is None:
         raise SipParseError(f"Malformed {name}")
-    if int(text) > maximum:
+    if number > maximum:
         raise SipParseError(f"{name} out of range")

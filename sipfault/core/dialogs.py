@@ -10,11 +10,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sipfault.core.events import Peer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.scenario.model import Timers
 from sipfault.sip.message import Response
+
+if TYPE_CHECKING:
+    from sipfault.core.exchange import Exchange
 
 DialogKey = tuple[str, str, str]
 """(Call-ID, local tag, remote tag), RFC 3261 §12."""
@@ -55,6 +59,8 @@ class Dialog:
     """Whether the ACK for the 2xx arrived."""
     offer_in_2xx: bool = False
     """Whether our 2xx carried an offer (the INVITE had none), so the ACK must bring the answer."""
+    invite: Exchange | None = None
+    """The INVITE exchange that made or last refreshed the dialog, while it lasts."""
     _retransmit: Timer | None = None
     _give_up: Timer | None = None
 

@@ -249,13 +249,12 @@ class UserAgentServer:
         except SipParseError as exc:
             self._reply(exchange, 400, now, reason=exc.reason)
             return
-        for invite in list(self._exchanges.values()):
-            reliable = invite.reliable
-            if (invite.dialog is exchange.dialog and reliable is not None
-                    and reliable.acknowledge(rack)):
-                self._reply(exchange, 200, now)
-                reliable.release(now)
-                return
+        invite = exchange.dialog.invite if exchange.dialog is not None else None
+        reliable = invite.reliable if invite is not None else None
+        if reliable is not None and reliable.acknowledge(rack):
+            self._reply(exchange, 200, now)
+            reliable.release(now)
+            return
         self._reply(exchange, 481, now)
 
     def _check_dialog(self, exchange: Exchange, now: float) -> bool:
@@ -561,6 +560,7 @@ class UserAgentServer:
             )
             self._dialogs[dialog.key] = dialog
             exchange.dialog = dialog
+        dialog.invite = exchange
         if response.status >= 200:
             dialog.state = DialogState.CONFIRMED
             dialog.acked = False
@@ -574,11 +574,10 @@ class UserAgentServer:
         dialog.state = DialogState.TERMINATED
         dialog.stop_retransmission()
         self._dialogs.pop(dialog.key, None)
-        for exchange in list(self._exchanges.values()):  # an INVITE still ringing ends too
-            if exchange.dialog is dialog and exchange.request.method == "INVITE":
-                tx = exchange.transaction
-                if not tx.final_sent and tx.state is State.PROCEEDING:
-                    exchange.cancel_pending()
+        invite = dialog.invite  # an INVITE still ringing ends too
+        if invite is not None and not invite.transaction.final_sent:
+            invite.cancel_pending()
+        dialog.invite = None
 
     def _no_ack_2xx(self, dialog: Dialog, now: float) -> None:
         """§13.3.1.4: no ACK for the 2xx within 64*T1: end the dialog with a BYE."""

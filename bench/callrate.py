@@ -110,7 +110,8 @@ def run_step(target: str, rate: int, calls: int, transport: str, grace: float) -
                 extra_args=["-l", str(max(rate * 4, 1000))],
             )
     except AssertionError as error:  # the target did not start or stop cleanly
-        notes.append(str(error).splitlines()[0])
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        notes.append(lines[0] + (f" ... {lines[-1]}" if len(lines) > 1 else ""))
     elapsed = time.monotonic() - started
     if result is None:
         return Step(target, rate, calls, 0, calls, 0.0, elapsed, "; ".join(notes or ["no result"]))

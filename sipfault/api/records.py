@@ -361,10 +361,11 @@ class Journal:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             seen = len(self.requests(method))
-            what = method or "request"
+            what = f"{method} " if method else ""
+            plural = "" if count == 1 else "s"
             raise WaitTimeout(
-                f"waited {timeout:g} s for {count} {what}{'' if count == 1 else 's'}, "
-                f"got {seen}; what happened (client on the left):\n{self.ladder()}"
+                f"waited {timeout:g} s for {count} {what}request{plural}, got {seen}; "
+                f"what happened (-> from the client, <- from sipfault):\n{self.ladder()}"
             ) from None
         finally:
             if waiter in self._waiters:

@@ -17,16 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from sipfault.core.capabilities import KNOWN_METHODS
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.framer import PING, StreamFramer
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
 from sipfault.sip.validate import validate_request
-
-KNOWN_METHODS = frozenset(
-    {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO",
-     "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH"}
-)
 
 _CANDIDATES = (
     os.environ.get("SIPFAULT_RFC4475_DIR", ""),
@@ -331,9 +327,7 @@ def test_vector_followed_by_the_start_of_another(name: str) -> None:
     assert framer.buffered > 0
 
 
-@pytest.mark.parametrize(
-    "name", [n for n in NAMES if n not in ("inv2543", "clerr", "baddn")]
-)
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in ("inv2543", "clerr", "baddn")])
 def test_datagram_with_trailing_bytes(name: str) -> None:
     """Content-Length frames a datagram: bytes after the body are ignored (RFC 3261 §18.3)."""
     data = vector(name)
@@ -389,8 +383,9 @@ def test_escnull_keeps_both_contacts_and_the_nul() -> None:
 
     request = _request("escnull")
     assert request.to.uri.user_unescaped == "null-\x00-null"  # not cut at the NUL
-    contacts = [parse_address(value).uri.user_unescaped
-                for value in request.headers.values("Contact")]
+    contacts = [
+        parse_address(value).uri.user_unescaped for value in request.headers.values("Contact")
+    ]
     assert contacts == ["\x00", "\x00\x00"]
 
 
@@ -433,7 +428,7 @@ def test_unreason_and_noreason_reason_phrases() -> None:
     assert isinstance(unreason, Response)
     assert unreason.status == 200
     start = vector("unreason").split(b"\r\n", 1)[0]
-    assert unreason.reason == start[len(b"SIP/2.0 200 "):].decode("utf-8")
+    assert unreason.reason == start[len(b"SIP/2.0 200 ") :].decode("utf-8")
     assert "\ufffd" not in unreason.reason  # valid UTF-8 throughout
     noreason = parse_message(vector("noreason"))
     assert isinstance(noreason, Response)

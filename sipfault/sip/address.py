@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.params import Params, format_params, get_param, parse_params, set_param
@@ -46,6 +47,7 @@ class Address:
         return f"{prefix}<{self.uri.text}>{format_params(self.params)}"
 
 
+@lru_cache(maxsize=4096)
 def parse_address(value: str, what: str = "address") -> Address:
     """Parse a name-addr or addr-spec followed by ``;params``.
 

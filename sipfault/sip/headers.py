@@ -8,7 +8,6 @@ unchanged message serializes to exactly the bytes it was parsed from.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
 
@@ -134,21 +133,39 @@ def split_list(value: str) -> list[str]:
     return parts
 
 
-@dataclass(frozen=True, slots=True)
 class Header:
-    """One header field line as it stands in a message."""
+    """One header field line as it stands in a message (immutable)."""
+
+    __slots__ = ("key", "name", "raw", "value")
 
     name: str
     """The name as written (a compact form stays compact)."""
     value: str
     """The value with folding undone and surrounding whitespace removed."""
-    raw: bytes | None = None
+    raw: bytes | None
     """The exact bytes it was parsed from, without the final CRLF; None when built in code."""
+    key: str
+    """Lookup key: lower-case long form of the name (computed once: lookups are hot)."""
 
-    @property
-    def key(self) -> str:
-        """Lookup key: lower-case long form of the name."""
-        return header_key(self.name)
+    def __init__(self, name: str, value: str, raw: bytes | None = None) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "raw", raw)
+        object.__setattr__(self, "key", header_key(name))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Header is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Header):
+            return NotImplemented
+        return (self.name, self.value, self.raw) == (other.name, other.value, other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.value, self.raw))
+
+    def __repr__(self) -> str:
+        return f"Header({self.name!r}, {self.value!r})"
 
     def to_bytes(self) -> bytes:
         """The field line as it goes on the wire, without CRLF."""

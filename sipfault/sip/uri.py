@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from sipfault.sip.errors import SipParseError
@@ -61,6 +62,7 @@ class Uri:
         return self.text
 
 
+@lru_cache(maxsize=4096)
 def parse_uri(text: str) -> Uri:
     """Parse a URI; raise :class:`SipParseError` naming the defect.
 

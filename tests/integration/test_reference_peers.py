@@ -24,6 +24,7 @@ FLOWS = [
     ("uas-busy.xml", "uac-busy-late-ack.xml"),
     ("uas-ring-forever.xml", "uac-cancel.xml"),
     ("uas-answer.xml", "uac-answer-bye.xml"),
+    ("uas-options.xml", "uac-options.xml"),
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.peers.fixtures import StartSipfault
-from tests.peers.pjsua import AgentResult, pjsua_call
+from tests.peers.pjsua import AgentResult, pjsua_call, pjsua_register
 from tests.peers.sipfault_cli import SipfaultProcess
 
 pytestmark = pytest.mark.peer
@@ -86,4 +86,38 @@ def test_call_answered_then_hung_up(
     summary = server.summary
     assert summary.requests == {"INVITE": 1, "ACK": 1, "BYE": 1}, server.output
     assert summary.responses == {"100": 1, "180": 1, "200": 2}, server.output
+    server.assert_clean()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_register_then_unregister(
+    pjsua2: None, start_sipfault: StartSipfault, transport: str
+) -> None:
+    server = start_sipfault("scenarios/busy.yaml", t1=T1)  # REGISTER: the default registrar
+    registrar = f"sip:{server.hostport}"
+
+    result = pjsua_register(
+        registrar,
+        user="alice",
+        password="secret",
+        transport=transport,
+        expires=60,
+        unregister=True,
+        timeout=15,
+    )
+
+    why = _explain(result, server)
+    assert result.returncode == 0, why
+    registered, unregistered = result.result["registered"], result.result["unregistered"]
+    assert registered["code"] == 200, why
+    # The 200 echoes the binding with an expiry no longer than asked (RFC 3261 §10.3 step 7).
+    assert 0 < registered["expiration"] <= 60, why
+    assert unregistered is not None and unregistered["code"] == 200, why
+    ok = result.received("REGISTER")[0]
+    assert any("alice@" in contact for contact in ok.header_values("Contact")), why
+
+    server.stop(settle=SETTLE[transport])
+    summary = server.summary
+    assert summary.requests == {"REGISTER": 2}, server.output
+    assert summary.responses == {"200": 2}, server.output
     server.assert_clean()

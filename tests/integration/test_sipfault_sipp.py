@@ -121,3 +121,20 @@ def test_486_is_retransmitted_on_timer_g_until_the_ack(
     assert 0.07 <= first_gap <= 0.25, (first_gap, _explain(result, server))
     assert 0.15 <= second_gap <= 0.45, (second_gap, _explain(result, server))
     assert summary.retransmissions_out == 2, server.output
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_options_gets_200_with_allow_accept_supported(
+    sipp: str, start_sipfault: StartSipfault, transport: str
+) -> None:
+    server = start_sipfault("scenarios/busy.yaml", t1=T1)  # no rule for OPTIONS: the default
+
+    result = _run_uac(server, "uac-options.xml", transport, service="probe")
+
+    assert result.returncode == 0, _explain(result, server)
+    assert (result.successful, result.failed) == (1, 0), _explain(result, server)
+    server.stop(settle=SETTLE[transport])
+    summary = server.summary
+    assert summary.requests == {"OPTIONS": 1}, server.output
+    assert summary.responses == {"200": 1}, server.output
+    server.assert_clean()

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import PurePath
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -22,13 +22,29 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from sipfault.scenario.errors import ScenarioError, ScenarioIssue, Severity
 from sipfault.scenario.model import (
     PLACEHOLDERS,
+    AuthSettings,
+    DialACode,
+    ForcedExpiry,
     Match,
+    RegistrarFailure,
+    RegistrarSettings,
     Reply,
+    ResponseDefaults,
     Rule,
     Scenario,
     SourceLocation,
     Timers,
 )
+from sipfault.sip.codes import (
+    CATALOGUE,
+    MAX_STATUS,
+    MIN_STATUS,
+    NOT_SIP,
+    RETRY_AFTER_CODES,
+    is_valid_status,
+    required_headers,
+)
+from sipfault.sip.digest import Algorithm, DigestError
 
 __all__ = [
     "check_scenario_file",
@@ -46,8 +62,8 @@ _TIMESTAMP, _MAP, _SEQ, _MERGE = (_TAG + t for t in ("timestamp", "map", "seq", 
 # gives "30" and `Privacy: off` gives "off" rather than YAML 1.1's False.
 _TEXT_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _TIMESTAMP})
 
-_TOP_KEYS = ("name", "description", "rules", "timers", "seed")
-_RULE_KEYS = ("match", "reply", "drop", "name")
+_TOP_KEYS = ("name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth")
+_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code")
 _MATCH_KEYS = (
     "method",
     "user",
@@ -66,6 +82,40 @@ _MATCH_KEYS = (
 )
 _STEP_KEYS = ("code", "reason", "after", "headers", "omit", "body", "sdp", "reliable", "fault")
 _TIMER_KEYS = ("t1", "t2", "t4")
+_DIAL_A_CODE_KEYS = ("ring", "answer_after", "fallback")
+_DEFAULTS_KEYS = (
+    "retry_after",
+    "min_expires",
+    "min_se",
+    "require",
+    "allow_events",
+    "reliable",
+    "require_100rel",
+    "realm",
+)
+_REGISTRAR_KEYS = ("default_expires", "max_expires", "grant_expires", "fail_first", "expire")
+_FAILURE_KEYS = ("count", "code", "reason", "headers")
+_EXPIRY_KEYS = ("after", "user")
+_AUTH_KEYS = (
+    "realm",
+    "methods",
+    "challenge",
+    "algorithms",
+    "qop",
+    "nonce_lifetime",
+    "max_attempts",
+    "users",
+)
+# `challenge: www` answers 401 with WWW-Authenticate, `proxy` 407 with Proxy-Authenticate
+# (RFC 3261 §22.2, §22.3); the value is AuthSettings.proxy.
+_CHALLENGES = {"www": False, "proxy": True}
+_QOPS = ("auth", "auth-int")
+# RFC 3261 §22.1: ACK and CANCEL cannot be resubmitted with credentials, so never challenged.
+_NEVER_CHALLENGED = frozenset({"ACK", "CANCEL"})
+# RFC 4028 §5: Min-SE "MUST NOT be less than 90 seconds".
+_LEAST_MIN_SE = 90
+# POSIX portable environment variable names.
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COUNTERS = ("first", "nth", "every")
 _TRANSPORTS = frozenset({"udp", "tcp", "tls"})
 # RFC 4566 §5.14 and its registry; "image" carries T.38 fax (RFC 3362).
@@ -80,6 +130,7 @@ _DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 _PERCENT_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%")
 _DURATION_HINT = "a number of seconds or a duration like 200ms, 1.5s or 2m"
+_SECONDS_HINT = "a whole number of seconds, or a duration like 30s or 5m"
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -355,6 +406,46 @@ class _Walker:
             return None
         return [value for value in values if value is not None]
 
+    def _mappings(
+        self, node: Node, subject: str, expected: str, read: Callable[[Node], T | None]
+    ) -> list[T] | None:
+        """A mapping or a non-empty list of mappings, each converted by ``read``."""
+        if isinstance(node, MappingNode):
+            value = read(node)
+            return None if value is None else [value]
+        items = self._items(node, subject, f"{expected} or a list of them")
+        if items is None:
+            return None
+        if not items:
+            self._error(node, f"{subject} is an empty list (expected at least one {expected})")
+            return None
+        values = [read(item) for item in items]
+        if any(value is None for value in values):
+            return None
+        return [value for value in values if value is not None]
+
+    @staticmethod
+    def _read_fields(
+        pairs: dict[str, tuple[Node, Node]],
+        readers: dict[str, tuple[str, Callable[[Node], object | None]]],
+    ) -> dict[str, object] | None:
+        """Each key given in ``pairs`` read into ``{field name: value}``; None if any failed.
+
+        ``readers`` maps a key to the model field it fills and the reader of its value. Every
+        key is read even after a failure, so that all errors are reported.
+        """
+        values: dict[str, object] = {}
+        ok = True
+        for key, (field_name, read) in readers.items():
+            if key not in pairs:
+                continue
+            value = read(pairs[key][1])
+            if value is None:
+                ok = False
+            else:
+                values[field_name] = value
+        return values if ok else None
+
     # -- scalars -----------------------------------------------------------------------------
 
     def _construct(self, node: ScalarNode, subject: str) -> object | None:
@@ -401,7 +492,7 @@ class _Walker:
         except OverflowError:
             return math.inf
 
-    def _duration(self, node: Node, subject: str) -> float | None:
+    def _duration(self, node: Node, subject: str, hint: str = _DURATION_HINT) -> float | None:
         """Seconds from a number or a text like ``200ms``, ``1.5s``, ``2m``; never negative."""
         seconds: float | None
         if isinstance(node, ScalarNode) and node.tag in (_INT, _FLOAT):
@@ -411,21 +502,99 @@ class _Walker:
         elif isinstance(node, ScalarNode) and node.tag == _STR:
             found = _DURATION_RE.fullmatch(str(node.value).strip())
             if found is None:
-                self._error(
-                    node, f"bad duration {node.value!r} for {subject} (expected {_DURATION_HINT})"
-                )
+                self._error(node, f"bad duration {node.value!r} for {subject} (expected {hint})")
                 return None
             seconds = float(found.group(1)) * _DURATION_UNITS[found.group(2)]
         else:
-            self._wrong_type(node, subject, _DURATION_HINT)
+            self._wrong_type(node, subject, hint)
             return None
         if math.isnan(seconds) or seconds < 0:
-            self._error(node, f"{subject} is negative (expected {_DURATION_HINT})")
+            self._error(node, f"{subject} is negative (expected {hint})")
             return None
         if math.isinf(seconds):
             self._error(node, f"{subject} is too long (expected a finite duration)")
             return None
         return seconds
+
+    def _whole(self, node: Node, subject: str, minimum: int) -> int | None:
+        """A whole number of at least ``minimum``."""
+        expected = f"a whole number of at least {minimum}"
+        value = self._int(node, subject, expected)
+        if value is not None and value < minimum:
+            self._error(node, f"{subject} is {value} (expected {expected})")
+            return None
+        return value
+
+    def _seconds(self, node: Node, subject: str, minimum: int) -> int | None:
+        """Whole seconds, as SIP writes them (delta-seconds, RFC 3261 §25.1): ``3600`` or ``1m``."""
+        seconds: float | None
+        if isinstance(node, ScalarNode) and node.tag == _INT:
+            seconds = self._int(node, subject, _SECONDS_HINT)
+        elif isinstance(node, ScalarNode) and node.tag == _STR:
+            seconds = self._duration(node, subject, _SECONDS_HINT)
+            if seconds is not None and not seconds.is_integer():
+                self._error(
+                    node,
+                    f"{subject} is {seconds:g} seconds (expected whole seconds: SIP sends "
+                    "delta-seconds)",
+                )
+                return None
+        else:
+            self._wrong_type(node, subject, _SECONDS_HINT)
+            return None
+        if seconds is None:
+            return None
+        if seconds < minimum:
+            unit = "second" if minimum == 1 else "seconds"
+            self._error(node, f"{subject} is {seconds:g} (expected at least {minimum} {unit})")
+            return None
+        return int(seconds)
+
+    def _positive_duration(self, node: Node, subject: str) -> float | None:
+        seconds = self._duration(node, subject)
+        if seconds == 0:
+            self._error(node, f"{subject} is zero (expected a positive duration)")
+            return None
+        return seconds
+
+    def _printable(self, node: Node, subject: str, kind: str) -> str | None:
+        """Non-blank text without control characters: it goes in a quoted-string on the wire."""
+        text = self._text(node, subject, kind)
+        if text is None:
+            return None
+        if not text.strip():
+            self._error(node, f"{subject} is blank (expected {kind})")
+            return None
+        if any((ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in text):
+            self._error(
+                node,
+                f"{subject} contains a control character (expected {kind} without line "
+                "breaks or control characters)",
+            )
+            return None
+        return text
+
+    def _status(
+        self, node: Node, subject: str, low: int = MIN_STATUS, high: int = MAX_STATUS
+    ) -> int | None:
+        """A status code from ``low`` to ``high``, explaining numbers that are not SIP codes."""
+        expected = f"a status code {low}-{high}"
+        code = self._int(node, subject, expected)
+        if code is None:
+            return None
+        if not low <= code <= high:
+            self._error(
+                node,
+                f"{subject} {code} is out of range (expected {expected})" + _not_sip_note(code),
+            )
+            return None
+        self._warn_not_sip(node, code)
+        return code
+
+    def _warn_not_sip(self, node: Node, code: int) -> None:
+        """303 and 304 fit the grammar but are vendor misprints, not SIP codes."""
+        if is_valid_status(code) and code in NOT_SIP:
+            self._warn(node, f"status code {code} is sent as written, but: {NOT_SIP[code]}")
 
     def _regex(self, node: Node, subject: str, flags: int = 0) -> re.Pattern[str] | None:
         pattern = self._text(node, subject, "a regular expression")
@@ -519,6 +688,26 @@ class _Walker:
             seed = self._int(pairs["seed"][1], "'seed'", "a whole number")
             ok &= seed is not None
 
+        defaults = ResponseDefaults()
+        if "defaults" in pairs:
+            read_defaults = self._defaults(pairs["defaults"][1])
+            ok &= read_defaults is not None
+            defaults = read_defaults or defaults
+
+        registrar = RegistrarSettings()
+        if "registrar" in pairs:
+            read_registrar = self._registrar(pairs["registrar"][1])
+            ok &= read_registrar is not None
+            registrar = read_registrar or registrar
+
+        auth: AuthSettings | None = None
+        if "auth" in pairs:
+            auth = self._auth(pairs["auth"][1], defaults.realm)
+            ok &= auth is not None
+
+        if ok:
+            ok &= self._check_expires_bounds(pairs, defaults, registrar)
+
         rules: tuple[Rule, ...] | None = None
         if "rules" in pairs:
             rules = self._rules(pairs["rules"][1])
@@ -536,6 +725,9 @@ class _Walker:
             rules=rules,
             timers=timers,
             seed=seed,
+            defaults=defaults,
+            registrar=registrar,
+            auth=auth,
             source=self.source,
         )
 
@@ -567,6 +759,395 @@ class _Walker:
                 "RFC 3261 §17.1.2.2 expects T2 >= T1",
             )
         return timers
+
+    # -- response defaults -------------------------------------------------------------------
+
+    def _defaults(self, node: Node) -> ResponseDefaults | None:
+        pairs = self._mapping(node, "'defaults'", "in defaults", _DEFAULTS_KEYS)
+        if pairs is None:
+            return None
+        values = self._read_fields(
+            pairs,
+            {
+                "retry_after": ("retry_after", self._retry_after),
+                "min_expires": ("min_expires", lambda n: self._seconds(n, "'min_expires'", 1)),
+                "min_se": ("min_se", self._min_se),
+                "require": ("require", lambda n: self._tokens(n, "'require'", "option tag")),
+                "allow_events": (
+                    "allow_events",
+                    lambda n: self._tokens(n, "'allow_events'", "event package"),
+                ),
+                "reliable": ("reliable", lambda n: self._bool(n, "'reliable'")),
+                "require_100rel": ("require_100rel", lambda n: self._bool(n, "'require_100rel'")),
+                "realm": ("realm", lambda n: self._printable(n, "'realm'", "a realm name")),
+            },
+        )
+        if values is None:
+            return None
+        return ResponseDefaults(**values)  # type: ignore[arg-type]  # keys and types checked
+
+    def _retry_after(self, node: Node) -> tuple[tuple[int, int], ...] | None:
+        """``{486: 30, 503: 120}``: Retry-After seconds per code (RFC 3261 §20.33)."""
+        pairs = self._mapping(node, "'retry_after'", "in retry_after", None)
+        if pairs is None:
+            return None
+        if not pairs:
+            self._error(
+                node, "'retry_after' is empty (expected status codes and seconds, like {503: 120})"
+            )
+            return None
+        result: list[tuple[int, int]] = []
+        seen: dict[int, Node] = {}
+        ok = True
+        for key, (key_node, value_node) in pairs.items():
+            code = self._status(key_node, "'retry_after' code")
+            seconds = self._seconds(value_node, f"Retry-After of {key}", 0)
+            if code is not None and code in seen:
+                self._error(
+                    key_node,
+                    f"code {code} is also given at {self._at(seen[code])} (expected each once)",
+                )
+                code = None
+            if code is None or seconds is None:
+                ok = False
+                continue
+            seen[code] = key_node
+            if code not in RETRY_AFTER_CODES:
+                allowed = ", ".join(str(c) for c in sorted(RETRY_AFTER_CODES))
+                self._warn(
+                    key_node,
+                    f"Retry-After is not defined for {code} (RFC 3261 §20.33 allows it on "
+                    f"{allowed}); it is sent anyway",
+                )
+            result.append((code, seconds))
+        return tuple(result) if ok else None
+
+    def _min_se(self, node: Node) -> int | None:
+        seconds = self._seconds(node, "'min_se'", 1)
+        if seconds is not None and seconds < _LEAST_MIN_SE:
+            self._warn(
+                node,
+                f"'min_se' {seconds} is below the {_LEAST_MIN_SE} seconds RFC 4028 §5 allows; "
+                "it is sent anyway",
+            )
+        return seconds
+
+    def _tokens(self, node: Node, subject: str, kind: str) -> tuple[str, ...] | None:
+        """One token or a list of distinct ones: option tags, event packages."""
+        values = self._one_or_many(node, subject, kind, lambda n: self._token(n, kind, kind))
+        if values is None or not self._distinct(node, values):
+            return None
+        return tuple(values)
+
+    def _distinct(self, node: Node, values: list[str], fold: Callable[[str], str] = str) -> bool:
+        """Report values given twice in a scalar-or-list node already read into ``values``."""
+        items: list[Node] = node.value if isinstance(node, SequenceNode) else [node]
+        seen: dict[str, Node] = {}
+        ok = True
+        for value, item in zip(values, items, strict=True):
+            key = fold(value)
+            if key in seen:
+                self._error(
+                    item, f"{value!r} is also listed at {self._at(seen[key])} (expected each once)"
+                )
+                ok = False
+            else:
+                seen[key] = item
+        return ok
+
+    def _check_expires_bounds(
+        self,
+        top: dict[str, tuple[Node, Node]],
+        defaults: ResponseDefaults,
+        registrar: RegistrarSettings,
+    ) -> bool:
+        """The registrar's minimum (``defaults.min_expires``) and maximum must leave a range."""
+        min_node = self._setting_node(top, "defaults", "min_expires")
+        max_node = self._setting_node(top, "registrar", "max_expires")
+        default_node = self._setting_node(top, "registrar", "default_expires")
+        if defaults.min_expires > registrar.max_expires:
+            where = max_node or min_node
+            if where is not None:
+                self._error(
+                    where,
+                    f"'min_expires' ({defaults.min_expires}) is above the registrar's "
+                    f"'max_expires' ({registrar.max_expires}) (expected min_expires <= "
+                    "max_expires, or no expiry could ever be granted)",
+                )
+                return False
+        if registrar.default_expires > registrar.max_expires:
+            where = default_node or max_node
+            if where is not None:
+                self._warn(
+                    where,
+                    f"'default_expires' ({registrar.default_expires}) is above 'max_expires' "
+                    f"({registrar.max_expires}); a REGISTER without an expiry gets "
+                    f"{registrar.max_expires}",
+                )
+        return True
+
+    def _setting_node(
+        self, top: dict[str, tuple[Node, Node]], section: str, key: str
+    ) -> Node | None:
+        """The value node of ``section.key`` when the file gives one."""
+        if section not in top:
+            return None
+        section_node = top[section][1]
+        if not isinstance(section_node, MappingNode) or section_node.tag != _MAP:
+            return None
+        pair = self._pairs(section_node, frozenset()).get(key)
+        return None if pair is None else pair[1]
+
+    # -- registrar ---------------------------------------------------------------------------
+
+    def _registrar(self, node: Node) -> RegistrarSettings | None:
+        pairs = self._mapping(node, "'registrar'", "in registrar", _REGISTRAR_KEYS)
+        if pairs is None:
+            return None
+        values = self._read_fields(
+            pairs,
+            {
+                "default_expires": (
+                    "default_expires",
+                    lambda n: self._seconds(n, "'default_expires'", 1),
+                ),
+                "max_expires": ("max_expires", lambda n: self._seconds(n, "'max_expires'", 1)),
+                "grant_expires": (
+                    "grant_expires",
+                    lambda n: self._seconds(n, "'grant_expires'", 0),
+                ),
+                "fail_first": ("failures", self._failures),
+                "expire": ("forced_expiry", self._expiries),
+            },
+        )
+        if values is None:
+            return None
+        return RegistrarSettings(**values)  # type: ignore[arg-type]  # keys and types checked
+
+    def _failures(self, node: Node) -> tuple[RegistrarFailure, ...] | None:
+        failures = self._mappings(
+            node, "'fail_first'", "failure like {count: 1, code: 503}", self._failure
+        )
+        return None if failures is None else tuple(failures)
+
+    def _failure(self, node: Node) -> RegistrarFailure | None:
+        pairs = self._mapping(node, "a 'fail_first' entry", "in fail_first", _FAILURE_KEYS)
+        if pairs is None:
+            return None
+        values = self._read_fields(
+            pairs,
+            {
+                "count": ("count", lambda n: self._whole(n, "'count'", 1)),
+                "code": ("code", lambda n: self._status(n, "'code'", 300)),
+                "reason": ("reason", self._reason),
+                "headers": ("headers", self._reply_headers),
+            },
+        )
+        if "code" not in pairs:
+            self._error(
+                node,
+                "'fail_first' entry has no 'code' (expected a status code 300-699, "
+                "like {count: 1, code: 503})",
+            )
+            return None
+        if values is None:
+            return None
+        values.setdefault("count", 1)
+        return RegistrarFailure(**values)  # type: ignore[arg-type]  # keys and types checked
+
+    def _expiries(self, node: Node) -> tuple[ForcedExpiry, ...] | None:
+        expiries = self._mappings(node, "'expire'", "forced expiry like {after: 30s}", self._expiry)
+        return None if expiries is None else tuple(expiries)
+
+    def _expiry(self, node: Node) -> ForcedExpiry | None:
+        pairs = self._mapping(node, "an 'expire' entry", "in expire", _EXPIRY_KEYS)
+        if pairs is None:
+            return None
+        values = self._read_fields(
+            pairs,
+            {
+                "after": ("after", lambda n: self._duration(n, "'after'")),
+                "user": ("aor_user", lambda n: self._regex(n, "'user'")),
+            },
+        )
+        if "after" not in pairs:
+            self._error(
+                node,
+                "'expire' entry has no 'after' (expected when to drop the bindings, like "
+                "{after: 30s})",
+            )
+            return None
+        if values is None:
+            return None
+        return ForcedExpiry(**values)  # type: ignore[arg-type]  # keys and types checked
+
+    # -- digest authentication ---------------------------------------------------------------
+
+    def _auth(self, node: Node, default_realm: str) -> AuthSettings | None:
+        pairs = self._mapping(node, "'auth'", "in auth", _AUTH_KEYS)
+        if pairs is None:
+            return None
+        values = self._read_fields(
+            pairs,
+            {
+                "users": ("users", self._users),
+                "realm": ("realm", lambda n: self._printable(n, "'realm'", "a realm name")),
+                "methods": ("methods", self._auth_methods),
+                "challenge": ("proxy", self._challenge),
+                "algorithms": ("algorithms", self._algorithms),
+                "qop": ("qop", self._qops),
+                "nonce_lifetime": (
+                    "nonce_lifetime",
+                    lambda n: self._positive_duration(n, "'nonce_lifetime'"),
+                ),
+                "max_attempts": ("max_attempts", lambda n: self._whole(n, "'max_attempts'", 1)),
+            },
+        )
+        if "users" not in pairs:
+            self._error(
+                node,
+                "'auth' has no 'users' (expected user names and passwords, like "
+                "{printer: fax-secret})",
+            )
+            return None
+        if values is None:
+            return None
+        # Without its own realm, auth challenges in the scenario's default realm.
+        values.setdefault("realm", default_realm)
+        return AuthSettings(**values)  # type: ignore[arg-type]  # keys and types checked
+
+    def _users(self, node: Node) -> tuple[tuple[str, str], ...] | None:
+        pairs = self._mapping(node, "'users'", "in users", None)
+        if pairs is None:
+            return None
+        if not pairs:
+            self._error(
+                node, "'users' is empty (expected at least one user, like {printer: fax-secret})"
+            )
+            return None
+        users: list[tuple[str, str]] = []
+        ok = True
+        for key, (key_node, value_node) in pairs.items():
+            user = self._printable(key_node, "user name", "a user name")
+            password = self._password(value_node, key)
+            if user is None or password is None:
+                ok = False
+            else:
+                users.append((user, password))
+        return tuple(users) if ok else None
+
+    def _password(self, node: Node, user: str) -> str | None:
+        """A password as written, or ``{env: NAME}`` read from the environment now.
+
+        Messages never quote a password.
+        """
+        subject = f"the password of user {user!r}"
+        if not isinstance(node, MappingNode):
+            return self._text(
+                node, subject, "a password, or {env: NAME} to read it from the environment"
+            )
+        pairs = self._mapping(node, subject, "in a password", ("env",))
+        if pairs is None:
+            return None
+        if "env" not in pairs:
+            self._error(
+                node,
+                f"{subject} has no 'env' (expected {{env: NAME}} naming an environment variable)",
+            )
+            return None
+        name_node = pairs["env"][1]
+        name = self._text(name_node, "'env'", "an environment variable name")
+        if name is None:
+            return None
+        if not _ENV_NAME_RE.fullmatch(name):
+            self._error(
+                name_node,
+                f"'env' {name!r} is not an environment variable name (expected letters, "
+                "digits and '_', not starting with a digit)",
+            )
+            return None
+        value = os.environ.get(name)
+        if value is None:
+            self._error(
+                name_node,
+                f"environment variable {name} is not set (expected it to hold {subject})",
+            )
+            return None
+        if not value:
+            self._error(
+                name_node, f"environment variable {name} is empty (expected it to hold {subject})"
+            )
+            return None
+        return value
+
+    def _auth_methods(self, node: Node) -> frozenset[str] | None:
+        methods = self._one_or_many(node, "'methods'", "method", self._method)
+        if methods is None:
+            return None
+        items: list[Node] = node.value if isinstance(node, SequenceNode) else [node]
+        ok = True
+        for method, item in zip(methods, items, strict=True):
+            if method in _NEVER_CHALLENGED:
+                self._error(
+                    item,
+                    f"{method} cannot be challenged: it is never resubmitted with credentials "
+                    "(expected other methods, RFC 3261 §22.1)",
+                )
+                ok = False
+        return frozenset(methods) if ok else None
+
+    def _challenge(self, node: Node) -> bool | None:
+        """``www``: 401 with WWW-Authenticate (False); ``proxy``: 407 with Proxy-Authenticate."""
+        text = self._text(node, "'challenge'", "www or proxy")
+        if text is None:
+            return None
+        if text.lower() not in _CHALLENGES:
+            self._error(
+                node,
+                f"unknown challenge {text!r} (expected www, for 401 with WWW-Authenticate, "
+                "or proxy, for 407 with Proxy-Authenticate)",
+            )
+            return None
+        return _CHALLENGES[text.lower()]
+
+    def _algorithms(self, node: Node) -> tuple[str, ...] | None:
+        values = self._one_or_many(node, "'algorithms'", "digest algorithm", self._algorithm)
+        if values is None or not self._distinct(node, values):
+            return None
+        return tuple(values)
+
+    def _algorithm(self, node: Node) -> str | None:
+        """An RFC 7616 §3.2 / RFC 8760 algorithm, in its registered spelling."""
+        text = self._text(node, "digest algorithm", "a digest algorithm")
+        if text is None:
+            return None
+        try:
+            return Algorithm.from_token(text.strip()).value
+        except DigestError:
+            known = ", ".join(algorithm.value for algorithm in Algorithm)
+            self._error(
+                node,
+                f"unknown digest algorithm {text!r} (expected one of: {known}; "
+                "RFC 7616 §3.2, RFC 8760)",
+            )
+            return None
+
+    def _qops(self, node: Node) -> tuple[str, ...] | None:
+        values = self._one_or_many(node, "'qop'", "qop value", self._qop)
+        if values is None or not self._distinct(node, values):
+            return None
+        return tuple(values)
+
+    def _qop(self, node: Node) -> str | None:
+        text = self._text(node, "qop value", "auth or auth-int")
+        if text is None:
+            return None
+        if text.lower() not in _QOPS:
+            self._error(node, f"unknown qop {text!r} (expected auth or auth-int, RFC 7616 §3.3)")
+            return None
+        return text.lower()
+
+    # -- rules -------------------------------------------------------------------------------
 
     def _rules(self, node: Node) -> tuple[Rule, ...] | None:
         items = self._items(node, "'rules'", "a list of rules")
@@ -633,27 +1214,112 @@ class _Walker:
             name = self._text(pairs["name"][1], "rule 'name'")
             ok &= name is not None
 
+        # `dial_a_code: false` is the same as leaving the key out.
+        dial: DialACode | None = None
+        dial_given = False
+        if "dial_a_code" in pairs:
+            read_dial = self._dial_a_code(pairs["dial_a_code"][1])
+            ok &= read_dial is not None
+            dial_given = read_dial is not False
+            dial = read_dial or None
+
         if drop and replies:
             self._error(
                 pairs["drop"][0], "a rule cannot both 'drop' and 'reply' (expected one of them)"
             )
             ok = False
-        if "reply" not in pairs and drop is False:
+        if dial_given and "reply" in pairs:
+            self._error(
+                pairs["dial_a_code"][0],
+                "a rule cannot have both 'dial_a_code' and 'reply' (expected one of them)",
+            )
+            ok = False
+        if dial_given and drop:
+            self._error(
+                pairs["dial_a_code"][0],
+                "a rule cannot both 'drop' and answer with 'dial_a_code' (expected one of them)",
+            )
+            ok = False
+        if "reply" not in pairs and drop is False and not dial_given:
             self._error(
                 node,
-                "rule has no 'reply' (expected a list of reply steps, "
+                "rule has no 'reply' (expected a list of reply steps, 'dial_a_code: true', "
                 "or 'drop: true' to never answer)",
             )
             ok = False
         if not ok or match is None or replies is None or drop is None:
             return None
-        if replies and match.methods is not None and "ACK" in match.methods:
+        if (replies or dial) and match.methods is not None and "ACK" in match.methods:
             self._warn(
                 node,
                 "ACK is never answered (RFC 3261 §17.1.1.3); "
                 "this rule's replies apply only to its other methods",
             )
-        return Rule(match=match, reply=replies, drop=drop, name=name, location=self._location(node))
+        if replies:
+            self._check_omits(match.methods, replies, pairs["reply"][1].value)
+        return Rule(
+            match=match,
+            reply=replies,
+            drop=drop,
+            name=name,
+            dial_a_code=dial,
+            location=self._location(node),
+        )
+
+    def _dial_a_code(self, node: Node) -> DialACode | Literal[False] | None:
+        """``true`` (the defaults), ``false`` (no dial-a-code) or a mapping of its settings."""
+        if isinstance(node, ScalarNode) and node.tag == _BOOL:
+            enabled = self._bool(node, "'dial_a_code'")
+            if enabled is None:
+                return None
+            return DialACode() if enabled else False
+        if not isinstance(node, MappingNode):
+            self._wrong_type(
+                node, "'dial_a_code'", "true, or a mapping with ring, answer_after and fallback"
+            )
+            return None
+        pairs = self._mapping(node, "'dial_a_code'", "in dial_a_code", _DIAL_A_CODE_KEYS)
+        if pairs is None:
+            return None
+        values = self._read_fields(
+            pairs,
+            {
+                "ring": ("ring", lambda n: self._duration(n, "'ring'")),
+                "answer_after": ("answer_after", lambda n: self._duration(n, "'answer_after'")),
+                "fallback": ("fallback", lambda n: self._status(n, "'fallback'", 200)),
+            },
+        )
+        if values is None:
+            return None
+        return DialACode(**values)  # type: ignore[arg-type]  # keys and types checked above
+
+    def _check_omits(
+        self, methods: frozenset[str] | None, replies: tuple[Reply, ...], items: list[Node]
+    ) -> None:
+        """Warn at each ``omit`` entry that leaves out a field the step's code requires.
+
+        Checked per rule, since what a code requires depends on the methods the rule answers;
+        a rule for every method counts a field that any method requires.
+        """
+        for step, item in zip(replies, items, strict=True):
+            if not step.omit or not isinstance(item, MappingNode):
+                continue
+            required = _required_fields(step.code, methods)
+            if not required:
+                continue
+            omit_node = self._pairs(item, frozenset())["omit"][1]
+            omit_items: list[Node] = (
+                omit_node.value if isinstance(omit_node, SequenceNode) else [omit_node]
+            )
+            for name, omit_item in zip(step.omit, omit_items, strict=True):
+                header = required.get(name.lower())
+                if header is not None:
+                    self._warn(
+                        omit_item,
+                        f"omits required header {header} of {step.code} on purpose "
+                        f"(required by {CATALOGUE[step.code].defined_in}; remove it from "
+                        "'omit' to have it filled in)",
+                    )
 
     # -- match -------------------------------------------------------------------------------
 
@@ -849,14 +1515,30 @@ class _Walker:
         self._step_cache[node] = step
         return step
 
-    def _code(self, node: Node) -> int | None:
-        expected = "a status code 100-699"
-        code = self._int(node, "'code'", expected)
-        if code is not None and not 100 <= code <= 699:
+    def _code(self, node: Node, fault: bool = False) -> int | None:
+        """A step's status code: 100-699 (RFC 3261 §7.2), or 0-999 in a step with a fault."""
+        if fault:
+            # A deliberate malformed message may carry any three-digit number, 701 included.
+            code = self._int(node, "'code'", "a number 0-999 in a step with 'fault'")
+            if code is not None and not 0 <= code <= 999:
+                self._error(
+                    node,
+                    f"status code {code} is out of range even for a fault (expected 0-999: "
+                    "a status line has three digits)",
+                )
+                return None
+            return code
+        code = self._int(node, "'code'", "a status code 100-699")
+        if code is None:
+            return None
+        if not is_valid_status(code):
             self._error(
-                node, f"status code {code} is out of range (expected 100-699, RFC 3261 §7.2)"
+                node,
+                f"status code {code} is out of range (expected 100-699, RFC 3261 §7.2, "
+                "or a step with 'fault' to send it as a malformed message)" + _not_sip_note(code),
             )
             return None
+        self._warn_not_sip(node, code)
         return code
 
     def _step_mapping(self, node: MappingNode) -> Reply | None:
@@ -875,17 +1557,13 @@ class _Walker:
 
         code: int | None = None
         if "code" in pairs:
-            code = self._code(pairs["code"][1])
+            code = self._code(pairs["code"][1], fault="fault" in pairs)
             ok &= code is not None
         else:
             self._error(node, "reply step has no 'code' (expected a status code 100-699)")
             ok = False
         if "reason" in pairs:
-            reason_node = pairs["reason"][1]
-            reason = self._text(reason_node, "'reason'")
-            if reason is not None and not self._one_line(reason_node, "'reason'", reason):
-                reason = None
-            put("reason", reason)
+            put("reason", self._reason(pairs["reason"][1]))
         if "after" in pairs:
             put("after", self._duration(pairs["after"][1], "'after'"))
         headers: tuple[tuple[str, str], ...] = ()
@@ -919,6 +1597,13 @@ class _Walker:
         if not ok or code is None:
             return None
         return Reply(code=code, location=self._location(node), **values)  # type: ignore[arg-type]
+
+    def _reason(self, node: Node) -> str | None:
+        """A reason phrase: one line of text (RFC 3261 §7.2)."""
+        reason = self._text(node, "'reason'")
+        if reason is None or not self._one_line(node, "'reason'", reason):
+            return None
+        return reason
 
     def _can_be_reliable(self, code: int, pairs: dict[str, tuple[Node, Node]]) -> bool:
         """RFC 3262 §3: only a 101-199 provisional response is sent reliably."""
@@ -1015,6 +1700,31 @@ class _Walker:
             )
             return None
         return text
+
+
+def _not_sip_note(code: int) -> str:
+    """The catalogue's explanation of a number that vendor material wrongly calls a SIP code."""
+    return f". {code}: {NOT_SIP[code]}" if code in NOT_SIP else ""
+
+
+def _required_fields(code: int, methods: frozenset[str] | None) -> dict[str, str]:
+    """The fields a ``code`` response to any of ``methods`` must carry, lower-cased to name.
+
+    ``methods`` None stands for every method: a field that any method requires counts.
+    Uncatalogued codes (and numbers outside 100-699) require nothing here.
+    """
+    info = CATALOGUE.get(code)
+    if info is None:
+        return {}
+    if methods is None:
+        named = frozenset(m for r in info.must if r.methods is not None for m in r.methods)
+        # Requirements without methods apply to any method, so any one name finds them.
+        methods = named or frozenset({"OPTIONS"})
+    return {
+        header.lower(): header
+        for method in sorted(methods)
+        for header in required_headers(code, method)
+    }
 
 
 def _default_name(filename: str) -> str:

@@ -122,7 +122,7 @@ class Reply:
     """One response step of a rule's reply list."""
 
     code: int
-    """Status code, 100..699 (RFC 3261 §7.2)."""
+    """Status code, 100..699 (RFC 3261 §7.2); 0..999 when ``fault`` makes a malformed message."""
     reason: str | None = None
     """Reason phrase; None uses the standard phrase of the code."""
     after: float = 0.0
@@ -205,17 +205,21 @@ class RegistrarFailure:
     """A registrar fault: answer the first ``count`` REGISTERs with ``code``."""
 
     count: int
+    """How many REGISTERs in a row get ``code``; several failures take turns in list order."""
     code: int
+    """The status code they are answered with, 300..699."""
     reason: str | None = None
+    """Reason phrase; None uses the standard phrase of the code."""
     headers: tuple[tuple[str, str], ...] = ()
     """Extra header fields, e.g. (("Retry-After", "10"),)."""
 
 
 @dataclass(frozen=True)
 class ForcedExpiry:
-    """A registrar fault: drop bindings ``after`` seconds from start (or from registering)."""
+    """A registrar fault: drop a binding ``after`` seconds after it was last registered."""
 
     after: float
+    """Seconds from a binding's last REGISTER (or refresh) until it is dropped, untold."""
     aor_user: re.Pattern[str] | None = None
     """Only addresses-of-record whose user matches (fullmatch); None: every one."""
 
@@ -240,9 +244,10 @@ class RegistrarSettings:
 class AuthSettings:
     """Digest authentication (RFC 3261 §22, RFC 7616, RFC 8760)."""
 
-    users: tuple[tuple[str, str], ...]
+    users: tuple[tuple[str, str], ...] = field(repr=False)
     """User names and passwords (a password may come from the environment in the file)."""
     realm: str = "sipfault"
+    """Realm of the challenges (RFC 3261 §22.1)."""
     methods: frozenset[str] = frozenset({"REGISTER"})
     """Methods challenged."""
     proxy: bool = False

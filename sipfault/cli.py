@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from sipfault import __version__
+from sipfault.catalogue_view import format_detail, format_table
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check scenario files")
     validate.add_argument("files", nargs="+", metavar="FILE")
+
+    codes = commands.add_parser("codes", help="the response codes and what each must carry")
+    codes.add_argument("codes", nargs="*", type=int, metavar="CODE")
     return parser
 
 
@@ -93,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate_files(args.files, sys.stdout, sys.stderr)
+    if args.command == "codes":
+        text = "\n\n".join(format_detail(code) for code in args.codes) or format_table()
+        print(text)
+        return EXIT_OK
     return run(args, sys.stdout, sys.stderr)
 
 

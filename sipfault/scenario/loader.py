@@ -210,6 +210,31 @@ def _describe(node: Node) -> str:
     return f"a value tagged {tag!r}"
 
 
+# The schema nests about eight levels; deeper input is an error with a place, before PyYAML's
+# recursive composer hits Python's recursion limit (and its flow scanner slows quadratically).
+_MAX_DEPTH = 64
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """The safe loader, refusing collections nested deeper than ``_MAX_DEPTH``."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+        self._depth += 1
+        try:
+            if self._depth > _MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {_MAX_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            self._depth -= 1
+
+
 class _Walker:
     """Walks one file's node tree against the schema, collecting issues as it goes.
 
@@ -237,7 +262,7 @@ class _Walker:
     def _compose(self, text: str) -> tuple[bool, Node | None]:
         """Whether the text is YAML, and its root node (None for an empty document)."""
         try:
-            root: Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+            root: Node | None = yaml.compose(text, Loader=_DepthLimitedLoader)
         except yaml.composer.ComposerError as exc:
             if exc.problem != "but found another document" or exc.problem_mark is None:
                 self._yaml_error(exc)
@@ -1654,7 +1679,10 @@ class _Walker:
 
     def _omit(self, node: Node, headers: tuple[tuple[str, str], ...]) -> tuple[str, ...] | None:
         names = self._one_or_many(
-            node, "'omit'", "header name", lambda item: self._token(item, "omit", "header name")
+            node,
+            "'omit'",
+            "header name",
+            lambda item: self._token(item, "'omit' entry", "header name"),
         )
         if names is None:
             return None

@@ -85,8 +85,9 @@ class StreamFramer:
         while index < len(buffer) and buffer[index] in (0x0D, 0x0A):
             if buffer[index] == 0x0A:
                 self._crlf_run += 1
-                if self._crlf_run == 2:
+                if self._crlf_run == 2:  # each CRLFCRLF is a ping of its own: count afresh
                     out.append(PING)
+                    self._crlf_run = 0
             index += 1
         if index:
             del buffer[:index]

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from sipfault import __version__
 from sipfault.catalogue_view import format_detail, format_table
+from sipfault.journal.recorder import Recorder
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
@@ -82,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="print whole messages")
     run.add_argument("-q", "--quiet", action="store_true",
                      help="no line per message; only the start line and the summary")
+    run.add_argument("--journal", metavar="FILE.jsonl",
+                     help="write every message and event as JSON lines (flushed as it goes)")
+    run.add_argument("--pcap", metavar="FILE.pcap",
+                     help="write every message to a pcap capture (flushed as it goes)")
 
     validate = commands.add_parser("validate", help="check scenario files")
     validate.add_argument("files", nargs="+", metavar="FILE")
@@ -131,12 +136,21 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     reporter = ConsoleReporter(out, verbose=args.verbose, quiet=args.quiet)
     server.add_listener(reporter.on_event)
     try:
+        recorder = Recorder.open(journal=args.journal, pcap=args.pcap)
+    except OSError as exc:
+        print(f"sipfault: cannot write the record: {exc}", file=err)
+        return EXIT_USAGE
+    server.add_listener(recorder.on_event)
+    try:
         asyncio.run(_serve(server, reporter, out))
     except OSError as exc:
         print(f"sipfault: cannot listen: {exc}", file=err)
         return EXIT_FAILURE
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         pass
+    finally:
+        recorder.close()
+        recorder.report_errors(err)
     reporter.print_summary(server)
     return EXIT_OK
 

@@ -259,7 +259,7 @@ class AuthSettings:
     nonce_lifetime: float = 300.0
     """Seconds a nonce stays fresh; later answers get a new challenge with stale=true."""
     max_attempts: int = 3
-    """Wrong credentials re-challenged this many times, then 403."""
+    """The Nth wrong answer of a device gets 403; earlier ones get a new challenge."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import errno
 import os
 import random
 import socket
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -93,7 +94,7 @@ class Server:
         for name in self.transports:
             if name not in TRANSPORTS:
                 raise ValueError(f"unknown transport {name!r} (expected udp or tcp)")
-        self.uas = UserAgentServer(scenario, seed=seed, rng=rng)
+        self.uas = UserAgentServer(scenario, seed=seed, rng=rng, wall_clock=time.time)
         self.bound: list[tuple[str, int]] = []
         self._listeners: list[EventListener] = []
         self._udp: dict[tuple[str, int], UdpEndpoint] = {}

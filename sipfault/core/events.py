@@ -111,4 +111,17 @@ class RequestUnmatched:
     """What the default answered: 200 for OPTIONS or an in-dialog BYE, 405, 481, 501..."""
 
 
-Event = MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
+@dataclass(frozen=True, slots=True)
+class BindingExpired:
+    """A registration ran out (or was forced out by a scenario fault)."""
+
+    time: float
+    aor: str
+    contact: str
+    forced: bool = False
+
+
+Event = (
+    BindingExpired | MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched
+    | RequestUnmatched
+)

@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable, Iterable
 
 from sipfault import __version__
+from sipfault.core.auth import Authenticator
 from sipfault.core.capabilities import (
     ACCEPTED_ENCODINGS,
     KNOWN_METHODS,
@@ -28,6 +29,7 @@ from sipfault.core.dial import dial_a_code_steps
 from sipfault.core.dialogs import Dialog, DialogKey, DialogState
 from sipfault.core.engine import RequestFacts, ScenarioEngine
 from sipfault.core.events import (
+    BindingExpired,
     Event,
     Finding,
     MessageDropped,
@@ -39,6 +41,7 @@ from sipfault.core.events import (
     RuleMatched,
 )
 from sipfault.core.exchange import Exchange
+from sipfault.core.registrar import Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
     RAck,
@@ -50,10 +53,9 @@ from sipfault.core.reliable import (
 from sipfault.core.required import FieldSources, code_fields
 from sipfault.core.responses import build_response, response_vias
 from sipfault.core.session_timer import SessionTimer
-from sipfault.core.timers import TimerQueue
+from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
-from sipfault.scenario.model import Reply, Rule, Scenario
-from sipfault.sip.digest import Algorithm, NonceStore, format_challenges
+from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import Header, header_key, split_list
 from sipfault.sip.message import Message, Request, Response
@@ -73,8 +75,10 @@ class UserAgentServer:
         seed: int | None = None,
         rng: random.Random | None = None,
         server_header: str | None = SERVER_HEADER,
+        wall_clock: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.engine = ScenarioEngine(scenario, seed)
+        self._wall_clock = wall_clock
         self.timers = TimerQueue()
         self.server_header = server_header
         self._rng = rng if rng is not None else random.Random()
@@ -84,7 +88,9 @@ class UserAgentServer:
         self._clients: dict[str, ClientTransaction] = {}
         self._outgoing: list[Outgoing] = []
         self._events: list[Event] = []
-        self._nonces = NonceStore(random_bytes=self._random_bytes)
+        self.registrar = Registrar(scenario.registrar, scenario.defaults, wall_clock)
+        self._expiry_timer: Timer | None = None
+        self.auth = self._authenticator(scenario)
 
     # ----------------------------------------------------------------- the sans-I/O surface
 
@@ -94,8 +100,22 @@ class UserAgentServer:
         return self.engine.scenario
 
     def replace_scenario(self, scenario: Scenario) -> None:
-        """Answer new requests with other rules; exchanges under way finish as planned."""
+        """Answer new requests with other rules; exchanges under way finish as planned.
+
+        Bindings survive unless the registrar settings change.
+        """
+        old = self.engine.scenario
         self.engine.replace(scenario)
+        if (scenario.registrar, scenario.defaults) != (old.registrar, old.defaults):
+            self.registrar = Registrar(scenario.registrar, scenario.defaults, self._wall_clock)
+        if scenario.auth != old.auth or scenario.defaults.realm != old.defaults.realm:
+            self.auth = self._authenticator(scenario)
+
+    def _authenticator(self, scenario: Scenario) -> Authenticator:
+        """The scenario's digest settings, or a challenger with no users for scripted 401s."""
+        settings = scenario.auth or AuthSettings(users=(), realm=scenario.defaults.realm,
+                                                 methods=frozenset())
+        return Authenticator(settings, self._random_bytes)
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` next has work, or None."""
@@ -215,6 +235,8 @@ class UserAgentServer:
         if method == "PRACK":
             self._on_prack(exchange, now)
             return
+        if self.auth.applies_to(method) and not self._authenticate(exchange, now):
+            return
         rule = self.engine.select(exchange.facts)
         if rule is not None:
             self._run_rule(exchange, rule, now)
@@ -241,6 +263,20 @@ class UserAgentServer:
             return False
         exchange.session_timer = timer
         return True
+
+    def _authenticate(self, exchange: Exchange, now: float) -> bool:
+        """RFC 3261 §22: challenge, re-challenge, or refuse; True when the request may pass."""
+        outcome = self.auth.check(exchange.request, now)
+        if outcome.kind == "ok":
+            return True
+        self._reply(exchange, outcome.status, now, reason=outcome.reason,
+                    extra=outcome.headers)
+        if outcome.kind == "forbidden":
+            self._events.append(Finding(now, "auth-failed", outcome.reason or "403 Forbidden",
+                                        exchange.request.headers.get("Call-ID"),
+                                        exchange.transaction.peer,
+                                        {"user": outcome.username or ""}))
+        return False
 
     def _on_prack(self, exchange: Exchange, now: float) -> None:
         """RFC 3262 §3, §7.2: a PRACK matching the outstanding reliable 1xx gets 200; else 481."""
@@ -285,7 +321,9 @@ class UserAgentServer:
                 ("Supported", ", ".join(SUPPORTED_OPTIONS)),
             ])
         elif method == "REGISTER":
-            self._reply(exchange, 200, now, extra=_echo_bindings(request))
+            answer = self.registrar.handle(request, now)
+            self._reply(exchange, answer.status, now, reason=answer.reason, extra=answer.headers)
+            self._arm_expiry()
         elif method == "BYE" and dialog is not None:  # §15.1.2
             self._end_dialog(dialog, now)
             self._reply(exchange, 200, now)
@@ -436,12 +474,27 @@ class UserAgentServer:
                 exchange.reliable.stop()
 
     def _challenge(self, proxy: bool, now: float) -> list[tuple[str, str]]:
-        """A fresh digest challenge (RFC 3261 §22.1, RFC 8760: SHA-256 before MD5)."""
-        realm = self.scenario.defaults.realm
-        values = format_challenges(realm, self._nonces.issue(now),
-                                   (Algorithm.SHA_256, Algorithm.MD5))
+        """A fresh digest challenge for a scripted 401 or 407 (RFC 3261 §22.1, RFC 8760)."""
         name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
-        return [(name, value) for value in values]
+        return [(name, value) for _, value in self.auth.challenge(now)]
+
+    def _arm_expiry(self) -> None:
+        """Keep one timer at the registrar's next expiry, so it is journaled when it happens."""
+        deadline = self.registrar.next_deadline()
+        if self._expiry_timer is not None:
+            if self._expiry_timer.deadline == deadline and not self._expiry_timer.cancelled:
+                return
+            self._expiry_timer.cancel()
+        self._expiry_timer = None
+        if deadline is not None:
+            self._expiry_timer = self.timers.schedule(deadline, self._expire_bindings)
+
+    def _expire_bindings(self, now: float) -> None:
+        for binding in self.registrar.expire(now):
+            self._events.append(BindingExpired(now, binding.aor, binding.uri,
+                                               forced=binding.expires_at > now))
+        self._expiry_timer = None
+        self._arm_expiry()
 
     def reliable_for(self, exchange: Exchange) -> ReliableProvisionals:
         """The RFC 3262 state of an INVITE exchange, made on first use."""
@@ -668,20 +721,6 @@ def _fill(text: str, values: dict[str, str]) -> str:
     from sipfault.scenario.model import fill_placeholders
 
     return fill_placeholders(text, values) if "{" in text else text
-
-
-def _echo_bindings(request: Request) -> list[tuple[str, str]]:
-    """A plain 200 to REGISTER: each Contact echoed with its expires (§10.3 step 8)."""
-    default = request.headers.get("Expires", "3600") or "3600"
-    fields: list[tuple[str, str]] = []
-    for contact in request.headers.values("Contact"):
-        if contact == "*":
-            continue
-        if ";expires=" in contact.replace(" ", "").lower():
-            fields.append(("Contact", contact))
-        else:
-            fields.append(("Contact", f"{contact};expires={default.strip()}"))
-    return fields
 
 
 def _apply_overrides(response: Response, headers: Iterable[tuple[str, str]],

@@ -166,7 +166,7 @@ rules:
     dial_a_code: {ring: 100ms, answer_after: 200ms}
 """)
     h.feed(request(uri="sip:486@127.0.0.1"))
-    assert statuses(h.advance(1)) == [180, 486]
+    assert statuses(h.advance(0.5)) == [180, 486]
     assert [s.time for s in h.sent] == [0.0, 0.1, 0.30000000000000004]
     h.feed(request(uri="sip:999@127.0.0.1", branch="z9hG4bK-2", call_id="c2"))
     assert statuses(h.advance(1))[-1] == 404

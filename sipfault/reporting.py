@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
@@ -117,4 +118,9 @@ class ConsoleReporter:
         if counts.findings:
             lines.append("findings: " + " ".join(
                 f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
+        bindings = server.uas.registrar.bindings(time.monotonic())  # the loop's clock
+        for aor, registered in sorted(bindings.items()):
+            for binding in registered:
+                lines.append(f"binding: {aor} -> {binding.uri} "
+                             f"(expires in {binding.remaining(time.monotonic())} s)")
         print("\n".join(lines), file=self.out, flush=True)

@@ -133,14 +133,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     server = Server(scenario, listen=args.listen, transports=args.transport, t1=args.t1,
                     seed=args.seed)
-    reporter = ConsoleReporter(out, verbose=args.verbose, quiet=args.quiet)
-    server.add_listener(reporter.on_event)
     try:
         recorder = Recorder.open(journal=args.journal, pcap=args.pcap)
     except OSError as exc:
         print(f"sipfault: cannot write the record: {exc}", file=err)
         return EXIT_USAGE
+    # The record first: a line on the console means the message is already on disk.
     server.add_listener(recorder.on_event)
+    reporter = ConsoleReporter(out, verbose=args.verbose, quiet=args.quiet)
+    server.add_listener(reporter.on_event)
     try:
         asyncio.run(_serve(server, reporter, out))
     except OSError as exc:

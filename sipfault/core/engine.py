@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from sipfault.core.capabilities import allowed_methods
 from sipfault.core.events import Peer
 from sipfault.scenario.model import Match, Rule, Scenario
 from sipfault.sip.address import parse_address
@@ -54,11 +55,14 @@ class ScenarioEngine:
         )
         self._random = random.Random(self.seed)
         self._counts: dict[int, int] = {}
+        self.allow = ", ".join(allowed_methods(self.methods))
+        """The Allow list of this scenario (RFC 3261 §20.5), kept ready."""
 
     def replace(self, scenario: Scenario) -> None:
         """Use new rules from now on; counters start again."""
         self.scenario = scenario
         self._counts.clear()
+        self.allow = ", ".join(allowed_methods(self.methods))
 
     @property
     def methods(self) -> frozenset[str] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sipfault.core.capabilities import ACCEPTED_ENCODINGS, SESSION_BODY_TYPES, SUPPORTED_OPTIONS
 from sipfault.scenario.model import ResponseDefaults
@@ -83,6 +84,13 @@ _FILLERS: dict[str, Callable[[int, FieldSources], Fields]] = {
 }
 
 
+@lru_cache(maxsize=1024)
+def _field_names(code: int, method: str) -> tuple[str, ...]:
+    names = list(required_headers(code, method))
+    names += [n for n in recommended_headers(code, method) if n not in names]
+    return tuple(names)
+
+
 def code_fields(code: int, sources: FieldSources) -> Fields:
     """Every field the catalogue asks of ``code`` for this request that we know how to fill.
 
@@ -91,10 +99,8 @@ def code_fields(code: int, sources: FieldSources) -> Fields:
     registrar's.
     """
     method = sources.request.method
-    names = list(required_headers(code, method))
-    names += [n for n in recommended_headers(code, method) if n not in names]
     fields: Fields = []
-    for name in names:
+    for name in _field_names(code, method):
         if name == "Contact" and method == "REGISTER" and code < 300:
             continue
         filler = _FILLERS.get(name)

@@ -12,7 +12,7 @@ matching (§17.2.3), CANCEL (§9.2), method (501), extensions (420), content (41
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from sipfault import __version__
 from sipfault.core.auth import Authenticator
@@ -22,7 +22,6 @@ from sipfault.core.capabilities import (
     SESSION_BODY_TYPES,
     SESSION_METHODS,
     SUPPORTED_OPTIONS,
-    allowed_methods,
 )
 from sipfault.core.client import ClientTransaction
 from sipfault.core.dial import dial_a_code_steps
@@ -51,13 +50,13 @@ from sipfault.core.reliable import (
     first_rseq,
 )
 from sipfault.core.required import FieldSources, code_fields
-from sipfault.core.responses import build_response, response_vias
+from sipfault.core.responses import apply_overrides, build_response, response_vias
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
-from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario
+from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario, fill_placeholders
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.headers import Header, header_key, split_list
+from sipfault.sip.headers import Header, header_key
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
 from sipfault.sip.validate import validate_request
@@ -335,7 +334,7 @@ class UserAgentServer:
             self._reply(exchange, 405, now, extra=[("Allow", self._allow())])
 
     def _allow(self) -> str:
-        return ", ".join(allowed_methods(self.engine.methods))
+        return self.engine.allow
 
     # ------------------------------------------------------------------- scenario rules
 
@@ -424,8 +423,8 @@ class UserAgentServer:
         extra: Iterable[tuple[str, str]] = (),
         body: bytes = b"",
         content_type: str | None = None,
-        overrides: Iterable[tuple[str, str]] = (),
-        omit: Iterable[str] = (),
+        overrides: Sequence[tuple[str, str]] = (),
+        omit: Sequence[str] = (),
         request: Request | None = None,
         reliable: bool = False,
     ) -> None:
@@ -458,7 +457,8 @@ class UserAgentServer:
             if exchange.reliable is None:
                 exchange.reliable = self.reliable_for(exchange)
             rseq = exchange.reliable.mark(response)
-        _apply_overrides(response, overrides, omit)
+        if overrides or omit:
+            apply_overrides(response, overrides, omit)
         if not tx.respond(response, now):
             return
         if rseq is not None and exchange.reliable is not None:
@@ -718,19 +718,7 @@ def _rule_name(rule: Rule, rules: tuple[Rule, ...]) -> str:
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
-    from sipfault.scenario.model import fill_placeholders
-
     return fill_placeholders(text, values) if "{" in text else text
 
 
-def _apply_overrides(response: Response, headers: Iterable[tuple[str, str]],
-                     omit: Iterable[str]) -> None:
-    from sipfault.core.responses import apply_overrides
-
-    apply_overrides(response, headers, omit)
-    if response.body and any(name.lower() in ("content-length", "l") for name, _ in headers):
-        return
-    response.headers.set("Content-Length", str(len(response.body)))
-
-
-__all__ = ["SERVER_HEADER", "UserAgentServer", "split_list"]
+__all__ = ["SERVER_HEADER", "UserAgentServer"]

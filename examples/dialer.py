@@ -98,15 +98,23 @@ def dial(
 # ---------------------------------------------------------------- the PJSUA2 process
 
 
+_events = sys.stdout
+"""Where events go: a private copy of stdout once :func:`run` has started."""
+
+
 def emit(event: str, **fields: Any) -> None:
     """One JSON line on stdout, flushed at once."""
-    sys.stdout.write(json.dumps({"event": event, "t": round(time.monotonic(), 3), **fields})
-                     + "\n")
-    sys.stdout.flush()
+    _events.write(json.dumps({"event": event, "t": round(time.monotonic(), 3), **fields}) + "\n")
+    _events.flush()
 
 
 def run(args: argparse.Namespace) -> int:
     """Place calls as the options say; print events and a final result."""
+    # PJSIP's C code prints to file descriptor 1 before its log can be redirected: keep the
+    # events on a copy of stdout and point descriptor 1 at stderr.
+    global _events
+    _events = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
     import pjsua2 as pj  # type: ignore[import-untyped]
 
     class Call(pj.Call):  # type: ignore[misc]
@@ -133,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
                 self.status = int(info.lastStatusCode)
                 self.ended = True
 
+    class StderrLog(pj.LogWriter):  # type: ignore[misc]
+        """PJSIP's log goes to stderr; stdout carries only our JSON lines."""
+
+        def write(self, entry: Any) -> None:
+            sys.stderr.write(str(entry.msg).rstrip("\n") + "\n")
+
     endpoint = pj.Endpoint()
     endpoint.libCreate()
     config = pj.EpConfig()
@@ -141,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
     config.uaConfig.userAgent = "example-dialer/1.0"
     config.logConfig.level = 4
     config.logConfig.consoleLevel = 4
+    log = StderrLog()  # kept alive while the library runs
+    config.logConfig.writer = log
     config.medConfig.noVad = True
     endpoint.libInit(config)
     endpoint.audDevManager().setNullDev()
@@ -201,7 +217,6 @@ def run(args: argparse.Namespace) -> int:
     while time.monotonic() < linger:
         endpoint.libHandleEvents(10)
     emit("result", outcome=outcome, status=status, attempts=placed)
-    sys.stdout.flush()
     endpoint.libDestroy(pj.PJSUA_DESTROY_NO_TX_MSG)
     os._exit(0)  # PJSUA2's objects can crash when Python finalizes them
 
@@ -219,7 +234,12 @@ def main() -> int:
     parser.add_argument("--user", help="our user name, and the digest user name")
     parser.add_argument("--password", help="digest password")
     parser.add_argument("--timeout", type=float, default=20.0, help="give up after S seconds")
-    return run(parser.parse_args())
+    try:
+        return run(parser.parse_args())
+    except Exception as error:  # a PJSUA2 error: report it as the result
+        emit("error", type=type(error).__name__, message=str(error))
+        emit("result", outcome="error", status=0, attempts=0)
+        os._exit(1)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ finding about the client (a missing ACK, a malformed request).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -304,7 +306,9 @@ class Journal:
     def unexpected(self) -> list[Unexpected]:
         """Requests refused because no rule took them, findings, unreadable messages."""
         items = list(self._unexpected)
-        finding_keys = {(item.call_id, item.time) for item in items if item.kind == "bad-request"}
+        # A finding made while refusing a request (bad-request, auth-failed) already says it.
+        finding_keys = {(item.call_id, item.time) for item in items
+                        if item.kind not in ("unmatched", "dropped")}
         for wall, sent in self._refused:
             request = sent.request
             assert request is not None
@@ -313,7 +317,7 @@ class Journal:
                 continue
             call_id = request.headers.get("Call-ID")
             if (call_id, wall) in finding_keys:
-                continue  # the bad-request finding already says it
+                continue
             assert isinstance(sent.message, Response)
             status = sent.message.status
             items.append(Unexpected(
@@ -413,7 +417,13 @@ def _ladder_line(event: Event) -> str | None:
         return f"!! finding {event.kind}: {event.text}"
     if isinstance(event, MessageDropped):
         return f"!! {event.peer.transport} {_endpoint(event.peer.remote)} dropped: {event.reason}"
-    return None
+    # Any other event: its type and fields, so nothing the core reports is hidden.
+    fields = " ".join(
+        f"{item.name}={getattr(event, item.name)}"
+        for item in dataclasses.fields(event) if item.name != "time"
+    )
+    name = re.sub(r"(?<!^)(?=[A-Z])", " ", type(event).__name__).lower()
+    return f"    {name}: {fields}"
 
 
 def describe_unexpected(items: list[Unexpected], ladder: str, where: str, hint: str) -> str:

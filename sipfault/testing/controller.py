@@ -25,7 +25,6 @@ from sipfault.api.records import MessageRecord, Unexpected
 from sipfault.api.rules import MatchConditions, RuleBuilder, build_match
 from sipfault.api.server import Server
 from sipfault.scenario.model import Rule, Scenario
-from sipfault.server import TRANSPORTS
 
 __all__ = ["Controller"]
 
@@ -44,7 +43,7 @@ class Controller:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        transports: Iterable[str] = TRANSPORTS,
+        transports: Iterable[str] = ("udp", "tcp"),
         t1: float | None = None,
         seed: int | None = None,
         ready_timeout: float = 5.0,

@@ -73,8 +73,20 @@ SINGLE_HEADERS: frozenset[str] = frozenset(
 )
 
 
+_KEYS: dict[str, str] = {}
+
+
 def header_key(name: str) -> str:
     """Case-insensitive lookup key of a header name, with compact forms expanded (§7.3.3)."""
+    key = _KEYS.get(name)
+    if key is None:
+        key = _compute_key(name)
+        if len(_KEYS) < 4096:  # names repeat; a bounded memo keeps lookups cheap
+            _KEYS[name] = key
+    return key
+
+
+def _compute_key(name: str) -> str:
     lower = name.lower()
     if len(lower) == 1:
         long_form = COMPACT_FORMS.get(lower)
@@ -148,13 +160,12 @@ class Header:
     """Lookup key: lower-case long form of the name (computed once: lookups are hot)."""
 
     def __init__(self, name: str, value: str, raw: bytes | None = None) -> None:
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "value", value)
-        object.__setattr__(self, "raw", raw)
-        object.__setattr__(self, "key", header_key(name))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Header is immutable")
+        # Treated as immutable (Headers replaces fields, never edits them); plain slots are
+        # much faster to fill than a frozen dataclass, and every message builds dozens.
+        self.name = name
+        self.value = value
+        self.raw = raw
+        self.key = header_key(name)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Header):

@@ -13,7 +13,6 @@ from contextlib import suppress
 
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import (
-    HEADER_NAME_RE,
     METHOD_RE,
     REQUEST_LINE_RE,
     STATUS_LINE_RE,
@@ -27,6 +26,9 @@ MAX_MESSAGE_SIZE = 64 * 1024
 """Largest message sipfault accepts, head and body (RFC 3261 §21.5.7 513 beyond it)."""
 
 _WSP = b" \t"
+_WSP_STARTS = (b" ", b"\t")
+# header-name HCOLON field-value, HCOLON = *( SP / HTAB ) ":" SWS (RFC 3261 §7.3.1, §25.1)
+_HEADER_LINE_RE = re.compile(rb"([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:(.*)", re.S)
 _FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
 _CONTENT_LENGTH_KEYS = ("content-length", "l")
 
@@ -135,37 +137,35 @@ def _salvage_request(line: bytes, header_lines: list[bytes]) -> Request | None:
 
 
 def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
-    """Read header lines, undoing folding (RFC 3261 §7.3.1)."""
-    fields: list[Header] = []
-    pending: list[bytes] = []
-    defect: str | None = None
+    """Read header lines, undoing folding (RFC 3261 §7.3.1).
 
-    def flush() -> None:
-        nonlocal defect
-        raw = b"\n".join(pending).removesuffix(b"\r")
-        name_raw, colon, value_raw = raw.partition(b":")
-        name_bytes = name_raw.rstrip(_WSP)
-        try:
-            name = name_bytes.decode("ascii")
-        except UnicodeDecodeError:
-            name = ""
-        if not colon or HEADER_NAME_RE.fullmatch(name) is None:
+    ``header-name HCOLON value``: the name is a token, whitespace may stand before the colon.
+    Every line is read even after a defect, so the partial message keeps what was readable.
+    """
+    fields: list[Header] = []
+    append = fields.append
+    match = _HEADER_LINE_RE.match
+    defect: str | None = None
+    index, count = 0, len(lines)
+    while index < count:
+        raw = lines[index]
+        index += 1
+        if index < count and lines[index][:1] in _WSP_STARTS:
+            parts = [raw]
+            while index < count and lines[index][:1] in _WSP_STARTS:
+                parts.append(lines[index])
+                index += 1
+            raw = b"\n".join(parts)
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        found = match(raw)
+        if found is None:
             defect = defect or f"Malformed header line {raw[:30].decode('utf-8', 'replace')!r}"
-            return
-        value = value_raw.decode("utf-8", "surrogateescape")
+            continue
+        value = found.group(2).decode("utf-8", "surrogateescape")
         if "\n" in value:
             value = _FOLD_RE.sub(" ", value)
-        fields.append(Header(name, value.strip(" \t\r"), raw))
-
-    for line in lines:
-        if line[:1] in (b" ", b"\t") and pending:
-            pending.append(line)
-            continue
-        if pending:
-            flush()
-        pending = [line]
-    if pending:
-        flush()
+        append(Header(found.group(1).decode("ascii"), value.strip(" \t\r"), raw))
     headers = Headers(fields)
     if defect is not None:
         message.headers = headers

@@ -14,8 +14,14 @@ from sipfault.scenario.loader import (
 )
 from sipfault.scenario.model import (
     PLACEHOLDERS,
+    AuthSettings,
+    DialACode,
+    ForcedExpiry,
     Match,
+    RegistrarFailure,
+    RegistrarSettings,
     Reply,
+    ResponseDefaults,
     Rule,
     Scenario,
     SourceLocation,
@@ -25,8 +31,14 @@ from sipfault.scenario.model import (
 
 __all__ = [
     "PLACEHOLDERS",
+    "AuthSettings",
+    "DialACode",
+    "ForcedExpiry",
     "Match",
+    "RegistrarFailure",
+    "RegistrarSettings",
     "Reply",
+    "ResponseDefaults",
     "Rule",
     "Scenario",
     "ScenarioError",

@@ -112,6 +112,19 @@ class RequestUnmatched:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultApplied:
+    """A scenario fault changed what went out for one transmission of a response."""
+
+    time: float
+    fault: str
+    call_id: str | None
+    attempt: int
+    """0 for the first transmission, then 1, 2... for retransmissions."""
+    emitted: int
+    """How many messages went out instead of one (0 for a dropped one)."""
+
+
+@dataclass(frozen=True, slots=True)
 class BindingExpired:
     """A registration ran out (or was forced out by a scenario fault)."""
 
@@ -122,6 +135,6 @@ class BindingExpired:
 
 
 Event = (
-    BindingExpired | MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched
-    | RequestUnmatched
+    MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
+    | FaultApplied | BindingExpired
 )

@@ -41,6 +41,8 @@ class Exchange:
         """RFC 3262 state, once a reliable provisional has been sent."""
         self.session_timer: SessionTimer | None = None
         """RFC 4028 session timer the INVITE asked for, once accepted."""
+        self.faulted: list[int] = []
+        """Ids of responses sent with a scenario fault, forgotten when the exchange ends."""
 
     @property
     def request(self) -> Request:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from sipfault.core.capabilities import ACCEPTED_ENCODINGS, SESSION_BODY_TYPES, SUPPORTED_OPTIONS
 from sipfault.scenario.model import ResponseDefaults
-from sipfault.sip.codes import recommended_headers, required_headers
+from sipfault.sip.codes import is_valid_status, recommended_headers, required_headers
 from sipfault.sip.message import Request
 
 Fields = list[tuple[str, str]]
@@ -100,6 +100,8 @@ def code_fields(code: int, sources: FieldSources) -> Fields:
     """
     method = sources.request.method
     fields: Fields = []
+    if not is_valid_status(code):  # a malformed-status fault: nothing is required of it
+        return fields
     for name in _field_names(code, method):
         if name == "Contact" and method == "REGISTER" and code < 300:
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sipfault.core.events import Peer
-from sipfault.sip.codes import reason_phrase
+from sipfault.sip.codes import is_valid_status, reason_phrase
 from sipfault.sip.headers import Header, Headers, header_key, split_list
 from sipfault.sip.message import Request, Response
 from sipfault.sip.via import parse_via
@@ -93,8 +93,9 @@ def build_response(
     if body and content_type is not None:
         fields.append(Header("Content-Type", content_type))
     fields.append(Header("Content-Length", str(len(body))))
-    return Response(status, reason if reason is not None else reason_phrase(status),
-                    Headers(fields), body)
+    if reason is None:
+        reason = reason_phrase(status) if is_valid_status(status) else "Unknown Status"
+    return Response(status, reason, Headers(fields), body)
 
 
 def _has_tag(address: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sipfault import __version__
 from sipfault.core.auth import Authenticator
@@ -30,6 +31,7 @@ from sipfault.core.engine import RequestFacts, ScenarioEngine
 from sipfault.core.events import (
     BindingExpired,
     Event,
+    FaultApplied,
     Finding,
     MessageDropped,
     MessageReceived,
@@ -54,6 +56,7 @@ from sipfault.core.responses import apply_overrides, build_response, response_vi
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
+from sipfault.faults import apply_fault
 from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario, fill_placeholders
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import Header, header_key
@@ -89,6 +92,7 @@ class UserAgentServer:
         self._events: list[Event] = []
         self.registrar = Registrar(scenario.registrar, scenario.defaults, wall_clock)
         self._expiry_timer: Timer | None = None
+        self._response_faults: dict[int, list[Any]] = {}  # id(response) -> [fault, sends]
         self.auth = self._authenticator(scenario)
 
     # ----------------------------------------------------------------- the sans-I/O surface
@@ -397,7 +401,7 @@ class UserAgentServer:
         self._reply(
             exchange, step.code, now, reason=step.reason, body=body, content_type=content_type,
             overrides=headers, omit=step.omit, request=request,
-            reliable=self._wants_reliable(exchange, step),
+            reliable=self._wants_reliable(exchange, step), fault=step.fault,
         )
 
     def _wants_reliable(self, exchange: Exchange, step: Reply) -> bool:
@@ -427,6 +431,7 @@ class UserAgentServer:
         omit: Sequence[str] = (),
         request: Request | None = None,
         reliable: bool = False,
+        fault: str | None = None,
     ) -> None:
         """Build a response with every field its code and context require, and send it."""
         request = request or exchange.request
@@ -459,6 +464,9 @@ class UserAgentServer:
             rseq = exchange.reliable.mark(response)
         if overrides or omit:
             apply_overrides(response, overrides, omit)
+        if fault is not None:
+            self._response_faults[id(response)] = [fault, 0]
+            exchange.faulted.append(id(response))
         if not tx.respond(response, now):
             return
         if rseq is not None and exchange.reliable is not None:
@@ -524,8 +532,19 @@ class UserAgentServer:
         request: Request | None = None,
     ) -> None:
         data = message.to_bytes()
-        self._outgoing.append(Outgoing(data, peer))
-        self._events.append(MessageSent(now, peer, message, data, again, request))
+        fault = self._response_faults.get(id(message)) if self._response_faults else None
+        if fault is None:
+            self._outgoing.append(Outgoing(data, peer))
+            self._events.append(MessageSent(now, peer, message, data, again, request))
+            return
+        name, attempt = fault
+        fault[1] = attempt + 1
+        emitted = apply_fault(name, data, attempt)
+        self._events.append(FaultApplied(now, name, message.headers.get("Call-ID"), attempt,
+                                         len(emitted)))
+        for item in emitted:
+            self._outgoing.append(Outgoing(item, peer))
+            self._events.append(MessageSent(now, peer, message, item, again, request))
 
     def _reject(
         self, error: SipParseError, data: bytes, peer: Peer, now: float, close: bool = False
@@ -702,6 +721,8 @@ class UserAgentServer:
         exchange = self._exchanges.pop(tx.key, None)
         if exchange is not None:
             exchange.cancel_pending()
+            for response_id in exchange.faulted:
+                self._response_faults.pop(response_id, None)
 
     def _random_bytes(self, size: int) -> bytes:
         return self._rng.getrandbits(size * 8).to_bytes(size, "big")

@@ -19,6 +19,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sipfault.faults import FAULTS
 from sipfault.scenario.errors import ScenarioError, ScenarioIssue, Severity
 from sipfault.scenario.model import (
     PLACEHOLDERS,
@@ -124,7 +125,6 @@ _MEDIA_TYPES = frozenset({"audio", "video", "text", "application", "message", "i
 # RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 # Methods (§7.1) and header field names (§7.3.1) are tokens.
 _TOKEN_RE = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")
-_FAULT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 _DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
@@ -1720,11 +1720,10 @@ class _Walker:
         text = self._text(node, "'fault'", "a fault name")
         if text is None:
             return None
-        if not _FAULT_NAME_RE.fullmatch(text):
+        if text not in FAULTS:
             self._error(
                 node,
-                f"fault name {text!r} is not an identifier (expected letters, "
-                "digits, '_', '-' or '.', starting with a letter)",
+                f"unknown fault {text!r} (expected one of: {', '.join(sorted(FAULTS))})",
             )
             return None
         return text

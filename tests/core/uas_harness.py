@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sipfault.core.events import Event, Finding, Peer
 from sipfault.core.uas import UserAgentServer
 from sipfault.scenario.loader import load_scenario_text
+from sipfault.sip.errors import SipParseError
 from sipfault.sip.message import Request, Response
 from sipfault.sip.parser import parse_message
 
@@ -75,6 +76,8 @@ class Harness:
     now: float = 0.0
     sent: list[Sent] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    unparsable: list[bytes] = field(default_factory=list)
+    """Bytes sent that are not a SIP message (a fault made them so)."""
 
     @classmethod
     def from_yaml(cls, text: str, seed: int = 1) -> Harness:
@@ -104,7 +107,11 @@ class Harness:
         out = []
         for item in self.uas.take_outgoing():
             if item.data.strip():
-                message = parse_message(item.data, stream=item.peer.reliable)
+                try:
+                    message = parse_message(item.data, stream=item.peer.reliable)
+                except SipParseError:
+                    self.unparsable.append(item.data)
+                    continue
                 assert isinstance(message, (Request, Response))
                 out.append(Sent(self.now, message, item.peer, item.data))
         self.sent += out

@@ -1,0 +1,76 @@
+"""Named faults: what a scenario step can do to a response on its way out.
+
+Each fault is a pure function of the serialized response and the transmission number (0 for the
+first send, 1 for the first retransmission...) that returns the datagrams or stream writes to
+emit instead: none (a lost packet), one altered copy, or several. The transaction above goes on
+as if the response had been sent normally, so retransmission timers still run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+FaultFunction = Callable[[bytes, int], list[bytes]]
+
+_CONTENT_LENGTH_RE = re.compile(rb"^(Content-Length|l)[ \t]*:[ \t]*(\d+)\r\n", re.M | re.I)
+_TO_TAG_RE = re.compile(rb"^((?:To|t)[ \t]*:[^\r\n]*?);tag=[^;\r\n]*", re.M | re.I)
+
+
+def _as_is(data: bytes, attempt: int) -> list[bytes]:
+    return [data]
+
+
+def _drop(data: bytes, attempt: int) -> list[bytes]:
+    return []
+
+
+def _drop_first(data: bytes, attempt: int) -> list[bytes]:
+    return [] if attempt == 0 else [data]
+
+
+def _duplicate(data: bytes, attempt: int) -> list[bytes]:
+    return [data, data]
+
+
+def _no_content_length(data: bytes, attempt: int) -> list[bytes]:
+    return [_CONTENT_LENGTH_RE.sub(b"", data, count=1)]
+
+
+def _wrong_content_length(data: bytes, attempt: int) -> list[bytes]:
+    def longer(match: re.Match[bytes]) -> bytes:
+        return match.group(1) + b": " + str(int(match.group(2)) + 10).encode() + b"\r\n"
+
+    return [_CONTENT_LENGTH_RE.sub(longer, data, count=1)]
+
+
+def _no_to_tag(data: bytes, attempt: int) -> list[bytes]:
+    return [_TO_TAG_RE.sub(rb"\1", data, count=1)]
+
+
+def _truncate(data: bytes, attempt: int) -> list[bytes]:
+    return [data[: len(data) // 2]]
+
+
+def _bare_lf(data: bytes, attempt: int) -> list[bytes]:
+    return [data.replace(b"\r\n", b"\n")]
+
+
+FAULTS: dict[str, tuple[FaultFunction, str]] = {
+    "malformed-status": (_as_is, "send the step's code as written, even outside 100-699"),
+    "drop": (_drop, "never send the response (nor its retransmissions)"),
+    "drop-first": (_drop_first, "lose the first transmission; retransmissions get through"),
+    "duplicate": (_duplicate, "send every transmission twice"),
+    "no-content-length": (_no_content_length, "leave Content-Length out (RFC 3261 §20.14)"),
+    "wrong-content-length": (_wrong_content_length, "claim 10 bytes more body than sent"),
+    "no-to-tag": (_no_to_tag, "strip the To tag (RFC 3261 §8.2.6.2 requires one)"),
+    "truncate": (_truncate, "send only the first half of the message"),
+    "bare-lf": (_bare_lf, "end lines with LF instead of CRLF (RFC 3261 §7)"),
+}
+"""Every fault by name, with what it does."""
+
+
+def apply_fault(name: str, data: bytes, attempt: int) -> list[bytes]:
+    """What to emit for transmission number ``attempt`` of ``data`` under fault ``name``."""
+    function, _ = FAULTS[name]
+    return function(data, attempt)

@@ -1,0 +1,56 @@
+"""Named faults (sipfault/faults.py) and how the UAS applies them to transmissions."""
+
+from __future__ import annotations
+
+import pytest
+from uas_harness import OFFER, Harness, request, statuses
+
+from sipfault.core.events import FaultApplied
+from sipfault.faults import FAULTS, apply_fault
+from sipfault.sip.errors import SipParseError
+from sipfault.sip.message import Response
+from sipfault.sip.parser import parse_message
+
+OK = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nTo: <sip:b@h>;tag=abc\r\n"
+      b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi")
+
+
+def test_every_fault_is_documented() -> None:
+    assert all(description for _, description in FAULTS.values())
+
+
+def test_byte_faults() -> None:
+    assert apply_fault("drop", OK, 0) == []
+    assert apply_fault("drop-first", OK, 0) == []
+    assert apply_fault("drop-first", OK, 1) == [OK]
+    assert apply_fault("duplicate", OK, 0) == [OK, OK]
+    assert b"Content-Length" not in apply_fault("no-content-length", OK, 0)[0]
+    assert b"Content-Length: 12\r\n" in apply_fault("wrong-content-length", OK, 0)[0]
+    assert b"To: <sip:b@h>\r\n" in apply_fault("no-to-tag", OK, 0)[0]
+    assert apply_fault("truncate", OK, 0)[0] == OK[: len(OK) // 2]
+    assert b"\r" not in apply_fault("bare-lf", OK, 0)[0]
+    with pytest.raises(SipParseError):
+        parse_message(apply_fault("wrong-content-length", OK, 0)[0])
+
+
+def test_dropped_200_arrives_on_retransmission() -> None:
+    h = Harness.from_yaml("""
+rules:
+  - match: {method: INVITE}
+    reply: [{code: 200, sdp: answer, fault: drop-first}]
+""")
+    assert statuses(h.feed(request(body=OFFER))) == []
+    assert statuses(h.advance(0.5)) == [200]
+    applied = [e for e in h.events if isinstance(e, FaultApplied)]
+    assert [(e.fault, e.attempt, e.emitted) for e in applied] == [("drop-first", 0, 0),
+                                                                   ("drop-first", 1, 1)]
+
+
+def test_out_of_range_code_goes_out_as_written() -> None:
+    h = Harness.from_yaml("""
+rules:
+  - match: {method: INVITE}
+    reply: [{code: 701, fault: malformed-status}]
+""")
+    h.feed(request())
+    assert [data.split(b"\r\n")[0] for data in h.unparsable] == [b"SIP/2.0 701 Unknown Status"]

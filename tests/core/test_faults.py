@@ -8,7 +8,6 @@ from uas_harness import OFFER, Harness, request, statuses
 from sipfault.core.events import FaultApplied
 from sipfault.faults import FAULTS, apply_fault
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.message import Response
 from sipfault.sip.parser import parse_message
 
 OK = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nTo: <sip:b@h>;tag=abc\r\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sipfault.sip.address import parse_address
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import bounded_int
-from sipfault.sip.headers import SINGLE_HEADERS, canonical_name
+from sipfault.sip.headers import LIST_HEADERS, SINGLE_HEADERS, canonical_name, split_list
 from sipfault.sip.message import Request
 from sipfault.sip.uri import Uri, parse_uri
 
@@ -44,6 +44,14 @@ def _validate(request: Request, known_methods: frozenset[str]) -> Uri:
             if field.key in seen:
                 raise SipParseError(f"Multiple {canonical_name(field.key)} headers")  # §3.3.8
             seen.add(field.key)
+        elif field.key in LIST_HEADERS:
+            # Split every list now, so that Headers.values() cannot raise later, in the middle
+            # of answering (Require, Supported, Record-Route... are read after validation).
+            try:
+                split_list(field.value)
+            except SipParseError as exc:
+                name = canonical_name(field.key)
+                raise SipParseError(f"Malformed {name}: {exc.reason.lower()}") from None
     request.vias  # noqa: B018  (parses every Via: RFC 4475 §3.1.2.1)
     request.from_  # noqa: B018
     to = request.to

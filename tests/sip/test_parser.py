@@ -612,3 +612,29 @@ def test_a_register_for_a_non_sip_address_of_record_is_400() -> None:
     assert invalid(data).reason == "To of a REGISTER must be a SIP or SIPS URI"
     other = build("To: <tel:+15551234>", "CSeq: 314159 OPTIONS", base=base)
     validate_request(request(other), KNOWN_METHODS)  # any other method may name a tel: To
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'Require: "100rel, timer',
+        'Supported: timer, "x',
+        'Record-Route: <sip:p1.example.com;lr>, "Proxy <sip:p2.example.com>',
+        'Route: "a, <sip:r>',
+        'Allow: INVITE, "BYE',
+        'Contact: <sip:a@example.com>, "Bob, <sip:b@example.com>',
+    ],
+)
+def test_an_unterminated_quote_in_any_list_header_is_400_naming_it(header: str) -> None:
+    """Every list the UAS may read later is split during validation, where a defect is a 400
+    (read later, the same defect escaped the UAS in the middle of answering)."""
+    error = invalid(build(header))
+    name = header.partition(":")[0]
+    assert (error.status, error.reason) == (400, f"Malformed {name}: unterminated quoted string")
+
+
+def test_after_validation_every_list_header_can_be_read() -> None:
+    message = request(build('Require: "a, b", c', 'Supported: "x,y"', "Allow: INVITE, BYE"))
+    validate_request(message, KNOWN_METHODS)
+    assert message.headers.values("Require") == ['"a, b"', "c"]
+    assert message.headers.values("Supported") == ['"x,y"']

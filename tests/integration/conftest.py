@@ -1,13 +1,7 @@
 """Fixtures for tests against real SIP peers (SIPp, PJSUA2) and the `sipfault run` CLI."""
 
-import sys
-from pathlib import Path
-
-# `python -m pytest` puts the repository root on sys.path; plain `pytest` does not.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.peers.fixtures import pjsua2, sipp, start_sipfault  # noqa: E402
+# pyproject.toml's `pythonpath = ["."]` puts the repository root on sys.path for plain
+# `pytest` as well as `python -m pytest`.
+from tests.peers.fixtures import pjsua2, sipp, start_sipfault
 
 __all__ = ["pjsua2", "sipp", "start_sipfault"]

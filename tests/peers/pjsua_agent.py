@@ -14,6 +14,7 @@ Events (the "event" key) are:
 - "call_state": each INVITE session state with the last status code and reason phrase;
 - "media_state": media status per stream once the session has an answer;
 - "reg_state": each registration outcome (code, reason, expiration);
+- "redirected": a 3xx target PJSUA2 offers to follow, and whether it was followed;
 - "error": an exception, with its text;
 - "result": last line: "ok", "status", "reason" and what the command observed.
 
@@ -54,8 +55,6 @@ _PRACK_USE = {
     "optional": pj.PJSUA_100REL_OPTIONAL,
     "required": pj.PJSUA_100REL_MANDATORY,
 }
-
-_AUTH_ALGORITHMS = {"md5": 1, "sha-256": 2}  # pjsip_auth_algorithm_type (PJSIP 2.15)
 
 
 def emit(event: str, **fields: Any) -> None:
@@ -167,9 +166,12 @@ class Agent:
         config.callConfig.prackUse = _PRACK_USE[args.prack]
         config.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
         if args.user and args.password is not None:
+            # A plain password (dataType 0, PJSIP_CRED_DATA_PLAIN_PASSWD) answers MD5,
+            # SHA-256 and SHA-512-256 challenges alike (PJSIP 2.15, RFC 8760); PJSIP answers
+            # the first challenge in the response whose algorithm it supports. `algoType`
+            # matters only for a precomputed digest (PJSIP_CRED_DATA_DIGEST), so it is not
+            # set: the scenario's `auth.algorithms` decides which algorithm is used.
             credential = pj.AuthCredInfo("digest", args.realm, args.user, 0, args.password)
-            if args.auth_algorithm != "any":
-                credential.algoType = _AUTH_ALGORITHMS[args.auth_algorithm]
             config.sipConfig.authCreds.append(credential)
         return config
 
@@ -212,8 +214,10 @@ class AgentAccount(pj.Account):  # type: ignore[misc]
 class AgentCall(pj.Call):  # type: ignore[misc]
     """Records INVITE session states; notes when the call was answered."""
 
-    def __init__(self, account: AgentAccount) -> None:
+    def __init__(self, account: AgentAccount, follow_redirects: bool = False) -> None:
         super().__init__(account)
+        self.follow_redirects = follow_redirects
+        self.redirects: list[str] = []
         self.states: list[str] = []
         self.status = 0
         self.reason = ""
@@ -241,6 +245,16 @@ class AgentCall(pj.Call):  # type: ignore[misc]
         info = self.getInfo()
         emit("media_state", media=[int(media.status) for media in info.media])
 
+    def onCallRedirected(self, prm: Any) -> int:
+        """A 3xx named a target (RFC 3261 §8.1.3.4): follow it with --follow-redirects
+        (the new INVITE's To names the target), else end the call as PJSUA2 does by default."""
+        target = str(prm.targetUri)
+        self.redirects.append(target)
+        emit("redirected", target=target, followed=self.follow_redirects)
+        if self.follow_redirects:
+            return int(pj.PJSIP_REDIRECT_ACCEPT_REPLACE)
+        return int(pj.PJSIP_REDIRECT_STOP)
+
 
 def _with_transport(uri: str, transport: str) -> str:
     """Add `;transport=tcp` to a URI that names no transport (RFC 3261 §19.1.1)."""
@@ -263,7 +277,7 @@ def run_call(agent: Agent, deadline: float) -> int:
     account = AgentAccount()
     account.create(agent.account_config(f"sip:{args.user or 'agent'}@{args.local_host_uri}"))
     agent.account = account
-    call = AgentCall(account)
+    call = AgentCall(account, follow_redirects=args.follow_redirects)
     param = pj.CallOpParam(True)
     for header in args.header:
         name, _, value = header.partition(":")
@@ -298,6 +312,7 @@ def run_call(agent: Agent, deadline: float) -> int:
         states=call.states,
         answered=call.confirmed_at is not None,
         hung_up=hung_up,
+        redirects=call.redirects,
         timed_out=not done,
     )
     if not done:
@@ -307,7 +322,8 @@ def run_call(agent: Agent, deadline: float) -> int:
 
 
 def run_register(agent: Agent, deadline: float) -> int:
-    """REGISTER (answering digest challenges); with --unregister, then remove the binding."""
+    """REGISTER (answering digest challenges); wait for --refreshes refreshes that PJSUA2's
+    own timer sends; with --unregister, then remove the binding (Expires: 0)."""
     args = agent.args
     account = AgentAccount()
     user = args.user or "agent"
@@ -318,26 +334,39 @@ def run_register(agent: Agent, deadline: float) -> int:
     config.regConfig.firstRetryIntervalSec = 0
     config.regConfig.registerOnAdd = True
     config.regConfig.unregWaitMsec = 1000
+    if args.delay_before_refresh is not None:
+        # PJSUA2 refreshes `delayBeforeRefreshSec` before the granted expiry runs out.
+        config.regConfig.delayBeforeRefreshSec = args.delay_before_refresh
     account.create(config)
     agent.account = account
+    states = account.reg_states
 
-    done = agent.pump(lambda: len(account.reg_states) >= 1, deadline)
-    first = account.reg_states[0] if account.reg_states else None
+    def registered(state: dict[str, Any]) -> bool:
+        return 200 <= int(state["code"]) < 300
+
+    done = agent.pump(lambda: len(states) >= 1, deadline)
+    first = states[0] if states else None
+    refreshes: list[dict[str, Any]] = []
+    if done and args.refreshes > 0 and first is not None and registered(first):
+        done = agent.pump(lambda: len(states) >= 1 + args.refreshes, deadline)
+        refreshes = states[1 : 1 + args.refreshes]
     unregistered: dict[str, Any] | None = None
-    if done and args.unregister and first is not None and 200 <= first["code"] < 300:
+    if done and args.unregister and first is not None and registered(first):
+        before = len(states)
         account.setRegistration(False)
-        done = agent.pump(lambda: len(account.reg_states) >= 2, deadline)
-        if len(account.reg_states) >= 2:
-            unregistered = account.reg_states[1]
+        done = agent.pump(lambda: len(states) > before, deadline)
+        if len(states) > before:
+            unregistered = states[before]
     agent.linger(args.linger)
-    last: dict[str, Any] = account.reg_states[-1] if account.reg_states else {"code": 0}
+    last: dict[str, Any] = states[-1] if states else {"code": 0}
     last.setdefault("reason", "")
     emit(
         "result",
-        ok=done and 200 <= int(last["code"]) < 300,
+        ok=done and registered(last),
         status=last["code"],
         reason=last["reason"],
         registered=first,
+        refreshes=refreshes,
         unregistered=unregistered,
         timed_out=not done,
     )
@@ -354,12 +383,6 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--user", help="user part of our identity; digest username")
     common.add_argument("--password", help="digest password")
     common.add_argument("--realm", default="*", help="digest realm to answer (default: any)")
-    common.add_argument(
-        "--auth-algorithm",
-        choices=("any", "md5", "sha-256"),
-        default="any",
-        help="restrict the digest algorithm the credential answers (RFC 8760)",
-    )
     common.add_argument(
         "--100rel",
         dest="prack",
@@ -383,10 +406,26 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument(
         "--header", action="append", default=[], help="extra INVITE header 'Name: value'"
     )
+    call.add_argument(
+        "--follow-redirects",
+        action="store_true",
+        help="follow a 3xx to its Contact (default: the call ends with the 3xx)",
+    )
     register = commands.add_parser("register", parents=[common], help="register once")
     register.add_argument("--registrar", required=True, help="registrar URI, sip:host:port")
     register.add_argument("--expires", type=int, default=60)
     register.add_argument("--unregister", action="store_true", help="then remove the binding")
+    register.add_argument(
+        "--refreshes",
+        type=int,
+        default=0,
+        help="after registering, wait for N refreshes sent by PJSUA2's own refresh timer",
+    )
+    register.add_argument(
+        "--delay-before-refresh",
+        type=int,
+        help="refresh S seconds before the granted expiry ends (PJSUA2 default: 5)",
+    )
     return parser
 
 

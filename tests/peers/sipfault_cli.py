@@ -3,7 +3,8 @@
 The CLI contract relied on here:
 - when ready it prints, flushed, a line matching `LISTENING_RE`;
 - on SIGINT it shuts down, prints a summary with `requests: INVITE=1 ACK=1` and
-  `responses: 100=1 180=1 486=1` lines, and exits 0.
+  `responses: 100=1 180=1 486=1` lines, one `binding: AOR -> URI (expires in N s)` line per
+  registrar binding still current, and exits 0.
 """
 
 from __future__ import annotations
@@ -31,6 +32,22 @@ _COUNTS_RE = re.compile(
     r"(?P<counts>(?:\s+[A-Za-z0-9_.!%*+`'~-]+=\d+)+|\s+-)\s*$"
 )
 _REQUIRED = ("requests", "responses")
+#: "binding: sip:alice@127.0.0.1 -> sip:alice@127.0.0.1:5070;ob (expires in 59 s)"
+_BINDING_RE = re.compile(
+    r"^\s*binding:\s+(?P<aor>\S+)\s+->\s+(?P<uri>\S+)\s+\(expires in (?P<expires>\d+) s\)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A registrar binding the summary reports as current (RFC 3261 §10.3)."""
+
+    aor: str
+    """Address-of-record, e.g. "sip:alice@127.0.0.1"."""
+    uri: str
+    """The contact URI bound to it."""
+    expires: int
+    """Seconds it had left when sipfault stopped."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,8 @@ class Summary:
     other: dict[str, dict[str, int]]
     """Any further count lines, e.g. {"retransmissions": {"in": 0, "out": 1},
     "findings": {"stray-ack": 1}}; a line that was not printed is absent."""
+    bindings: list[Binding] = field(default_factory=list)
+    """Registrar bindings still current at the end, in the order printed."""
 
     @property
     def retransmissions_out(self) -> int:
@@ -57,12 +76,18 @@ class Summary:
 
 
 def parse_summary(output: str) -> Summary:
-    """Counts from the last `requests:`, `responses:` (and other `name: k=v ...`) lines.
+    """Counts from the last `requests:`, `responses:` (and other `name: k=v ...`) lines, and
+    the `binding:` lines.
 
     Raises AssertionError, quoting the output, when the requests or responses line is missing.
     """
     found: dict[str, dict[str, int]] = {}
+    bindings: list[Binding] = []
     for line in output.splitlines():
+        bound = _BINDING_RE.match(line)
+        if bound:
+            bindings.append(Binding(bound["aor"], bound["uri"], int(bound["expires"])))
+            continue
         match = _COUNTS_RE.search(line)
         if match:
             items = [item for item in match["counts"].split() if item != "-"]
@@ -74,7 +99,9 @@ def parse_summary(output: str) -> Summary:
             f"sipfault summary has no {' or '.join(missing)} line; output was:\n{output}"
         )
     other = {kind: counts for kind, counts in found.items() if kind not in _REQUIRED}
-    return Summary(requests=found["requests"], responses=found["responses"], other=other)
+    return Summary(
+        requests=found["requests"], responses=found["responses"], other=other, bindings=bindings
+    )
 
 
 def resolve_scenario(scenario: str | os.PathLike[str]) -> Path:

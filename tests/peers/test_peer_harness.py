@@ -88,3 +88,26 @@ def test_logged_sip_message_is_split_and_unfolded() -> None:
     assert ["Retry-After", "30"] in message["headers"]
     assert ["Subject", "a long one"] in message["headers"]
     assert message["body"] == "hi"
+
+
+def test_summary_binding_lines_are_read() -> None:
+    output = "\n".join(
+        [
+            "summary: scenario register, seed 1",
+            "requests: REGISTER=2",
+            "responses: 200=2",
+            "dropped: 0",
+            "binding: sip:alice@127.0.0.1 -> sip:alice@127.0.0.1:5070;ob (expires in 59 s)",
+            "binding: sip:bob@127.0.0.1 -> sip:bob@127.0.0.1:5072;transport=UDP (expires in 300 s)",
+        ]
+    )
+    summary = parse_summary(output)
+    assert [(b.aor, b.uri, b.expires) for b in summary.bindings] == [
+        ("sip:alice@127.0.0.1", "sip:alice@127.0.0.1:5070;ob", 59),
+        ("sip:bob@127.0.0.1", "sip:bob@127.0.0.1:5072;transport=UDP", 300),
+    ]
+    assert "binding" not in summary.other
+
+
+def test_summary_without_binding_lines_has_none() -> None:
+    assert parse_summary("requests: REGISTER=2\nresponses: 200=2\n").bindings == []

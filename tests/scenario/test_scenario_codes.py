@@ -77,14 +77,14 @@ def test_701_with_fault_loads() -> None:
 
 @pytest.mark.parametrize("code", [0, 7, 99, 700, 999])
 def test_any_three_digit_number_with_fault(code: int) -> None:
-    (step,) = steps(rule_with(f"[{{code: {code}, fault: bad-status}}]"))
+    (step,) = steps(rule_with(f"[{{code: {code}, fault: malformed-status}}]"))
     assert step.code == code
-    assert step.fault == "bad-status"
+    assert step.fault == "malformed-status"
 
 
 @pytest.mark.parametrize("code", [-1, 1000, 70100])
 def test_fault_codes_keep_three_digits(code: int) -> None:
-    text = rule_with(f"[{{fault: x, code: {code}}}]")
+    text = rule_with(f"[{{fault: malformed-status, code: {code}}}]")
     assert report(text) == [
         f"s.yaml:3:{column(text, 3, str(code))}: status code {code} is out of range even for "
         "a fault (expected 0-999: a status line has three digits)"
@@ -92,7 +92,7 @@ def test_fault_codes_keep_three_digits(code: int) -> None:
 
 
 def test_fault_code_must_still_be_a_number() -> None:
-    assert report(rule_with("[{code: seven, fault: x}]")) == [
+    assert report(rule_with("[{code: seven, fault: malformed-status}]")) == [
         "s.yaml:3:20: 'code' is the text 'seven' (expected a number 0-999 in a step with 'fault')"
     ]
 
@@ -110,7 +110,7 @@ def test_in_range_misprints_warn_and_load() -> None:
 
 
 def test_misprint_with_fault_is_deliberate_and_silent() -> None:
-    assert report(rule_with("[{code: 303, fault: misnumbered}]")) == []
+    assert report(rule_with("[{code: 303, fault: malformed-status}]")) == []
 
 
 # -- omit --------------------------------------------------------------------------------------

@@ -383,8 +383,9 @@ def test_counters_are_mutually_exclusive() -> None:
          "2:32: 'omit' entry 'a b' is not a valid header name (expected letters, digits and "
          "- . ! % * _ + ` ' ~ only, RFC 3261 §25.1)"),
         ("[{code: 200, fault: 'not a name'}]",
-         "2:32: fault name 'not a name' is not an identifier (expected letters, digits, '_', "
-         "'-' or '.', starting with a letter)"),
+         "2:32: unknown fault 'not a name' (expected one of: bare-lf, drop, drop-first, "
+         "duplicate, malformed-status, no-content-length, no-to-tag, truncate, "
+         "wrong-content-length)"),
         ("[{code: 200, aftr: 1s}]",
          "2:25: unknown key 'aftr' in reply step (expected one of: after, body, code, fault, "
          "headers, omit, reason, reliable, sdp)"),

@@ -143,7 +143,7 @@ def test_durations(text: str, seconds: float) -> None:
 def test_every_step_key() -> None:
     step = one_step(
         "{code: 183, reason: Early Media, after: 1s, headers: {Retry-After: 30, Privacy: off, "
-        "X-To: '{to_user}'}, omit: [Contact], sdp: answer, reliable: true, fault: drop-via}"
+        "X-To: '{to_user}'}, omit: [Contact], sdp: answer, reliable: true, fault: drop-first}"
     )
     assert step == Reply(
         code=183,
@@ -153,7 +153,7 @@ def test_every_step_key() -> None:
         omit=("Contact",),
         sdp="answer",
         reliable=True,
-        fault="drop-via",
+        fault="drop-first",
     )
 
 

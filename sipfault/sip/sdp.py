@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sipfault.sip.grammar import bounded_int
 
 _DIRECTIONS = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+_ALL_DIRECTIONS = (*_DIRECTIONS, "sendrecv")
 _T38_ATTRIBUTES = (
     "t38faxversion", "t38maxbitrate", "t38faxratemanagement", "t38faxmaxbuffer",
     "t38faxmaxdatagram", "t38faxudpec", "t38faxfillbitremoval", "t38faxtranscodingmmr",
@@ -80,6 +81,7 @@ def _session_lines(host: str, session_id: int, version: int) -> list[str]:
 def build_answer(offer: bytes, host: str, session_id: int, version: int = 1) -> bytes:
     """An RFC 3264 §6 answer accepting every offered stream with its first format."""
     lines = _session_lines(host, session_id, version)
+    session_direction = _session_direction(offer)
     for index, section in enumerate(parse_media(offer)):
         if section.port == 0 or not section.formats:
             lines.append(f"m={section.media} 0 {section.proto} {' '.join(section.formats) or '0'}")
@@ -103,7 +105,22 @@ def build_answer(offer: bytes, host: str, session_id: int, version: int = 1) -> 
                 lines.append(f"a={line}")
             elif key.lower() in _DIRECTIONS:
                 lines.append(f"a={_DIRECTIONS[key.lower()]}")
+        own = any(line.partition(":")[0].lower() in _ALL_DIRECTIONS for line in section.attributes)
+        if not own and session_direction in _DIRECTIONS:
+            lines.append(f"a={_DIRECTIONS[session_direction]}")
     return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _session_direction(body: bytes) -> str:
+    """The direction attribute before the first m= line, which applies to every stream that has
+    none of its own (RFC 4566 §6), or "" when there is none."""
+    for raw in body.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line.startswith("m="):
+            break
+        if line.startswith("a=") and line[2:].lower() in _ALL_DIRECTIONS:
+            return line[2:].lower()
+    return ""
 
 
 def build_offer(host: str, session_id: int, version: int = 1) -> bytes:

@@ -200,16 +200,16 @@ def test_offer_for_a_2xx() -> None:
     assert "c=IN IP6 ::1" in lines(build_offer("::1", 77))
 
 
+SDP_PIECES = [
+    "m=", "a=", "audio ", "image ", "0 ", "99999 ", "\u00b2 ", "9" * 4400, "/", ":",
+    "RTP/AVP ", "udptl t38", "sendonly", "rtpmap:", "telephone-event", "\r\n", "\n",
+]  # fmt: skip
+
+
 @settings(max_examples=200, deadline=None, database=None)
 @given(
     st.binary(max_size=600)
-    | st.lists(
-        st.sampled_from(
-            ["m=", "a=", "audio ", "image ", "0 ", "99999 ", "\u00b2 ", "9" * 4400, "/", ":",
-             "RTP/AVP ", "udptl t38", "sendonly", "rtpmap:", "telephone-event", "\r\n", "\n"]
-        ),  # fmt: skip
-        max_size=40,
-    ).map(lambda parts: "".join(parts).encode())
+    | st.lists(st.sampled_from(SDP_PIECES), max_size=40).map(lambda parts: "".join(parts).encode())
 )
 def test_any_body_is_read_and_answered_without_an_exception(body: bytes) -> None:
     sections = parse_media(body)

@@ -8,6 +8,7 @@ from (RFC 3581 symmetric routing), and one timer handle stays armed at the UAS's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import random
@@ -66,6 +67,19 @@ class ListenAddress:
 
 DEFAULT_LISTEN = (ListenAddress("127.0.0.1", 5060), ListenAddress("::1", 5060, optional=True))
 """Loopback only unless told otherwise: IPv4, and IPv6 where the machine has it."""
+
+
+UDP_BUFFER_BYTES = 4 * 1024 * 1024
+"""Socket buffer asked for: a burst of datagrams waits in the kernel instead of being lost."""
+
+
+def _enlarge_buffers(sock: socket.socket | None) -> None:
+    """Ask for large UDP buffers; the kernel caps them at net.core.rmem_max / wmem_max."""
+    if sock is None:
+        return
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER_BYTES)
 
 
 class Server:
@@ -138,9 +152,10 @@ class Server:
         for _ in range(20 if retry_ephemeral else 1):
             udp: UdpEndpoint | None = None
             if "udp" in self.transports:
-                _, udp = await self._loop.create_datagram_endpoint(
+                transport, udp = await self._loop.create_datagram_endpoint(
                     lambda: UdpEndpoint(self._on_datagram), local_addr=(host, port)
                 )
+                _enlarge_buffers(transport.get_extra_info("socket"))
                 actual = udp.local[1]
             else:
                 actual = port

@@ -16,6 +16,7 @@ from sipfault.core.responses import response_vias
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction
+from sipfault.scenario.model import fill_placeholders
 from sipfault.sip.headers import Header
 from sipfault.sip.message import Request
 from sipfault.sip.sdp import build_answer, build_offer
@@ -104,10 +105,12 @@ class Exchange:
             "local_port": str(port),
         }
 
-    def session_body(self, sdp: str, values: dict[str, str]) -> bytes:
-        """SDP for a response: an answer to the request's offer, an offer, or literal text."""
-        from sipfault.scenario.model import fill_placeholders
+    def fill(self, text: str) -> str:
+        """Scenario text with its placeholders filled (never evaluated, DESIGN.md)."""
+        return fill_placeholders(text, self.placeholders()) if "{" in text else text
 
+    def session_body(self, sdp: str) -> bytes:
+        """SDP for a response: an answer to the request's offer, an offer, or literal text."""
         host = self.local_address()[0]
         session_id = abs(hash(self.request.headers.get("Call-ID", ""))) % 10**9
         if sdp == "answer":
@@ -116,5 +119,5 @@ class Exchange:
             if self.dialog is not None:
                 self.dialog.offer_in_2xx = True
             return build_offer(host, session_id)
-        text = fill_placeholders(sdp, values)
+        text = self.fill(sdp)
         return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()

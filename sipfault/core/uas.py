@@ -57,7 +57,7 @@ from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
 from sipfault.faults import apply_fault
-from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario, fill_placeholders
+from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import Header, header_key
 from sipfault.sip.message import Message, Request, Response
@@ -387,14 +387,13 @@ class UserAgentServer:
         request = exchange.request
         body = b""
         content_type: str | None = None
-        values = exchange.placeholders()
         if step.sdp is not None:
             content_type = "application/sdp"
-            body = exchange.session_body(step.sdp, values)
+            body = exchange.session_body(step.sdp)
         elif step.body is not None:
-            body = _fill(step.body, values).encode()
+            body = exchange.fill(step.body).encode()
             content_type = "text/plain"
-        headers = [(name, _fill(value, values)) for name, value in step.headers]
+        headers = [(name, exchange.fill(value)) for name, value in step.headers]
         for name, value in headers:
             if name.lower() in ("content-type", "c"):
                 content_type = value
@@ -408,8 +407,8 @@ class UserAgentServer:
         """RFC 3262 §3: Require: 100rel makes every non-100 1xx reliable; Supported lets the
         scenario choose (``reliable: true``, or ``defaults.reliable``)."""
         request = exchange.request
-        if request.method != "INVITE" or not 100 < step.code < 200:
-            return False
+        if request.method != "INVITE" or not 100 < step.code < 200 or step.reliable is False:
+            return False  # reliable: false is honoured even against Require: 100rel (a fault)
         if client_requires(request):
             return True
         chosen = step.reliable if step.reliable is not None else self.scenario.defaults.reliable
@@ -736,10 +735,6 @@ def _rule_name(rule: Rule, rules: tuple[Rule, ...]) -> str:
         return rule.name
     index = rules.index(rule) + 1 if rule in rules else 0
     return f"rule {index}"
-
-
-def _fill(text: str, values: dict[str, str]) -> str:
-    return fill_placeholders(text, values) if "{" in text else text
 
 
 __all__ = ["SERVER_HEADER", "UserAgentServer"]

@@ -23,16 +23,19 @@ def parse_params(text: str, what: str) -> Params:
     a serialized parameter is what was read. An empty parameter, as in ``;;``, is a defect
     (RFC 4475 §3.1.2.1).
     """
-    if not text.strip():
+    text = text.lstrip()
+    if not text:
         return ()
-    if not text.lstrip().startswith(";"):
+    if text[0] != ";":
         raise SipParseError(f"Malformed {what}: unexpected {text.strip()[:20]!r}")
+    chunks = text[1:].split(";") if '"' not in text else _split_semicolons(text[1:])
     pairs: list[tuple[str, str | None]] = []
-    for chunk in _split_semicolons(text.lstrip()[1:]):
-        match = _PARAM_RE.match(chunk)
-        if match is None:
+    match = _PARAM_RE.match
+    for chunk in chunks:
+        found = match(chunk)
+        if found is None:
             raise SipParseError(f"Malformed {what} parameter {chunk.strip()[:30]!r}")
-        pairs.append((match.group(1), match.group(2)))
+        pairs.append((found.group(1), found.group(2)))
     return tuple(pairs)
 
 

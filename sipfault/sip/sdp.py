@@ -7,6 +7,7 @@ call set-up and the test can judge the signalling.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sipfault.sip.grammar import bounded_int
 
@@ -80,7 +81,14 @@ def _session_lines(host: str, session_id: int, version: int) -> list[str]:
 
 def build_answer(offer: bytes, host: str, session_id: int, version: int = 1) -> bytes:
     """An RFC 3264 §6 answer accepting every offered stream with its first format."""
-    lines = _session_lines(host, session_id, version)
+    session = "".join(line + "\r\n" for line in _session_lines(host, session_id, version))
+    return session.encode() + _answer_media(offer)
+
+
+@lru_cache(maxsize=256)
+def _answer_media(offer: bytes) -> bytes:
+    """The m= sections of the answer; clients send the same offer call after call."""
+    lines: list[str] = []
     session_direction = _session_direction(offer)
     for index, section in enumerate(parse_media(offer)):
         if section.port == 0 or not section.formats:
@@ -108,7 +116,7 @@ def build_answer(offer: bytes, host: str, session_id: int, version: int = 1) -> 
         own = any(line.partition(":")[0].lower() in _ALL_DIRECTIONS for line in section.attributes)
         if not own and session_direction in _DIRECTIONS:
             lines.append(f"a={_DIRECTIONS[session_direction]}")
-    return ("\r\n".join(lines) + "\r\n").encode()
+    return "".join(line + "\r\n" for line in lines).encode()
 
 
 def _session_direction(body: bytes) -> str:

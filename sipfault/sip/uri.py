@@ -17,6 +17,9 @@ from sipfault.sip.params import Params, format_params, get_param, parse_params
 # scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )   (RFC 3986 §3.1, RFC 3261 §25.1)
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+\-.]*):")
 
+# Characters a SIP URI never holds unescaped (RFC 3261 §25.1: no LWS, no <, >, DQUOTE).
+_FORBIDDEN_RE = re.compile(r'[ \t\r\n<>"]')
+
 # hostport = host [ ":" port ];  host = hostname / IPv4address / IPv6reference
 _HOSTPORT_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,=%]+)(?::(\d{1,5}))?$")
 
@@ -80,7 +83,7 @@ def parse_uri(text: str) -> Uri:
             number = rest.split(";", 1)[0]
             return Uri(scheme=scheme, text=text, user=number, opaque=rest)
         return Uri(scheme=scheme, text=text, opaque=rest)
-    if not rest or any(char in rest for char in " \t\r\n<>\""):
+    if not rest or _FORBIDDEN_RE.search(rest) is not None:
         raise SipParseError(f"Malformed SIP URI {text[:40]!r}")
     user: str | None = None
     password: str | None = None

@@ -92,6 +92,14 @@ class SippResult:
             if message.direction == "rx" and message.first_line.startswith(first_line_prefix)
         ]
 
+    def sent(self, first_line_prefix: str = "") -> list[LoggedMessage]:
+        """Messages SIPp sent whose first line starts with `first_line_prefix`."""
+        return [
+            message
+            for message in self.logged_messages()
+            if message.direction == "tx" and message.first_line.startswith(first_line_prefix)
+        ]
+
     def describe(self, tail: int = 12000) -> str:
         """A readable account for assertion messages: command, status, counters, logs."""
         parts = [
@@ -129,6 +137,25 @@ class LoggedMessage:
     """Request-Line or Status-Line."""
     text: str
     """The whole message."""
+
+    def header_values(self, name: str) -> list[str]:
+        """Values of every header field `name` (case-insensitive, unfolded; compact forms are
+        not mapped), in order."""
+        head = self.text.replace("\r\n", "\n").split("\n\n", 1)[0]
+        fields: list[list[str]] = []
+        for line in head.split("\n")[1:]:
+            if line[:1] in (" ", "\t") and fields:
+                fields[-1][1] += " " + line.strip()
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                fields.append([key.strip(), value.strip()])
+        wanted = name.lower()
+        return [value for key, value in fields if key.lower() == wanted]
+
+    def header(self, name: str) -> str | None:
+        """First value of header field `name`, None when absent."""
+        values = self.header_values(name)
+        return values[0] if values else None
 
 
 #: "----------------------------------------------- 2026-11-22 02:40:09.848123"

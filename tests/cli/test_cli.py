@@ -58,7 +58,9 @@ def test_validate_reports_every_error_with_line_and_column(tmp_path: Path) -> No
 
 def test_validate_warnings_exit_zero(tmp_path: Path) -> None:
     file = tmp_path / "omit.yaml"
-    file.write_text("rules:\n  - match: {method: OPTIONS}\n    reply: [{code: 405, omit: [Allow]}]\n")
+    file.write_text(
+        "rules:\n  - match: {method: OPTIONS}\n    reply: [{code: 405, omit: [Allow]}]\n"
+    )
     result = sipfault("validate", str(file))
     assert result.returncode == 0
     assert "warning: " in result.stderr and "Allow" in result.stderr

@@ -99,9 +99,9 @@ async def test_many_concurrent_clients(server: Server) -> None:
 
 async def test_garbage_and_half_messages_do_not_disturb_others(server: Server) -> None:
     port = server.port
-    garbage_reader, garbage = await asyncio.open_connection("127.0.0.1", port)
+    _, garbage = await asyncio.open_connection("127.0.0.1", port)
     garbage.write(b"\x00\xff\x13 not SIP at all\r\n\r\n")
-    half_reader, half = await asyncio.open_connection("127.0.0.1", port)
+    _, half = await asyncio.open_connection("127.0.0.1", port)
     half.write(options(1, "TCP", "half")[:40])  # then hang up in the middle of the message
     await half.drain()
     half.close()

@@ -494,3 +494,68 @@ def test_pjsua_reliable_180_acknowledged_with_prack(
     assert summary.requests == {"INVITE": 1, "PRACK": 1, "ACK": 1, "BYE": 1}, server.output
     assert summary.responses == {"100": 1, "180": 1, "200": 3}, server.output
     server.assert_clean()
+
+
+# --------------------------------------------------------------------------- controls
+
+#: (SIPp scenario, dialled user, a scenario answering it wrongly, what SIPp's error log must
+#: say): sipfault plays a broken UAS on purpose (a step's `headers`/`omit`), and the SIPp
+#: check that the tests above rely on has to fail the call.
+SABOTAGED = [
+    (
+        "uac-unavailable.xml",
+        "503",
+        "reply: [100, 180, {code: 503, headers: {Retry-After: 5}}]",
+        "with regexp '^ *120",
+    ),
+    (
+        "uac-extension-required.xml",
+        "200",
+        "reply: [{code: 421, headers: {Require: timer}}]",
+        "100rel",
+    ),
+    (
+        "uac-redirect-contact.xml",
+        "302",
+        "reply: [100, {code: 302, omit: [Contact]}]",
+        "header Contact: not found",
+    ),
+    (
+        "uac-prack.xml",
+        "200",
+        "reply: [100, {code: 180, omit: [RSeq]}, {code: 200, after: 300ms, sdp: answer}]",
+        "header RSeq: not found",
+    ),
+    (
+        "uac-prack.xml",
+        "200",
+        "reply: [100, {code: 180, reliable: false}, {code: 200, after: 300ms, sdp: answer}]",
+        "header Require: not found",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("xml", "service", "reply", "complaint"),
+    SABOTAGED,
+    ids=["retry-after", "require", "no-contact", "no-rseq", "unreliable-180"],
+)
+def test_sipp_checks_fail_against_a_wrong_answer(
+    sipp: str,
+    start_sipfault: StartSipfault,
+    tmp_path: Path,
+    xml: str,
+    service: str,
+    reply: str,
+    complaint: str,
+) -> None:
+    scenario = tmp_path / "wrong.yaml"
+    scenario.write_text(f"name: wrong\nrules:\n  - match: {{method: INVITE}}\n    {reply}\n")
+    server = start_sipfault(scenario, t1=T1)
+
+    result = run_sipp(SIPP_DIR / xml, server.host, server.port, service=service, timeout=10)
+
+    why = _explain(result, server)
+    assert result.returncode != 0, why
+    assert (result.successful, result.failed) == (0, 1), why
+    assert complaint in result.errors, why

@@ -280,4 +280,8 @@ class Headers:
 
     def to_bytes(self) -> bytes:
         """All field lines, each ending in CRLF."""
-        return b"".join(field.to_bytes() + b"\r\n" for field in self._fields)
+        fields = self._fields
+        if all(field.raw is None for field in fields):  # built in code: encode once
+            text = "".join([f"{field.name}: {field.value}\r\n" for field in fields])
+            return text.encode("utf-8", "surrogateescape")
+        return b"".join([field.to_bytes() + b"\r\n" for field in fields])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import cache_short_values
 from sipfault.sip.params import Params, format_params, get_param, parse_params, set_param
 from sipfault.sip.uri import Uri, parse_uri
 
@@ -47,7 +47,7 @@ class Address:
         return f"{prefix}<{self.uri.text}>{format_params(self.params)}"
 
 
-@lru_cache(maxsize=4096)
+@cache_short_values
 def parse_address(value: str, what: str = "address") -> Address:
     """Parse a name-addr or addr-spec followed by ``;params``.
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import unquote
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import cache_short_values
 from sipfault.sip.params import Params, format_params, get_param, parse_params
 
 # scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )   (RFC 3986 §3.1, RFC 3261 §25.1)
@@ -65,7 +65,7 @@ class Uri:
         return self.text
 
 
-@lru_cache(maxsize=4096)
+@cache_short_values
 def parse_uri(text: str) -> Uri:
     """Parse a URI; raise :class:`SipParseError` naming the defect.
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import cache_short_values
 from sipfault.sip.params import Params, format_params, get_param, has_param, parse_params, set_param
 
 # via-parm = sent-protocol LWS sent-by *( SEMI via-params )
@@ -58,7 +58,7 @@ class Via:
         return f"{self.protocol}/{self.transport} {self.host}{port}{format_params(self.params)}"
 
 
-@lru_cache(maxsize=4096)
+@cache_short_values
 def parse_via(value: str) -> Via:
     """Parse one via-parm; LWS around ``/``, ``;`` and ``=`` is allowed (RFC 4475 §3.1.1.1)."""
     match = _VIA_RE.match(value)

@@ -302,3 +302,36 @@ def test_set_param_replaces_in_place_or_appends() -> None:
     params = parse_params(";a=1;B=2;b=3", "test")
     assert set_param(params, "b", "9") == (("a", "1"), ("B", "9"))
     assert set_param(params, "c", None) == (("a", "1"), ("B", "2"), ("b", "3"), ("c", None))
+
+
+# --- caching ------------------------------------------------------------------------------------
+
+
+def test_parsing_many_long_distinct_values_does_not_pin_memory() -> None:
+    """Parses are cached for speed, but a peer sending distinct 60 KB values (a message may be
+    64 KiB) must not make the cache hold them: 4096 such values once held 700 MiB."""
+    import gc
+    import tracemalloc
+
+    padding = "a" * 60_000
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(300):
+            parse_address(f"<sip:u{n}@example.com;x={padding}>", "To")
+            parse_uri(f"sip:u{n}@example.com;x={padding}")
+            parse_via(f"SIP/2.0/UDP h{n}.example.com;x={padding}")
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert retained < 8 * 2**20, f"{retained / 2**20:.0f} MiB retained"
+
+
+def test_cached_parses_still_raise_for_each_call() -> None:
+    for _ in range(2):
+        with pytest.raises(SipParseError):
+            parse_address("<sip:bob@example.com", "To")
+        with pytest.raises(SipParseError):
+            parse_via("SIP/2.0/UDP")

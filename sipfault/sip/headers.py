@@ -81,7 +81,9 @@ def header_key(name: str) -> str:
     key = _KEYS.get(name)
     if key is None:
         key = _compute_key(name)
-        if len(_KEYS) < 4096:  # names repeat; a bounded memo keeps lookups cheap
+        # Names repeat, so a memo keeps lookups cheap; bounded in entries and in name length,
+        # or distinct 60 KB names from a peer would pin hundreds of MiB.
+        if len(_KEYS) < 4096 and len(name) <= 64:
             _KEYS[name] = key
     return key
 

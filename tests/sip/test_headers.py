@@ -181,3 +181,21 @@ def test_a_built_value_with_escaped_bytes_serializes_them_back() -> None:
 
 def test_repr_shows_the_fields() -> None:
     assert repr(Headers([("To", "x")])) == "Headers([('To', 'x')])"
+
+
+def test_many_long_distinct_header_names_do_not_pin_memory() -> None:
+    """Header keys are memoised, but not for names a peer can make 60 KB long."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(300):
+            assert header_key(f"X-{n}-" + "A" * 60_000).startswith(f"x-{n}-a")
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert retained < 4 * 2**20, f"{retained / 2**20:.0f} MiB retained"

@@ -17,7 +17,7 @@ from sipfault.sip.digest import Algorithm, compute_response, parse_auth_params
 from sipfault.sip.message import Request
 from sipfault.sip.parser import parse_message
 
-VECTORS = Path("/work/shared/vectors/rfc4475")
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "rfc4475"  # RFC 4475 messages
 REALM = "bench.example"
 URI = "sip:registrar.example"
 USERS = (("printer", "fax-secret"), ("phone", "s3cret"))

@@ -28,7 +28,7 @@ from sipfault.sip.message import Request
 from sipfault.sip.parser import parse_message
 from sipfault.sip.uri import parse_uri
 
-VECTORS = Path("/work/shared/vectors/rfc4475")
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "rfc4475"  # RFC 4475 messages
 
 # 2010-11-13 23:29:00 UTC, a Saturday.
 WALL = 1289690940.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sipfault.sip.message import Request
+
 KNOWN_METHODS: frozenset[str] = frozenset(
     {
         "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO",
@@ -41,3 +43,22 @@ def allowed_methods(scenario_methods: frozenset[str] | None) -> tuple[str, ...]:
     order = ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE",
              "INFO", "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH"]
     return tuple(method for method in order if method in methods)
+
+
+def accepts(request: Request, content_type: str) -> bool:
+    """Whether the request's Accept allows a body of ``content_type`` (RFC 3261 §20.1).
+
+    Without an Accept header any type is taken as acceptable (§20.1 presumes application/sdp,
+    and sipfault does not second-guess a client that says nothing); an empty Accept allows
+    no body at all.
+    """
+    lines = request.headers.lines("Accept")
+    if not lines:
+        return True
+    wanted = content_type.split(";", 1)[0].strip().lower()
+    kind = wanted.split("/", 1)[0]
+    for value in request.headers.values("Accept"):
+        media = value.split(";", 1)[0].strip().lower()
+        if media in (wanted, f"{kind}/*", "*/*"):
+            return True
+    return False

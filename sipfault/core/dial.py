@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sipfault.scenario.model import DialACode, Reply
 from sipfault.sip.codes import CATALOGUE
+from sipfault.sip.grammar import bounded_int
 
 
 def dial_a_code_steps(settings: DialACode, user: str, method: str) -> tuple[Reply, ...]:
@@ -14,9 +15,8 @@ def dial_a_code_steps(settings: DialACode, user: str, method: str) -> tuple[Repl
     a non-INVITE transaction, so it becomes 200). A user that is not a catalogued code gets
     ``settings.fallback``.
     """
-    code = int(user) if user.isdigit() and len(user) == 3 and int(user) in CATALOGUE else 0
-    if code == 0:
-        code = settings.fallback
+    dialled = bounded_int(user, 999) if len(user) == 3 else None
+    code = dialled if dialled is not None and dialled in CATALOGUE else settings.fallback
     sdp = "answer" if 200 <= code < 300 and method == "INVITE" else None
     if method != "INVITE":
         return (Reply(code if code >= 200 else 200, sdp=sdp),)

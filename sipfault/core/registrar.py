@@ -24,6 +24,7 @@ from sipfault.scenario.model import (
 )
 from sipfault.sip.address import Address, parse_address
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import bounded_int
 from sipfault.sip.message import Request
 from sipfault.sip.params import format_params
 from sipfault.sip.uri import Uri
@@ -371,10 +372,8 @@ def _check_order(stored: Binding, call_id: str, cseq: int) -> None:
 
 def _seconds(text: str) -> int | None:
     """delta-seconds (RFC 3261 §25.1), capped at 2**32-1; None when malformed."""
-    text = text.strip()
-    if not text or not text.isascii() or not text.isdigit():
-        return None
-    return min(int(text), _MAX_SECONDS)
+    value = bounded_int(text.strip(), _MAX_SECONDS)
+    return None if value is None else min(value, _MAX_SECONDS)
 
 
 def _header_expires(request: Request) -> int | None:

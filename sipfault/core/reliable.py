@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.scenario.model import Timers
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import bounded_int
 from sipfault.sip.message import Request, Response
 
 OPTION_TAG = "100rel"
@@ -31,9 +32,12 @@ class RAck:
     def parse(cls, value: str) -> RAck:
         """Read an RAck value; SipParseError when malformed."""
         parts = value.split()
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        if len(parts) != 3:
             raise SipParseError("Malformed RAck")
-        return cls(int(parts[0]), int(parts[1]), parts[2])
+        rseq, cseq = bounded_int(parts[0], 2**32 - 1), bounded_int(parts[1], 2**32 - 1)
+        if rseq is None or cseq is None:
+            raise SipParseError("Malformed RAck")
+        return cls(rseq, cseq, parts[2])
 
 
 def client_requires(request: Request) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import bounded_int
 from sipfault.sip.message import Request
 
 OPTION_TAG = "timer"
@@ -27,9 +28,9 @@ class SessionTimer:
         value = request.headers.get("Session-Expires")
         if value is None:
             return None
-        delta, _, params = value.partition(";")
-        delta = delta.strip()
-        if not delta.isdigit() or not delta.isascii():
+        delta_text, _, params = value.partition(";")
+        delta = bounded_int(delta_text.strip(), 2**32 - 1)
+        if delta is None:
             raise SipParseError("Malformed Session-Expires")
         refresher = None
         for param in params.split(";"):
@@ -41,7 +42,7 @@ class SessionTimer:
         supports = OPTION_TAG in (
             request.headers.values("Supported") + request.headers.values("Require")
         )
-        return cls(int(delta), refresher, supports)
+        return cls(delta, refresher, supports)
 
     def response_fields(self) -> list[tuple[str, str]]:
         """RFC 4028 §9: the 2xx echoes Session-Expires with the refresher chosen.

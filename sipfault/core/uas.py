@@ -23,6 +23,7 @@ from sipfault.core.capabilities import (
     SESSION_BODY_TYPES,
     SESSION_METHODS,
     SUPPORTED_OPTIONS,
+    accepts,
 )
 from sipfault.core.client import ClientTransaction
 from sipfault.core.dial import dial_a_code_steps
@@ -125,8 +126,13 @@ class UserAgentServer:
         return self.timers.next_deadline()
 
     def handle_timer(self, now: float) -> None:
-        """Run every timer due at ``now``."""
-        self.timers.run_due(now)
+        """Run every timer due at ``now``; a failing one is reported and the rest still run."""
+        while True:
+            try:
+                self.timers.run_due(now)
+                return
+            except Exception as exc:  # the server must keep serving (a bug, reported)
+                self._internal_error(exc, now, None)
 
     def take_outgoing(self) -> list[Outgoing]:
         """What to send, in order; the list is emptied."""
@@ -144,7 +150,25 @@ class UserAgentServer:
         return list(self._dialogs.values())
 
     def receive(self, data: bytes, peer: Peer, now: float) -> None:
-        """One whole message from ``peer`` (a datagram, or one message the framer cut)."""
+        """One whole message from ``peer`` (a datagram, or one message the framer cut).
+
+        Never raises: a failure inside sipfault is reported as an ``internal-error`` finding
+        and the message dropped, so one bad input cannot stop the server.
+        """
+        try:
+            self._receive(data, peer, now)
+        except Exception as exc:
+            self._internal_error(exc, now, peer, data)
+
+    def _internal_error(
+        self, exc: Exception, now: float, peer: Peer | None, data: bytes = b""
+    ) -> None:
+        text = f"internal error: {type(exc).__name__}: {exc}"
+        self._events.append(Finding(now, "internal-error", text, None, peer))
+        if peer is not None:
+            self._events.append(MessageDropped(now, peer, data, text))
+
+    def _receive(self, data: bytes, peer: Peer, now: float) -> None:
         try:
             message = parse_message(data, stream=peer.reliable)
         except SipParseError as exc:
@@ -232,6 +256,10 @@ class UserAgentServer:
             self._reply(exchange, 415, now, extra=[("Accept", ", ".join(SESSION_BODY_TYPES))])
             return
         if exchange.facts.in_dialog and not self._check_dialog(exchange, now):
+            return
+        if method == "INVITE" and not accepts(request, "application/sdp"):
+            # A session needs SDP in the 2xx (RFC 3264); Accept rules it out (RFC 4475 §3.3.15).
+            self._not_acceptable(exchange, "application/sdp", now)
             return
         if method == "INVITE" and not self._check_invite_extensions(exchange, now):
             return
@@ -397,11 +425,22 @@ class UserAgentServer:
         for name, value in headers:
             if name.lower() in ("content-type", "c"):
                 content_type = value
+        if body and content_type and not accepts(request, content_type):
+            self._not_acceptable(exchange, content_type, now)
+            return
         self._reply(
             exchange, step.code, now, reason=step.reason, body=body, content_type=content_type,
             overrides=headers, omit=step.omit, request=request,
             reliable=self._wants_reliable(exchange, step), fault=step.fault,
         )
+
+    def _not_acceptable(self, exchange: Exchange, content_type: str, now: float) -> None:
+        """§21.4.7: 406 when the body we would send is not one the request's Accept allows."""
+        host = exchange.local_address()[0]
+        self._reply(exchange, 406, now, extra=[
+            ("Warning", f'399 {host} "Accept does not allow {content_type}"'),
+            ("Accept", content_type),
+        ])
 
     def _wants_reliable(self, exchange: Exchange, step: Reply) -> bool:
         """RFC 3262 §3: Require: 100rel makes every non-100 1xx reliable; Supported lets the

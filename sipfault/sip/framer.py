@@ -31,6 +31,8 @@ class StreamFramer:
 
     def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
         self._buffer = bytearray()
+        self.completed_before_error: list[bytes | KeepAlivePing] = []
+        """Messages and pings a failing feed() completed before its defect (pipelining)."""
         self._max_size = max_size
         self._scanned = 0  # how far the search for the end of the head has got
         self._crlf_run = 0  # CRLFs seen between messages, for ping detection
@@ -45,11 +47,13 @@ class StreamFramer:
         """Add bytes; return every message (and ping) completed by them.
 
         Raises :class:`SipParseError` on a stream that cannot be framed (an oversized head or
-        body: 513; a missing, malformed or conflicting Content-Length in a head: 400). The
-        messages completed before the defect are lost with it; the caller closes the connection.
+        body: 513; a missing, malformed or conflicting Content-Length in a head: 400). What was
+        completed before the defect in the same feed is then in :attr:`completed_before_error`,
+        for the caller to handle before it answers the defect and closes the connection.
         """
         self._buffer += data
         out: list[bytes | KeepAlivePing] = []
+        self.completed_before_error = out
         while True:
             if not self._framed:
                 self._skip_keepalives(out)

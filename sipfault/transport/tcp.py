@@ -54,14 +54,16 @@ class StreamConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._failed:
             return
-        head = b""
         try:
             items = self._framer.feed(data)
         except SipParseError as exc:
             self._failed = True
-            head = self._framer.pending_head()
-            self._handler.on_error(exc, head, self.peer)
+            self._deliver(self._framer.completed_before_error)  # pipelined before the defect
+            self._handler.on_error(exc, self._framer.pending_head(), self.peer)
             return
+        self._deliver(items)
+
+    def _deliver(self, items: list[bytes | KeepAlivePing]) -> None:
         for item in items:
             if isinstance(item, KeepAlivePing):
                 self._handler.on_ping(self.peer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from uas_harness import TCP, Harness, request, response, statuses
 
 from sipfault.core.events import RequestUnmatched
@@ -210,3 +211,55 @@ rules:
 """)
     moved = response(h.feed(request(uri="sip:carol@127.0.0.1:5060")), 302)
     assert moved.headers.values("Contact") == ["<sip:carol@127.0.0.1:5060>"]
+
+
+def test_invite_whose_accept_rules_out_sdp_gets_406() -> None:
+    h = Harness.from_yaml("""
+rules:
+  - match: {method: INVITE}
+    reply: [100, {code: 200, sdp: answer}]
+""")
+    refused = response(h.feed(request(extra="Accept: text/nobodyKnowsThis")), 406)
+    assert refused.headers.get("Warning", "").startswith('399 127.0.0.1 "Accept does not allow')
+    assert statuses(h.feed(request(branch="z9hG4bK-2", call_id="c2",
+                                   extra="Accept: application/*")))[-1] == 200
+
+
+def test_a_body_the_client_does_not_accept_becomes_406() -> None:
+    h = Harness.from_yaml("""
+rules:
+  - match: {method: MESSAGE}
+    reply: [{code: 200, body: "hello"}]
+""")
+    sent = h.feed(request("MESSAGE", body="hi", content_type="text/plain",
+                          extra="Accept: application/json"))
+    assert statuses(sent) == [406]
+
+
+def test_a_failure_inside_the_core_is_reported_and_serving_goes_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    h = Harness.from_yaml(EMPTY)
+
+    def broken(*args: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(h.uas, "_dispatch", broken)
+    assert h.feed(request("OPTIONS")) == []
+    assert [f.text for f in h.findings("internal-error")] == [
+        "internal error: ZeroDivisionError: boom"]
+    monkeypatch.undo()
+    assert statuses(h.feed(request("OPTIONS", branch="z9hG4bK-2"))) == [200]
+
+
+def test_a_failing_timer_does_not_stop_the_others() -> None:
+    h = Harness.from_yaml(EMPTY)
+    fired: list[float] = []
+
+    def broken(now: float) -> None:
+        raise RuntimeError("timer bug")
+
+    h.uas.timers.schedule(1.0, broken)
+    h.uas.timers.schedule(1.0, fired.append)
+    h.advance(2)
+    assert fired == [1.0]
+    assert h.findings("internal-error")

@@ -156,3 +156,15 @@ async def test_answers_go_to_the_packet_source_not_the_via(server: Server) -> No
         reply = parse_message(await asyncio.wait_for(loop.sock_recv(sock, 65535), timeout=5))
     assert isinstance(reply, Response) and reply.status == 200
     assert "received=127.0.0.1" in (reply.headers.get("Via") or "")
+
+
+async def test_a_request_pipelined_before_a_framing_error_is_still_answered(
+        server: Server) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    good = options(1, "TCP", "first")
+    bad = options(1, "TCP", "second").replace(b"Content-Length: 0", b"Content-Length: -999")
+    writer.write(good + bad)
+    answers = await asyncio.wait_for(reader.read(), timeout=5)  # to EOF: the server closes
+    writer.close()
+    assert answers.startswith(b"SIP/2.0 200 OK\r\n")
+    assert b"SIP/2.0 400 Invalid Content-Length\r\n" in answers

@@ -97,6 +97,21 @@ def test_survives_a_lost_answer(sipfault: Controller) -> None:
     assert [r.status for r in sipfault.responses("INVITE")][-1] == 200
 
 
+@pytest.mark.sipfault_scenario("scenarios/dropped-200.yaml")
+def test_survives_a_dropped_200_ok(sipfault: Controller) -> None:
+    """The first 200 OK is lost: sipfault re-sends it (RFC 3261 §13.3.1.4) and the dialer must
+    take the copy, ACK it and complete the call."""
+    result = dial(sipfault.uri("erin"), transport="udp", hangup_after=0.2)
+
+    assert (result.outcome, result.attempts) == ("answered", 1), result.describe()
+    sipfault.wait_for("BYE")
+    (ack,) = sipfault.requests("ACK")
+    sent = sipfault.responses("INVITE", status=200, retransmissions=True)
+    # The lost copy never left; what the dialer got is the retransmission, T1 later.
+    assert sent and all(response.retransmission for response in sent), sipfault.ladder()
+    assert ack.call_id == sent[0].call_id
+
+
 def test_digest_challenge(sipfault: Controller) -> None:
     """401 with a digest challenge (RFC 3261 §22.2): the dialer answers it with credentials."""
     sipfault.load(HERE / "scenarios" / "digest.yaml")

@@ -31,6 +31,7 @@ from sipfault.api.records import (
     describe_unexpected,
 )
 from sipfault.api.rules import MatchConditions, RuleBuilder, build_match
+from sipfault.core.registrar import Binding
 from sipfault.scenario.loader import load_scenario
 from sipfault.scenario.model import Rule, Scenario
 from sipfault.server import TRANSPORTS, ListenAddress
@@ -155,6 +156,10 @@ class Server(BaseServer):
                        timeout: float = 5.0) -> list[MessageRecord]:
         """Wait for ``count`` requests of ``method``; return them all, or raise WaitTimeout."""
         return await self.journal.wait_for(method, count, timeout)
+
+    def bindings(self) -> dict[str, list[Binding]]:
+        """Current registrations by address-of-record, as the registrar holds them (§10.3)."""
+        return self.uas.registrar.bindings(self._now())
 
     def ladder(self) -> str:
         """The message ladder so far, one line per message, rule taken and finding."""

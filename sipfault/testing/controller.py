@@ -24,6 +24,7 @@ from typing import Any, TypeVar, Unpack
 from sipfault.api.records import MessageRecord, Unexpected
 from sipfault.api.rules import MatchConditions, RuleBuilder, build_match
 from sipfault.api.server import Server
+from sipfault.core.registrar import Binding
 from sipfault.scenario.model import Rule, Scenario
 
 __all__ = ["Controller"]
@@ -224,6 +225,10 @@ class Controller:
                  timeout: float = 5.0) -> list[MessageRecord]:
         """Block until ``count`` requests of ``method`` arrived; raise WaitTimeout if not."""
         return self._await(self.server.wait_for(method, count, timeout), timeout)
+
+    def bindings(self) -> dict[str, list[Binding]]:
+        """Current registrations by address-of-record (RFC 3261 §10.3)."""
+        return self._call(self.server.bindings)
 
     def ladder(self) -> str:
         """The message ladder so far."""

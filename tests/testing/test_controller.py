@@ -91,3 +91,16 @@ def test_rules_can_be_added_before_start() -> None:
     with sip, SipClient(sip.host, sip.port) as client:
         client.send(client.request("OPTIONS"))
         assert client.until_final()[-1].status == 488
+
+
+def test_bindings_are_readable_from_the_api() -> None:
+    with Controller() as sip, SipClient(sip.host, sip.port) as client:
+        client.send(client.request("REGISTER", "printer", headers=(("Expires", "300"),)))
+        (ok,) = client.until_final()
+        assert ok.status == 200
+        bindings = sip.bindings()
+        (aor,) = bindings
+        assert aor.startswith("sip:printer@127.0.0.1")
+        (binding,) = bindings[aor]
+        assert binding.uri == f"sip:tester@127.0.0.1:{client.local[1]}"
+        assert 295 <= binding.remaining(binding.registered_at + 1) <= 300

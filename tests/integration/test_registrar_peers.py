@@ -175,7 +175,7 @@ def test_pjsua_answers_the_first_challenge_of_register_auth_yaml(
 
 def test_pjsua_refreshes_its_registration(pjsua2: None, start_sipfault: StartSipfault) -> None:
     """PJSUA2 asks for 60 s (the registrar's default minimum) and refreshes on its own timer
-    (`delayBeforeRefreshSec` 58: PJSIP refreshes no sooner than 5 s after the 200): the
+    (`delayBeforeRefreshSec` 58: PJSIP 2.15.1 refreshes 5 s after the 200, not 2): the
     refresh is the same Call-ID with a higher CSeq, and replaces the binding, not adds one."""
     server = start_sipfault("scenarios/register-auth.yaml", t1=T1)
 

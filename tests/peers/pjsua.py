@@ -239,7 +239,12 @@ def pjsua_call(
     timeout: float = 15.0,
     **options: Any,
 ) -> AgentResult:
-    """Place one call to `uri` with PJSUA2; hang up `hangup_after` s after an answer."""
+    """Place one call to `uri` with PJSUA2; hang up `hangup_after` s after an answer.
+
+    Other options go to the agent: `follow_redirects=True` follows a 3xx to its Contact,
+    `header=["Require: foo"]` adds INVITE header fields, `user`/`password` answer digest
+    challenges, and `**{"100rel": "required"}` demands reliable provisionals (RFC 3262).
+    """
     return run_agent(
         "call",
         "--uri",
@@ -262,7 +267,13 @@ def pjsua_register(
     timeout: float = 15.0,
     **options: Any,
 ) -> AgentResult:
-    """REGISTER `user` at `registrar` with PJSUA2 (answering digest challenges)."""
+    """REGISTER `user` at `registrar` with PJSUA2 (answering digest challenges).
+
+    `refreshes=N` waits for N refreshes sent by PJSUA2's own timer, which fires
+    `delay_before_refresh` s before the granted expiry ends (PJSIP 2.15.1 was seen to wait
+    at least 5 s: expires 60 with delay 58 refreshes after 5 s);
+    `unregister=True` then removes the binding with Expires: 0.
+    """
     return run_agent(
         "register",
         "--registrar",

@@ -81,15 +81,18 @@ class Exchange:
             host = ruri_host or "127.0.0.1"
         return host, port
 
-    def contact(self) -> str:
-        """Our Contact for dialog-creating and redirect responses (§12.1.1, §8.2.6.2)."""
+    def contact(self, user: str | None = None) -> str:
+        """Our Contact for dialog-creating and redirect responses (§12.1.1, §8.2.6.2).
+
+        The user part is the Request-URI's unless ``user`` names another.
+        """
         host, port = self.local_address()
         transport = self.transaction.peer.transport
         params: tuple[tuple[str, str | None], ...] = (
             () if transport == "udp" else (("transport", transport),)
         )
         scheme = "sips" if transport == "tls" else "sip"
-        user = self.facts.ruri_user or "sipfault"
+        user = user or self.facts.ruri_user or "sipfault"
         safe_user = "".join(c for c in user if c.isalnum() or c in "-_.!~*'()&=+$,;?/") or None
         return f"<{format_sip_uri(host, port, safe_user, params, scheme)}>"
 

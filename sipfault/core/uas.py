@@ -26,7 +26,7 @@ from sipfault.core.capabilities import (
     accepts,
 )
 from sipfault.core.client import ClientTransaction
-from sipfault.core.dial import dial_a_code_steps
+from sipfault.core.dial import REDIRECT_USER, dial_a_code_steps
 from sipfault.core.dialogs import Dialog, DialogKey, DialogState
 from sipfault.core.engine import RequestFacts, ScenarioEngine
 from sipfault.core.events import (
@@ -381,7 +381,8 @@ class UserAgentServer:
             return
         steps = rule.reply
         if rule.dial_a_code is not None:
-            steps = dial_a_code_steps(rule.dial_a_code, exchange.facts.ruri_user, request.method)
+            steps = dial_a_code_steps(rule.dial_a_code, exchange.facts.ruri_user, request.method,
+                                      exchange.contact(REDIRECT_USER))
         first_delay = steps[0].after if steps else 0.0
         if request.method == "INVITE" and first_delay > 0:
             self._reply(exchange, 100, now)  # §17.2.1: 100 Trying unless a response is at hand
@@ -450,7 +451,9 @@ class UserAgentServer:
             return False  # reliable: false is honoured even against Require: 100rel (a fault)
         if client_requires(request):
             return True
-        chosen = step.reliable if step.reliable is not None else self.scenario.defaults.reliable
+        defaults = self.scenario.defaults
+        chosen = step.reliable if step.reliable is not None else (
+            defaults.reliable or defaults.require_100rel)
         return chosen and client_supports(request)
 
     # ------------------------------------------------------------------------- answering

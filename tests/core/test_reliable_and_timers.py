@@ -173,3 +173,26 @@ rules:
     h.feed(request(uri="sip:200@127.0.0.1", branch="z9hG4bK-3", call_id="c3", body=OFFER))
     ok = response(h.advance(1), 200)
     assert ok.content_type == "application/sdp"
+
+
+def test_dialled_redirect_points_at_the_number_that_answers() -> None:
+    h = Harness.from_yaml("""
+rules:
+  - match: {method: INVITE}
+    dial_a_code: {ring: 0ms, answer_after: 0ms}
+""")
+    moved = response(h.feed(request(uri="sip:302@127.0.0.1")), 302)
+    assert moved.headers.values("Contact") == ["<sip:200@127.0.0.1:5060>"]
+    h.feed(request(uri="sip:200@127.0.0.1", branch="z9hG4bK-2", call_id="c2"))
+    assert statuses(h.sent)[-1] == 200
+
+
+def test_require_100rel_makes_provisionals_reliable_for_a_supporting_client() -> None:
+    h = Harness.from_yaml("""
+defaults: {require_100rel: true}
+rules:
+  - match: {method: INVITE}
+    reply: [100, 180]
+""")
+    ringing = response(h.feed(request(extra="Supported: 100rel")), 180)
+    assert ringing.headers.get("Require") == "100rel" and "RSeq" in ringing.headers

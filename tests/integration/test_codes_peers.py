@@ -171,19 +171,13 @@ def test_pjsua_follows_dialled_302_to_its_contact(
     server.assert_clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sipfault defect: dial-a-code's 302 Contact is the Request-URI it redirects "
-    "(sip:302@host:port), so following it is redirected again; see the test's docstring",
-)
 def test_pjsua_dialled_302_points_somewhere_new(
     pjsua2: None, start_sipfault: StartSipfault
 ) -> None:
     """A redirect names a new target (RFC 3261 §8.1.3.4, §21.3.3): a 302 whose only Contact
     is the URI just redirected adds nothing to the client's target set (§16.5 recursion
-    never tries a URI twice), so the call can never get anywhere. sipfault fills the Contact
-    of a dialled 3xx from `Exchange.contact()`, i.e. `sip:<ruri user>@<host>:<port>` =
-    the dialled URI itself: PJSUA2 follows it once, gets 302 again and gives up."""
+    never tries a URI twice). A dialled 3xx points at `sip:200@` the same server, so PJSUA2
+    follows it once and the call is answered there."""
     server = start_sipfault(CODES, t1=T1)
 
     result = pjsua_call(server.uri("302"), follow_redirects=True, timeout=15)

@@ -17,7 +17,8 @@ __all__ = ["AuthSettingsReader"]
 # `challenge: www` answers 401 with WWW-Authenticate, `proxy` 407 with Proxy-Authenticate
 # (RFC 3261 §22.2, §22.3); the value is AuthSettings.proxy.
 _CHALLENGES = {"www": False, "proxy": True}
-_QOPS = ("auth", "auth-int")
+# Each qop keyword (RFC 7616 §3.3) and the lower-case value AuthSettings holds.
+_QOPS = {name: name for name in ("auth", "auth-int")}
 # RFC 3261 §22.1: ACK and CANCEL cannot be resubmitted with credentials, so never challenged.
 _NEVER_CHALLENGED = frozenset({"ACK", "CANCEL"})
 # POSIX portable environment variable names.
@@ -145,17 +146,15 @@ class AuthSettingsReader:
 
     def _challenge(self, node: Node) -> bool | None:
         """``www``: 401 with WWW-Authenticate (False); ``proxy``: 407 with Proxy-Authenticate."""
-        text = self.nodes.text(node, "'challenge'", "www or proxy")
-        if text is None:
-            return None
-        if text.lower() not in _CHALLENGES:
-            self.nodes.error(
-                node,
-                f"unknown challenge {text!r} (expected www, for 401 with WWW-Authenticate, "
-                "or proxy, for 407 with Proxy-Authenticate)",
-            )
-            return None
-        return _CHALLENGES[text.lower()]
+        return self.nodes.keyword(
+            node,
+            "'challenge'",
+            _CHALLENGES,
+            kind="www or proxy",
+            unknown="challenge",
+            expected="www, for 401 with WWW-Authenticate, or proxy, for 407 with "
+            "Proxy-Authenticate",
+        )
 
     def _algorithm(self, node: Node) -> str | None:
         """An RFC 7616 §3.2 / RFC 8760 algorithm, in its registered spelling."""
@@ -174,12 +173,11 @@ class AuthSettingsReader:
             return None
 
     def _qop(self, node: Node) -> str | None:
-        text = self.nodes.text(node, "qop value", "auth or auth-int")
-        if text is None:
-            return None
-        if text.lower() not in _QOPS:
-            self.nodes.error(
-                node, f"unknown qop {text!r} (expected auth or auth-int, RFC 7616 §3.3)"
-            )
-            return None
-        return text.lower()
+        return self.nodes.keyword(
+            node,
+            "qop value",
+            _QOPS,
+            kind="auth or auth-int",
+            unknown="qop",
+            expected="auth or auth-int, RFC 7616 §3.3",
+        )

@@ -38,7 +38,8 @@ _REGEX_KEYS = (
     ("body", "body", 0),
 )
 _COUNTERS = ("first", "nth", "every")
-_TRANSPORTS = frozenset({"udp", "tcp", "tls"})
+# Each transport keyword and the lower-case name a Match holds.
+_TRANSPORTS = {name: name for name in ("udp", "tcp", "tls")}
 # RFC 4566 §5.14 and its registry; "image" carries T.38 fax (RFC 3362).
 _MEDIA_TYPES = frozenset({"audio", "video", "text", "application", "message", "image"})
 _PERCENT_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%")
@@ -104,16 +105,13 @@ class MatchReader:
         return media
 
     def _transport(self, node: Node) -> str | None:
-        text = self.nodes.text(node, "transport")
-        if text is None:
-            return None
-        if text.lower() not in _TRANSPORTS:
-            self.nodes.error(
-                node,
-                f"unknown transport {text!r} (expected one of: {', '.join(sorted(_TRANSPORTS))})",
-            )
-            return None
-        return text.lower()
+        return self.nodes.keyword(
+            node,
+            "transport",
+            _TRANSPORTS,
+            unknown="transport",
+            expected=f"one of: {', '.join(sorted(_TRANSPORTS))}",
+        )
 
     def _probability(self, node: Node) -> float | None:
         expected = "a number from 0 to 1, or a percentage like 25%"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import TypeVar
 
 from yaml.constructor import SafeConstructor
@@ -103,6 +104,29 @@ class ScalarReader(NodeReader):
                     f"unknown placeholder {{{name}}} in {subject} is sent as written "
                     f"(known: {known})",
                 )
+
+    def keyword(
+        self,
+        node: Node,
+        subject: str,
+        choices: Mapping[str, T],
+        *,
+        kind: str = "text",
+        unknown: str,
+        expected: str,
+    ) -> T | None:
+        """What ``choices`` maps a keyword to, the keyword written in any case.
+
+        ``kind`` is what a value of the wrong type should have been; a text that is no
+        keyword is reported as ``unknown <unknown> 'text' (expected <expected>)``.
+        """
+        text = self.text(node, subject, kind)
+        if text is None:
+            return None
+        if text.lower() not in choices:
+            self.error(node, f"unknown {unknown} {text!r} (expected {expected})")
+            return None
+        return choices[text.lower()]
 
     def regex(self, node: Node, subject: str, flags: int = 0) -> re.Pattern[str] | None:
         pattern = self.text(node, subject, "a regular expression")

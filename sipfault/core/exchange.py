@@ -17,7 +17,7 @@ from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction
 from sipfault.scenario.model import fill_placeholders
-from sipfault.sip.headers import Header
+from sipfault.sip.headers import Field
 from sipfault.sip.message import Request
 from sipfault.sip.sdp import build_answer, build_offer
 from sipfault.sip.uri import format_sip_uri
@@ -37,7 +37,7 @@ class Exchange:
         self.to_tag = to_tag
         self.dialog = dialog
         self._pending: list[Timer] = []
-        self._vias: list[Header] | None = None
+        self._vias: list[Field] | None = None
         self.reliable: ReliableProvisionals | None = None
         """RFC 3262 state, once a reliable provisional has been sent."""
         self.session_timer: SessionTimer | None = None
@@ -51,7 +51,7 @@ class Exchange:
         return self.transaction.request
 
     @property
-    def vias(self) -> list[Header]:
+    def vias(self) -> list[Field]:
         """The Via lines every response copies, the top one fixed for RFC 3581 (read once)."""
         if self._vias is None:
             self._vias = response_vias(self.request, self.transaction.peer)

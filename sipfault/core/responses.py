@@ -7,28 +7,28 @@ response routing, and frames the body. The fields a status code itself requires 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sipfault.core.events import Peer
 from sipfault.sip.codes import is_valid_status, reason_phrase
-from sipfault.sip.headers import Header, Headers, header_key, split_list
+from sipfault.sip.headers import Field, Headers, built_field, header_key, split_list
 from sipfault.sip.message import Request, Response
 from sipfault.sip.via import parse_via
 
-_COPIED = ("from", "call-id", "cseq")
+_COPIED = frozenset({"from", "to", "call-id", "cseq"})
 
 
-def response_vias(request: Request, peer: Peer) -> list[Header]:
+def response_vias(request: Request, peer: Peer) -> list[Field]:
     """The request's Via lines, the topmost one marked with ``received``/``rport``.
 
     RFC 3261 §18.2.1: add ``received`` when the sent-by host differs from the packet's source.
     RFC 3581 §4: when the client sent ``rport``, fill it with the source port and add
     ``received`` whatever the host.
     """
-    lines = [field for field in request.headers if field.key == "via"]
+    lines = [field[1] for field in request.headers.fields() if field[3] == "via"]
     if not lines:
         return []
-    elements = split_list(lines[0].value)
+    elements = split_list(lines[0])
     top = parse_via(elements[0])
     source_host, source_port = peer.remote
     fixed = top
@@ -36,17 +36,16 @@ def response_vias(request: Request, peer: Peer) -> list[Header]:
         fixed = fixed.with_param("rport", str(source_port))
     if top.has_rport or top.host.strip("[]") != source_host:
         fixed = fixed.with_param("received", source_host)
-    if fixed is top:
-        return [Header("Via", line.value) for line in lines]
-    first = ", ".join([str(fixed), *elements[1:]])
-    return [Header("Via", first)] + [Header("Via", line.value) for line in lines[1:]]
+    if fixed is not top:
+        lines[0] = ", ".join([str(fixed), *elements[1:]])
+    return [("Via", line, None, "via") for line in lines]
 
 
 def build_response(
     request: Request,
     status: int,
     *,
-    vias: list[Header],
+    vias: Sequence[Field],
     to_tag: str | None,
     reason: str | None = None,
     extra: Iterable[tuple[str, str]] = (),
@@ -60,42 +59,39 @@ def build_response(
     Trying, which never carries one. ``record_route`` copies Record-Route for a
     dialog-creating response (§12.1.1). Timestamp is copied into 100 Trying (§8.2.6.1).
     """
-    fields: list[Header] = list(vias)
-    to_field: Header | None = None
-    record_routes: list[Header] = []
-    timestamp: Header | None = None
-    copied: dict[str, Header] = {}
-    for field in request.headers:
-        key = field.key
-        if key in _COPIED and key not in copied:
-            copied[key] = field
-        elif key == "to" and to_field is None:
-            to_field = field
+    fields: list[Field] = list(vias)
+    copied: dict[str, str] = {}  # the first From, To, Call-ID and CSeq
+    record_routes: list[str] = []
+    timestamp: str | None = None
+    for _, value, _, key in request.headers.fields():
+        if key in _COPIED:
+            copied.setdefault(key, value)
         elif key == "record-route":
-            record_routes.append(field)
+            record_routes.append(value)
         elif key == "timestamp":
-            timestamp = field
+            timestamp = value
     if "from" in copied:
-        fields.append(Header("From", copied["from"].value))
-    if to_field is not None:
-        to_value = to_field.value
+        fields.append(("From", copied["from"], None, "from"))
+    to_value = copied.get("to")
+    if to_value is not None:
         if to_tag is not None and not _has_tag(to_value):
             to_value = f"{to_value};tag={to_tag}"
-        fields.append(Header("To", to_value))
-    for key, name in (("call-id", "Call-ID"), ("cseq", "CSeq")):
-        if key in copied:
-            fields.append(Header(name, copied[key].value))
+        fields.append(("To", to_value, None, "to"))
+    if "call-id" in copied:
+        fields.append(("Call-ID", copied["call-id"], None, "call-id"))
+    if "cseq" in copied:
+        fields.append(("CSeq", copied["cseq"], None, "cseq"))
     if record_route:
-        fields.extend(Header("Record-Route", field.value) for field in record_routes)
+        fields.extend(("Record-Route", value, None, "record-route") for value in record_routes)
     if status == 100 and timestamp is not None:
-        fields.append(Header("Timestamp", timestamp.value))
-    fields.extend(Header(name, value) for name, value in extra)
+        fields.append(("Timestamp", timestamp, None, "timestamp"))
+    fields.extend(built_field(name, value) for name, value in extra)
     if body and content_type is not None:
-        fields.append(Header("Content-Type", content_type))
-    fields.append(Header("Content-Length", str(len(body))))
+        fields.append(("Content-Type", content_type, None, "content-type"))
+    fields.append(("Content-Length", str(len(body)), None, "content-length"))
     if reason is None:
         reason = reason_phrase(status) if is_valid_status(status) else "Unknown Status"
-    return Response(status, reason, Headers(fields), body)
+    return Response(status, reason, Headers.of_fields(fields), body)
 
 
 def _has_tag(address: str) -> bool:

@@ -60,7 +60,7 @@ from sipfault.core.transactions import ServerTransaction, State, TransactionKey,
 from sipfault.faults import apply_fault
 from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.headers import Header, header_key
+from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
 from sipfault.sip.validate import validate_request
@@ -601,7 +601,7 @@ class UserAgentServer:
         try:
             vias = response_vias(partial, peer)
         except SipParseError:  # a malformed Via is copied as it stands (RFC 4475 §3.1.2.1)
-            vias = [Header("Via", value) for value in partial.headers.lines("Via")]
+            vias = [built_field("Via", value) for value in partial.headers.lines("Via")]
         response = build_response(partial, error.status, vias=vias, to_tag=self._new_tag(),
                                   reason=error.reason,
                                   extra=[("Server", self.server_header)]

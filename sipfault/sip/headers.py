@@ -147,6 +147,15 @@ def split_list(value: str) -> list[str]:
     return parts
 
 
+Field = tuple[str, str, bytes | None, str]
+"""One field line as :class:`Headers` stores it: (name, value, raw bytes or None, lookup key).
+
+Plain tuples of strings rather than objects: the garbage collector stops tracking them, and a
+server keeps every message of the last 64*T1 seconds (Timers J and L), so a busy server holds
+millions of fields that a full collection would otherwise walk again and again.
+"""
+
+
 class Header:
     """One header field line as it stands in a message (immutable)."""
 
@@ -180,6 +189,11 @@ class Header:
     def __repr__(self) -> str:
         return f"Header({self.name!r}, {self.value!r})"
 
+    @property
+    def field(self) -> Field:
+        """The header as :class:`Headers` stores it."""
+        return (self.name, self.value, self.raw, self.key)
+
     def to_bytes(self) -> bytes:
         """The field line as it goes on the wire, without CRLF."""
         if self.raw is not None:
@@ -187,57 +201,97 @@ class Header:
         return f"{self.name}: {self.value}".encode("utf-8", "surrogateescape")
 
 
+def built_field(name: str, value: str) -> Field:
+    """A field made in code (no raw bytes): it serializes as ``name: value``."""
+    return (name, value, None, header_key(name))
+
+
 class Headers:
     """The header fields of a message, in wire order, looked up case-insensitively."""
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "_index")
 
     def __init__(self, fields: Iterable[Header | tuple[str, str]] = ()) -> None:
-        self._fields: list[Header] = [
-            field if isinstance(field, Header) else Header(field[0], str(field[1]))
+        self._fields: list[Field] = [
+            field.field if isinstance(field, Header) else built_field(field[0], str(field[1]))
             for field in fields
         ]
+        self._index: dict[str, int] | None = None
+
+    @classmethod
+    def of_fields(cls, fields: list[Field]) -> Headers:
+        """Headers that take ownership of a list of stored fields (the parser, the builder)."""
+        headers = cls.__new__(cls)
+        headers._fields = fields
+        headers._index = None
+        return headers
+
+    def fields(self) -> list[Field]:
+        """The stored fields in wire order, without making a Header each (read, never edit)."""
+        return self._fields
 
     def __iter__(self) -> Iterator[Header]:
-        return iter(self._fields)
+        return (Header(name, value, raw) for name, value, raw, _ in self._fields)
 
     def __len__(self) -> int:
         return len(self._fields)
 
+    def _positions(self) -> dict[str, int]:
+        """Key -> position of its first field, as ``-1 - position`` when the key repeats.
+
+        Built once per message, on the first lookup, and dropped when a field changes: a
+        request is looked up some twenty times while it is answered. Only ints are stored, so
+        the dict stays out of the garbage collector's sight.
+        """
+        index = self._index
+        if index is None:
+            index = {}
+            for position, field in enumerate(self._fields):
+                first = index.get(field[3])
+                if first is None:
+                    index[field[3]] = position
+                elif first >= 0:
+                    index[field[3]] = -1 - first
+            self._index = index
+        return index
+
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        key = header_key(name)
-        return any(field.key == key for field in self._fields)
+        return header_key(name) in self._positions()
 
     def __repr__(self) -> str:
-        return f"Headers({[(f.name, f.value) for f in self._fields]!r})"
+        return f"Headers({[(f[0], f[1]) for f in self._fields]!r})"
 
     def copy(self) -> Headers:
         """A shallow copy; the fields themselves are immutable."""
-        clone = Headers()
-        clone._fields = list(self._fields)
-        return clone
+        return Headers.of_fields(list(self._fields))
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first field with this name, or ``default``."""
-        key = header_key(name)
-        for field in self._fields:
-            if field.key == key:
-                return field.value
-        return default
+        position = self._positions().get(header_key(name))
+        if position is None:
+            return default
+        return self._fields[position if position >= 0 else -1 - position][1]
 
     def lines(self, name: str) -> list[str]:
         """The value of every field line with this name, not split on commas."""
         key = header_key(name)
-        return [field.value for field in self._fields if field.key == key]
+        position = self._positions().get(key)
+        if position is None:
+            return []
+        if position >= 0:
+            return [self._fields[position][1]]
+        return [field[1] for field in self._fields[-1 - position:] if field[3] == key]
 
     def values(self, name: str) -> list[str]:
         """Every element of a header, across lines and commas for list headers (§7.3.1)."""
         key = header_key(name)
-        found = [field.value for field in self._fields if field.key == key]
+        found = self.lines(key)
         if key not in LIST_HEADERS:
             return found
+        if len(found) == 1:
+            return split_list(found[0])
         elements: list[str] = []
         for value in found:
             elements.extend(split_list(value))
@@ -246,44 +300,58 @@ class Headers:
     def count(self, name: str) -> int:
         """How many field lines carry this name."""
         key = header_key(name)
-        return sum(1 for field in self._fields if field.key == key)
+        position = self._positions().get(key)
+        if position is None:
+            return 0
+        if position >= 0:
+            return 1
+        return sum(1 for field in self._fields if field[3] == key)
 
     def add(self, name: str, value: object) -> None:
         """Append a field line."""
-        self._fields.append(Header(name, str(value)))
+        self._fields.append(built_field(name, str(value)))
+        self._index = None
 
     def set(self, name: str, value: object) -> None:
         """Replace every field of this name with one line, where the first one stood."""
         key = header_key(name)
-        new = Header(name, str(value))
+        new = built_field(name, str(value))
+        self._index = None
         for index, field in enumerate(self._fields):
-            if field.key == key:
+            if field[3] == key:
                 self._fields[index] = new
                 self._fields = [
-                    f for i, f in enumerate(self._fields) if i <= index or f.key != key
+                    f for i, f in enumerate(self._fields) if i <= index or f[3] != key
                 ]
                 return
         self._fields.append(new)
 
     def insert_before(self, keys: tuple[str, ...], name: str, value: object) -> None:
         """Add a field line before the first field whose key is in ``keys`` (else at the end)."""
+        new = built_field(name, str(value))
+        self._index = None
         for index, field in enumerate(self._fields):
-            if field.key in keys:
-                self._fields.insert(index, Header(name, str(value)))
+            if field[3] in keys:
+                self._fields.insert(index, new)
                 return
-        self._fields.append(Header(name, str(value)))
+        self._fields.append(new)
 
     def remove(self, name: str) -> int:
         """Remove every field of this name; return how many were removed."""
         key = header_key(name)
         before = len(self._fields)
-        self._fields = [field for field in self._fields if field.key != key]
+        self._fields = [field for field in self._fields if field[3] != key]
+        self._index = None
         return before - len(self._fields)
 
     def to_bytes(self) -> bytes:
         """All field lines, each ending in CRLF."""
         fields = self._fields
-        if all(field.raw is None for field in fields):  # built in code: encode once
-            text = "".join([f"{field.name}: {field.value}\r\n" for field in fields])
+        if all(field[2] is None for field in fields):  # built in code: encode once
+            text = "".join([f"{name}: {value}\r\n" for name, value, _, _ in fields])
             return text.encode("utf-8", "surrogateescape")
-        return b"".join([field.to_bytes() + b"\r\n" for field in fields])
+        return b"".join([
+            (raw if raw is not None else f"{name}: {value}".encode("utf-8", "surrogateescape"))
+            + b"\r\n"
+            for name, value, raw, _ in fields
+        ])

@@ -19,7 +19,7 @@ from sipfault.sip.grammar import (
     VERSION_RE,
     bounded_int,
 )
-from sipfault.sip.headers import Header, Headers
+from sipfault.sip.headers import Field, Headers, header_key
 from sipfault.sip.message import Message, Request, Response
 
 MAX_MESSAGE_SIZE = 64 * 1024
@@ -142,7 +142,7 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
     ``header-name HCOLON value``: the name is a token, whitespace may stand before the colon.
     Every line is read even after a defect, so the partial message keeps what was readable.
     """
-    fields: list[Header] = []
+    fields: list[Field] = []
     append = fields.append
     match = _HEADER_LINE_RE.match
     defect: str | None = None
@@ -165,8 +165,9 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
         value = found.group(2).decode("utf-8", "surrogateescape")
         if "\n" in value:
             value = _FOLD_RE.sub(" ", value)
-        append(Header(found.group(1).decode("ascii"), value.strip(" \t\r"), raw))
-    headers = Headers(fields)
+        name = found.group(1).decode("ascii")
+        append((name, value.strip(" \t\r"), raw, header_key(name)))
+    headers = Headers.of_fields(fields)
     if defect is not None:
         message.headers = headers
         raise SipParseError(defect, partial=message)

@@ -39,18 +39,18 @@ def _validate(request: Request, known_methods: frozenset[str]) -> Uri:
         if name not in headers:
             raise SipParseError(f"Missing {name}")
     seen: set[str] = set()
-    for field in headers:  # in wire order, so the reason names the first repeated field
-        if field.key in SINGLE_HEADERS:
-            if field.key in seen:
-                raise SipParseError(f"Multiple {canonical_name(field.key)} headers")  # §3.3.8
-            seen.add(field.key)
-        elif field.key in LIST_HEADERS:
+    for _, value, _, key in headers.fields():  # in wire order: the reason names the first
+        if key in SINGLE_HEADERS:
+            if key in seen:
+                raise SipParseError(f"Multiple {canonical_name(key)} headers")  # §3.3.8
+            seen.add(key)
+        elif key in LIST_HEADERS:
             # Split every list now, so that Headers.values() cannot raise later, in the middle
             # of answering (Require, Supported, Record-Route... are read after validation).
             try:
-                split_list(field.value)
+                split_list(value)
             except SipParseError as exc:
-                name = canonical_name(field.key)
+                name = canonical_name(key)
                 raise SipParseError(f"Malformed {name}: {exc.reason.lower()}") from None
     request.vias  # noqa: B018  (parses every Via: RFC 4475 §3.1.2.1)
     request.from_  # noqa: B018

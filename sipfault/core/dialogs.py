@@ -32,7 +32,7 @@ class DialogState(enum.Enum):
     TERMINATED = "terminated"
 
 
-@dataclass
+@dataclass(slots=True)
 class Dialog:
     """One dialog, as the UAS side sees it."""
 

@@ -28,6 +28,12 @@ _WILDCARDS = ("0.0.0.0", "::", "")
 class Exchange:
     """The UAS core's state for one server transaction."""
 
+    # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
+    __slots__ = (
+        "_pending", "_vias", "dialog", "facts", "faulted", "reliable", "session_timer",
+        "to_tag", "transaction",
+    )
+
     def __init__(
         self, transaction: ServerTransaction, facts: RequestFacts, to_tag: str,
         dialog: Dialog | None,
@@ -36,13 +42,13 @@ class Exchange:
         self.facts = facts
         self.to_tag = to_tag
         self.dialog = dialog
-        self._pending: list[Timer] = []
+        self._pending: list[Timer] | None = None  # made on the first deferred step
         self._vias: list[Field] | None = None
         self.reliable: ReliableProvisionals | None = None
         """RFC 3262 state, once a reliable provisional has been sent."""
         self.session_timer: SessionTimer | None = None
         """RFC 4028 session timer the INVITE asked for, once accepted."""
-        self.faulted: list[int] = []
+        self.faulted: tuple[int, ...] = ()
         """Ids of responses sent with a scenario fault, forgotten when the exchange ends."""
 
     @property
@@ -59,13 +65,16 @@ class Exchange:
 
     def defer(self, queue: TimerQueue, at: float, action: Callable[[float], None]) -> None:
         """Run ``action`` at ``at`` unless the exchange is over by then."""
+        if self._pending is None:
+            self._pending = []
         self._pending.append(queue.schedule(at, action))
 
     def cancel_pending(self) -> None:
         """Forget steps not yet taken (a final response went, or a CANCEL came)."""
-        for timer in self._pending:
-            timer.cancel()
-        self._pending.clear()
+        if self._pending:
+            for timer in self._pending:
+                timer.cancel()
+            self._pending.clear()
         if self.reliable is not None:
             self.reliable.stop()
 

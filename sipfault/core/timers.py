@@ -9,12 +9,20 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+
+COMPACT_AFTER = 1024
+"""Cancelled timers the heap may hold before they are swept out (when they are also half)."""
 
 
-@dataclass(eq=False)
+def _spent(now: float) -> None:
+    """What a cancelled or fired timer calls: nothing (its own callback is let go)."""
+    del now
+
+
 class Timer:
     """A scheduled callback; cancel it with :meth:`cancel`."""
+
+    __slots__ = ("_queue", "callback", "cancelled", "deadline", "sequence")
 
     deadline: float
     """When it fires, on the caller's clock."""
@@ -22,12 +30,32 @@ class Timer:
     """Tie-breaker: timers due at the same time fire in the order they were set."""
     callback: Callable[[float], None]
     """Called with the current time."""
-    cancelled: bool = False
-    """Set by cancel(); the queue skips it."""
+    cancelled: bool
+    """Set by cancel() and when it fires; the queue skips it."""
+
+    def __init__(
+        self, deadline: float, sequence: int, callback: Callable[[float], None],
+        queue: TimerQueue | None = None,
+    ) -> None:
+        self.deadline = deadline
+        self.sequence = sequence
+        self.callback = callback
+        self.cancelled = False
+        self._queue = queue
+
+    def __repr__(self) -> str:
+        return f"Timer(deadline={self.deadline!r}, sequence={self.sequence!r})"
 
     def cancel(self) -> None:
         """Stop the timer from firing."""
+        if self.cancelled:
+            return
         self.cancelled = True
+        # Let go of the callback: it often holds its owner (a transaction's bound method, a
+        # dialog), and the timer stays in the heap until its deadline, up to 64*T1 away.
+        self.callback = _spent
+        if self._queue is not None:
+            self._queue.forget_one()
 
 
 class TimerQueue:
@@ -37,6 +65,7 @@ class TimerQueue:
         # (deadline, sequence, timer): tuples compare in C, which matters on a busy server.
         self._heap: list[tuple[float, int, Timer]] = []
         self._counter = itertools.count()
+        self._cancelled = 0  # cancelled timers still in the heap
 
     def __len__(self) -> int:
         return sum(1 for _, _, timer in self._heap if not timer.cancelled)
@@ -44,15 +73,28 @@ class TimerQueue:
     def schedule(self, deadline: float, callback: Callable[[float], None]) -> Timer:
         """Call ``callback(now)`` at the first ``run_due(now)`` with ``now >= deadline``."""
         sequence = next(self._counter)
-        timer = Timer(deadline, sequence, callback)
+        timer = Timer(deadline, sequence, callback, self)
         heapq.heappush(self._heap, (deadline, sequence, timer))
         return timer
+
+    def forget_one(self) -> None:
+        """A timer in the heap was cancelled; sweep them out when they are half the heap.
+
+        Most timers of a busy server are cancelled long before their deadline (the 2xx's
+        give-up at 64*T1 once the ACK came); without the sweep they would pile up.
+        """
+        self._cancelled += 1
+        if self._cancelled > COMPACT_AFTER and 2 * self._cancelled > len(self._heap):
+            self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
 
     def next_deadline(self) -> float | None:
         """The earliest pending deadline, or None."""
         heap = self._heap
         while heap and heap[0][2].cancelled:
             heapq.heappop(heap)
+            self._cancelled -= 1
         return heap[0][0] if heap else None
 
     def run_due(self, now: float) -> int:
@@ -61,8 +103,12 @@ class TimerQueue:
         heap = self._heap
         while heap and heap[0][0] <= now:
             timer = heapq.heappop(heap)[2]
-            if not timer.cancelled:
-                timer.cancelled = True
-                timer.callback(now)
-                fired += 1
+            if timer.cancelled:
+                self._cancelled -= 1
+                continue
+            timer.cancelled = True
+            callback, timer.callback = timer.callback, _spent
+            callback(now)
+            fired += 1
+            heap = self._heap  # a sweep while firing replaces the list
         return fired

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sipfault.core.events import Peer
 from sipfault.core.timers import Timer, TimerQueue
@@ -69,24 +68,14 @@ def transaction_key(request: Request, method: str | None = None) -> TransactionK
     return ("2543", request.uri, from_tag, request.call_id, number, str(top), lookup_method)
 
 
-@dataclass
-class TransactionTimers:
-    """The timers a server transaction may have armed."""
-
-    retransmit: Timer | None = None
-    """Timer G (INVITE final over UDP)."""
-    timeout: Timer | None = None
-    """Timer H, I, J or L."""
-
-    def cancel(self) -> None:
-        """Cancel both."""
-        for timer in (self.retransmit, self.timeout):
-            if timer is not None:
-                timer.cancel()
-
-
 class ServerTransaction:
     """One INVITE or non-INVITE server transaction."""
+
+    # Slots: a server keeps every transaction for 64*T1 after its final response.
+    __slots__ = (
+        "_config", "_interval", "_on_no_ack", "_on_terminated", "_queue", "_retransmit",
+        "_send", "_timeout", "is_invite", "key", "last_response", "peer", "request", "state",
+    )
 
     def __init__(
         self,
@@ -110,7 +99,8 @@ class ServerTransaction:
         self._send = send
         self._on_terminated = on_terminated
         self._on_no_ack = on_no_ack
-        self._timers = TransactionTimers()
+        self._retransmit: Timer | None = None  # Timer G (INVITE final over UDP)
+        self._timeout: Timer | None = None  # Timer H, I, J or L
         self._interval = timers.t1
 
     @property
@@ -124,8 +114,13 @@ class ServerTransaction:
             raise RuntimeError(f"transaction cannot go {self.state.value} -> {new.value}")
         self.state = new
         if new is State.TERMINATED:
-            self._timers.cancel()
+            self._cancel_timers()
             self._on_terminated(self, now)
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._retransmit, self._timeout):
+            if timer is not None:
+                timer.cancel()
 
     def respond(self, response: Response, now: float) -> bool:
         """Send a response from the scenario; False when the state no longer allows one."""
@@ -149,15 +144,15 @@ class ServerTransaction:
         if self.is_invite:
             if not self.peer.reliable:
                 self._interval = t1
-                self._timers.retransmit = self._queue.schedule(now + t1, self._timer_g)
-            self._timers.timeout = self._queue.schedule(now + 64 * t1, self._timer_h)
+                self._retransmit = self._queue.schedule(now + t1, self._timer_g)
+            self._timeout = self._queue.schedule(now + 64 * t1, self._timer_h)
         else:
             self._arm_timeout(0.0 if self.peer.reliable else 64 * t1, now)
 
     def _arm_timeout(self, delay: float, now: float) -> None:
-        if self._timers.timeout is not None:
-            self._timers.timeout.cancel()
-        self._timers.timeout = self._queue.schedule(now + delay, self._terminate)
+        if self._timeout is not None:
+            self._timeout.cancel()
+        self._timeout = self._queue.schedule(now + delay, self._terminate)
 
     def _terminate(self, now: float) -> None:
         if self.state is not State.TERMINATED:
@@ -169,7 +164,7 @@ class ServerTransaction:
             return
         self._send(self.last_response, self.peer, self, True, now)
         self._interval = min(2 * self._interval, self._config.t2)
-        self._timers.retransmit = self._queue.schedule(now + self._interval, self._timer_g)
+        self._retransmit = self._queue.schedule(now + self._interval, self._timer_g)
 
     def _timer_h(self, now: float) -> None:
         """Timer H: no ACK came for the final response (§17.2.1)."""
@@ -192,11 +187,8 @@ class ServerTransaction:
         """An ACK for a 3xx-6xx: Completed -> Confirmed, Timer I (§17.2.1)."""
         if self.state is not State.COMPLETED:
             return False
-        if self._timers.retransmit is not None:
-            self._timers.retransmit.cancel()
-        if self._timers.timeout is not None:
-            self._timers.timeout.cancel()
+        self._cancel_timers()
         self._move(State.CONFIRMED, now)
         delay = 0.0 if self.peer.reliable else self._config.t4
-        self._timers.timeout = self._queue.schedule(now + delay, self._terminate)
+        self._timeout = self._queue.schedule(now + delay, self._terminate)
         return True

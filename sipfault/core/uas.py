@@ -95,6 +95,9 @@ class UserAgentServer:
         self._expiry_timer: Timer | None = None
         self._response_faults: dict[int, list[Any]] = {}  # id(response) -> [fault, sends]
         self.auth = self._authenticator(scenario)
+        # Bound once and shared: a bound method per transaction would be three more objects
+        # for the garbage collector to track, each kept for 64*T1.
+        self._tx_callbacks = (self._send_response, self._transaction_terminated, self._no_ack)
 
     # ----------------------------------------------------------------- the sans-I/O surface
 
@@ -215,8 +218,7 @@ class UserAgentServer:
             existing.on_retransmission(now)
             return
         tx = ServerTransaction(
-            key, request, peer, self.scenario.timers, self.timers,
-            self._send_response, self._transaction_terminated, self._no_ack,
+            key, request, peer, self.scenario.timers, self.timers, *self._tx_callbacks
         )
         self._transactions[key] = tx
         to_tag = None if request.to.tag else self._new_tag()
@@ -507,7 +509,7 @@ class UserAgentServer:
             apply_overrides(response, overrides, omit)
         if fault is not None:
             self._response_faults[id(response)] = [fault, 0]
-            exchange.faulted.append(id(response))
+            exchange.faulted += (id(response),)
         if not tx.respond(response, now):
             return
         if rseq is not None and exchange.reliable is not None:

@@ -212,22 +212,23 @@ class Headers:
     __slots__ = ("_fields", "_index")
 
     def __init__(self, fields: Iterable[Header | tuple[str, str]] = ()) -> None:
-        self._fields: list[Field] = [
+        # A tuple, replaced on change: a tuple of plain tuples is not tracked by the collector.
+        self._fields: tuple[Field, ...] = tuple(
             field.field if isinstance(field, Header) else built_field(field[0], str(field[1]))
             for field in fields
-        ]
+        )
         self._index: dict[str, int] | None = None
 
     @classmethod
-    def of_fields(cls, fields: list[Field]) -> Headers:
-        """Headers that take ownership of a list of stored fields (the parser, the builder)."""
+    def of_fields(cls, fields: Iterable[Field]) -> Headers:
+        """Headers of stored fields as they are (the parser, the response builder)."""
         headers = cls.__new__(cls)
-        headers._fields = fields
+        headers._fields = tuple(fields)
         headers._index = None
         return headers
 
-    def fields(self) -> list[Field]:
-        """The stored fields in wire order, without making a Header each (read, never edit)."""
+    def fields(self) -> tuple[Field, ...]:
+        """The stored fields in wire order, without making a Header for each."""
         return self._fields
 
     def __iter__(self) -> Iterator[Header]:
@@ -265,7 +266,7 @@ class Headers:
 
     def copy(self) -> Headers:
         """A shallow copy; the fields themselves are immutable."""
-        return Headers.of_fields(list(self._fields))
+        return Headers.of_fields(self._fields)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first field with this name, or ``default``."""
@@ -309,7 +310,7 @@ class Headers:
 
     def add(self, name: str, value: object) -> None:
         """Append a field line."""
-        self._fields.append(built_field(name, str(value)))
+        self._fields += (built_field(name, str(value)),)
         self._index = None
 
     def set(self, name: str, value: object) -> None:
@@ -319,12 +320,10 @@ class Headers:
         self._index = None
         for index, field in enumerate(self._fields):
             if field[3] == key:
-                self._fields[index] = new
-                self._fields = [
-                    f for i, f in enumerate(self._fields) if i <= index or f[3] != key
-                ]
+                rest = [f for f in self._fields[index + 1:] if f[3] != key]
+                self._fields = (*self._fields[:index], new, *rest)
                 return
-        self._fields.append(new)
+        self._fields += (new,)
 
     def insert_before(self, keys: tuple[str, ...], name: str, value: object) -> None:
         """Add a field line before the first field whose key is in ``keys`` (else at the end)."""
@@ -332,15 +331,15 @@ class Headers:
         self._index = None
         for index, field in enumerate(self._fields):
             if field[3] in keys:
-                self._fields.insert(index, new)
+                self._fields = (*self._fields[:index], new, *self._fields[index:])
                 return
-        self._fields.append(new)
+        self._fields += (new,)
 
     def remove(self, name: str) -> int:
         """Remove every field of this name; return how many were removed."""
         key = header_key(name)
         before = len(self._fields)
-        self._fields = [field for field in self._fields if field[3] != key]
+        self._fields = tuple(field for field in self._fields if field[3] != key)
         self._index = None
         return before - len(self._fields)
 

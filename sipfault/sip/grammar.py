@@ -50,7 +50,7 @@ def bounded_int(text: str, limit: int) -> int | None:
     ``int()`` refuses strings of more than 4300 digits (CVE-2020-10735 limit), and a peer can
     send a CSeq or Content-Length that long (RFC 4475 §3.1.2.4 sends oversized ones).
     """
-    if DIGITS_RE.fullmatch(text) is None:
+    if not (text.isascii() and text.isdigit()):  # 1*DIGIT: isdigit() alone takes "²"
         return None
     significant = text.lstrip("0")
     if len(significant) > len(str(limit)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from typing import TypeVar
 
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import (
@@ -31,6 +32,24 @@ _WSP_STARTS = (b" ", b"\t")
 _HEADER_LINE_RE = re.compile(rb"([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:(.*)", re.S)
 _FOLD_RE = re.compile(r"[ \t]*\r?\n[ \t]*")
 _CONTENT_LENGTH_KEYS = ("content-length", "l")
+
+# Clients repeat most lines message after message (Request-Lines, Max-Forwards, Contact, CSeq,
+# the To of an INVITE, the From and Call-ID of a whole call), and what is read from a line is
+# immutable, so lines read recently are kept with what was read from them. Bounded in entries
+# and in line length; emptied when full, which costs a few misses and keeps what is in use.
+_SEEN_LINES = 2048
+_SEEN_LINE_LENGTH = 256
+_FIELDS_SEEN: dict[bytes, Field] = {}
+_REQUEST_LINES_SEEN: dict[bytes, tuple[str, str, str]] = {}
+"""Method, Request-URI and version of a Request-Line."""
+_Seen = TypeVar("_Seen")
+
+
+def _remember(seen: dict[bytes, _Seen], line: bytes, value: _Seen) -> None:
+    if len(line) <= _SEEN_LINE_LENGTH:
+        if len(seen) >= _SEEN_LINES:
+            seen.clear()
+        seen[line] = value
 
 
 def parse_message(data: bytes, *, stream: bool = False) -> Message:
@@ -99,6 +118,9 @@ def _parse_start_line(line: bytes) -> Message:
         return Response(
             status, (reason or b"").decode("utf-8", "replace"), version=version.decode("ascii")
         )
+    known = _REQUEST_LINES_SEEN.get(line)
+    if known is not None:
+        return Request(known[0], known[1], version=known[2])
     request_match = REQUEST_LINE_RE.match(line)
     if request_match is None:
         raise SipParseError("Malformed Request-Line")
@@ -113,7 +135,9 @@ def _parse_start_line(line: bytes) -> Message:
         raise SipParseError("Malformed Request-Line: invalid method")
     if uri.startswith("<"):
         raise SipParseError("Malformed Request-URI: angle brackets")  # RFC 4475 §3.1.2.7
+    _remember(_REQUEST_LINES_SEEN, line, (method, uri, version))
     return Request(method, uri, version=version)
+
 
 
 def _salvage_request(line: bytes, header_lines: list[bytes]) -> Request | None:
@@ -144,7 +168,7 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
     """
     fields: list[Field] = []
     append = fields.append
-    match = _HEADER_LINE_RE.match
+    seen = _FIELDS_SEEN
     defect: str | None = None
     index, count = 0, len(lines)
     while index < count:
@@ -156,22 +180,32 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
                 parts.append(lines[index])
                 index += 1
             raw = b"\n".join(parts)
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        found = match(raw)
-        if found is None:
-            defect = defect or f"Malformed header line {raw[:30].decode('utf-8', 'replace')!r}"
-            continue
-        value = found.group(2).decode("utf-8", "surrogateescape")
-        if "\n" in value:
-            value = _FOLD_RE.sub(" ", value)
-        name = found.group(1).decode("ascii")
-        append((name, value.strip(" \t\r"), raw, header_key(name)))
+        field = seen.get(raw)
+        if field is None:
+            field = _read_field(raw.removesuffix(b"\r"))
+            if field is None:
+                text = raw.removesuffix(b"\r")[:30].decode("utf-8", "replace")
+                defect = defect or f"Malformed header line {text!r}"
+                continue
+            _remember(seen, raw, field)
+        append(field)
     headers = Headers.of_fields(fields)
     if defect is not None:
         message.headers = headers
         raise SipParseError(defect, partial=message)
     return headers
+
+
+def _read_field(raw: bytes) -> Field | None:
+    """One ``name: value`` line (folds already joined, CR removed), or None when malformed."""
+    found = _HEADER_LINE_RE.match(raw)
+    if found is None:
+        return None
+    value = found.group(2).decode("utf-8", "surrogateescape")
+    if "\n" in value:
+        value = _FOLD_RE.sub(" ", value)
+    name = found.group(1).decode("ascii")
+    return (name, value.strip(" \t\r"), raw, header_key(name))
 
 
 def content_length(headers: Headers) -> int | None:
@@ -203,6 +237,8 @@ def _frame_body(headers: Headers, rest: bytes, stream: bool) -> bytes:
 
 def _check_version(message: Message) -> None:
     """RFC 3261 §8.2 and §21.5.6: anything but SIP/2.0 gets 505."""
+    if message.version == "SIP/2.0":
+        return
     version_match = VERSION_RE.fullmatch(message.version)
     if version_match is None:
         raise SipParseError("Malformed SIP-Version", partial=message)

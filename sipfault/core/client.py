@@ -40,15 +40,18 @@ class ClientTransaction:
         """Send the request and arm Timers E (UDP only) and F."""
         self._send(self.request, self.peer, False, now)
         if not self.peer.reliable:
-            self._retransmit = self._queue.schedule(now + self._interval, self._timer_e)
-        self._timeout = self._queue.schedule(now + 64 * self._timers.t1, self._timer_f)
+            self._retransmit = self._queue.schedule(now + self._interval, self._timer_e, "E",
+                                                    self.request)
+        self._timeout = self._queue.schedule(now + 64 * self._timers.t1, self._timer_f, "F",
+                                             self.request)
 
     def _timer_e(self, now: float) -> None:
         if self._done:
             return
         self._send(self.request, self.peer, True, now)
         self._interval = min(2 * self._interval, self._timers.t2)
-        self._retransmit = self._queue.schedule(now + self._interval, self._timer_e)
+        self._retransmit = self._queue.schedule(now + self._interval, self._timer_e, "E",
+                                                self.request)
 
     def _timer_f(self, now: float) -> None:
         if not self._done:

@@ -87,15 +87,16 @@ class Dialog:
                 return
             resend(response, self.peer, at)
             interval = min(2 * interval, timers.t2)
-            self._retransmit = queue.schedule(at + interval, retransmit)
+            self._retransmit = queue.schedule(at + interval, retransmit, "2xx", response)
 
         def give_up(at: float) -> None:
             if not self.acked and self.state is not DialogState.TERMINATED:
                 self.stop_retransmission()
                 on_no_ack(self, at)
 
-        self._retransmit = queue.schedule(now + interval, retransmit)
-        self._give_up = queue.schedule(now + 64 * timers.t1, give_up)
+        # §13.3.1.4 names no timers; the journal calls them "2xx" and "2xx-timeout".
+        self._retransmit = queue.schedule(now + interval, retransmit, "2xx", response)
+        self._give_up = queue.schedule(now + 64 * timers.t1, give_up, "2xx-timeout", response)
 
     def stop_retransmission(self) -> None:
         """The ACK came (or the dialog ended): stop re-sending the 2xx."""

@@ -125,6 +125,16 @@ class FaultApplied:
 
 
 @dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A protocol timer fired: RFC 3261 Timer E, F, G, H, I, J, L, or a 2xx / reliable 1xx
+    retransmission ("2xx", "2xx-timeout", "1xx", "prack-timeout")."""
+
+    time: float
+    timer: str
+    call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class BindingExpired:
     """A registration ran out (or was forced out by a scenario fault)."""
 
@@ -136,5 +146,5 @@ class BindingExpired:
 
 Event = (
     MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
-    | FaultApplied | BindingExpired
+    | FaultApplied | TimerFired | BindingExpired
 )

@@ -103,10 +103,12 @@ class ReliableProvisionals:
                 return
             self._resend(response, at)
             interval *= 2
-            self._retransmit = self._queue.schedule(at + interval, retransmit)
+            self._retransmit = self._queue.schedule(at + interval, retransmit, "1xx", response)
 
-        self._retransmit = self._queue.schedule(now + interval, retransmit)
-        self._give_up = self._queue.schedule(now + 64 * self._timers.t1, self._timeout)
+        # RFC 3262 §3 names no timers; the journal calls them "1xx" and "prack-timeout".
+        self._retransmit = self._queue.schedule(now + interval, retransmit, "1xx", response)
+        self._give_up = self._queue.schedule(now + 64 * self._timers.t1, self._timeout,
+                                             "prack-timeout", response)
 
     def wait(self, action: Callable[[float], None]) -> None:
         """Run ``action`` once the outstanding reliable 1xx is acknowledged."""

@@ -22,7 +22,7 @@ def _spent(now: float) -> None:
 class Timer:
     """A scheduled callback; cancel it with :meth:`cancel`."""
 
-    __slots__ = ("_queue", "callback", "cancelled", "deadline", "sequence")
+    __slots__ = ("_queue", "callback", "cancelled", "context", "deadline", "label", "sequence")
 
     deadline: float
     """When it fires, on the caller's clock."""
@@ -32,16 +32,22 @@ class Timer:
     """Called with the current time."""
     cancelled: bool
     """Set by cancel() and when it fires; the queue skips it."""
+    label: str | None
+    """The protocol timer's name ("G", "H"...), reported to the observer when it fires."""
+    context: object
+    """What the timer is about (the request), handed to the observer with the label."""
 
     def __init__(
         self, deadline: float, sequence: int, callback: Callable[[float], None],
-        queue: TimerQueue | None = None,
+        queue: TimerQueue | None = None, label: str | None = None, context: object = None,
     ) -> None:
         self.deadline = deadline
         self.sequence = sequence
         self.callback = callback
         self.cancelled = False
         self._queue = queue
+        self.label = label
+        self.context = context
 
     def __repr__(self) -> str:
         return f"Timer(deadline={self.deadline!r}, sequence={self.sequence!r})"
@@ -66,14 +72,23 @@ class TimerQueue:
         self._heap: list[tuple[float, int, Timer]] = []
         self._counter = itertools.count()
         self._cancelled = 0  # cancelled timers still in the heap
+        self.observer: Callable[[str, object, float], None] | None = None
+        """Told (label, context, now) before a labelled timer's callback runs."""
 
     def __len__(self) -> int:
         return sum(1 for _, _, timer in self._heap if not timer.cancelled)
 
-    def schedule(self, deadline: float, callback: Callable[[float], None]) -> Timer:
-        """Call ``callback(now)`` at the first ``run_due(now)`` with ``now >= deadline``."""
+    def schedule(
+        self, deadline: float, callback: Callable[[float], None], label: str | None = None,
+        context: object = None,
+    ) -> Timer:
+        """Call ``callback(now)`` at the first ``run_due(now)`` with ``now >= deadline``.
+
+        A ``label`` names a protocol timer (RFC 3261 Timer G, H...): the observer hears of it
+        when it fires, so the journal can say which timer did what.
+        """
         sequence = next(self._counter)
-        timer = Timer(deadline, sequence, callback, self)
+        timer = Timer(deadline, sequence, callback, self, label, context)
         heapq.heappush(self._heap, (deadline, sequence, timer))
         return timer
 
@@ -108,6 +123,8 @@ class TimerQueue:
                 continue
             timer.cancelled = True
             callback, timer.callback = timer.callback, _spent
+            if timer.label is not None and self.observer is not None:
+                self.observer(timer.label, timer.context, now)
             callback(now)
             fired += 1
             heap = self._heap  # a sweep while firing replaces the list

@@ -133,7 +133,7 @@ class ServerTransaction:
         elif self.is_invite and response.status < 300:
             # RFC 6026 §7.1: stay to absorb retransmitted INVITEs for Timer L = 64*T1.
             self._move(State.ACCEPTED, now)
-            self._arm_timeout(64 * self._config.t1, now)
+            self._arm_timeout(64 * self._config.t1, now, "L")
         else:
             self._move(State.COMPLETED, now)
             self._enter_completed(now)
@@ -144,15 +144,16 @@ class ServerTransaction:
         if self.is_invite:
             if not self.peer.reliable:
                 self._interval = t1
-                self._retransmit = self._queue.schedule(now + t1, self._timer_g)
-            self._timeout = self._queue.schedule(now + 64 * t1, self._timer_h)
+                self._retransmit = self._queue.schedule(now + t1, self._timer_g, "G",
+                                                        self.request)
+            self._timeout = self._queue.schedule(now + 64 * t1, self._timer_h, "H", self.request)
         else:
-            self._arm_timeout(0.0 if self.peer.reliable else 64 * t1, now)
+            self._arm_timeout(0.0 if self.peer.reliable else 64 * t1, now, "J")
 
-    def _arm_timeout(self, delay: float, now: float) -> None:
+    def _arm_timeout(self, delay: float, now: float, label: str) -> None:
         if self._timeout is not None:
             self._timeout.cancel()
-        self._timeout = self._queue.schedule(now + delay, self._terminate)
+        self._timeout = self._queue.schedule(now + delay, self._terminate, label, self.request)
 
     def _terminate(self, now: float) -> None:
         if self.state is not State.TERMINATED:
@@ -164,7 +165,8 @@ class ServerTransaction:
             return
         self._send(self.last_response, self.peer, self, True, now)
         self._interval = min(2 * self._interval, self._config.t2)
-        self._retransmit = self._queue.schedule(now + self._interval, self._timer_g)
+        self._retransmit = self._queue.schedule(now + self._interval, self._timer_g, "G",
+                                                self.request)
 
     def _timer_h(self, now: float) -> None:
         """Timer H: no ACK came for the final response (§17.2.1)."""
@@ -190,5 +192,5 @@ class ServerTransaction:
         self._cancel_timers()
         self._move(State.CONFIRMED, now)
         delay = 0.0 if self.peer.reliable else self._config.t4
-        self._timeout = self._queue.schedule(now + delay, self._terminate)
+        self._timeout = self._queue.schedule(now + delay, self._terminate, "I", self.request)
         return True

@@ -41,6 +41,7 @@ from sipfault.core.events import (
     Peer,
     RequestUnmatched,
     RuleMatched,
+    TimerFired,
 )
 from sipfault.core.exchange import Exchange
 from sipfault.core.registrar import Registrar
@@ -83,6 +84,7 @@ class UserAgentServer:
         self.engine = ScenarioEngine(scenario, seed)
         self._wall_clock = wall_clock
         self.timers = TimerQueue()
+        self.timers.observer = self._timer_fired
         self.server_header = server_header
         self._rng = rng if rng is not None else random.Random()
         self._transactions: dict[TransactionKey, ServerTransaction] = {}
@@ -136,6 +138,10 @@ class UserAgentServer:
                 return
             except Exception as exc:  # the server must keep serving (a bug, reported)
                 self._internal_error(exc, now, None)
+
+    def _timer_fired(self, label: str, context: object, now: float) -> None:
+        call_id = context.headers.get("Call-ID") if isinstance(context, Message) else None
+        self._events.append(TimerFired(now, label, call_id))
 
     def take_outgoing(self) -> list[Outgoing]:
         """What to send, in order; the list is emptied."""

@@ -10,6 +10,7 @@ import itertools
 import pytest
 from uas_harness import OFFER, TCP, Harness, request, response, statuses
 
+from sipfault.core.events import TimerFired
 from sipfault.sip.message import Request, Response
 
 BUSY = """
@@ -234,3 +235,19 @@ def test_out_of_order_cseq_in_dialog_gets_500() -> None:
     tag = response(h.sent, 200).to.tag
     sent = h.feed(request("BYE", branch="z9hG4bK-bye", to_tag=tag, cseq=4))
     assert statuses(sent) == [500]
+
+
+def test_timers_are_journaled_by_name() -> None:
+    h = Harness.from_yaml(BUSY)
+    h.feed(request())
+    h.advance(40)
+    fired = [(e.timer, round(e.time, 3), e.call_id) for e in h.events
+             if isinstance(e, TimerFired)]
+    assert fired[:2] == [("G", 1.7, "call-1"), ("G", 2.7, "call-1")]
+    assert ("H", 33.2, "call-1") in fired
+    h2 = Harness.from_yaml(ANSWER)
+    h2.feed(request(body=OFFER))
+    h2.advance(40)
+    names = [e.timer for e in h2.events if isinstance(e, TimerFired)]
+    assert names[:3] == ["2xx", "2xx", "2xx"]
+    assert {"2xx-timeout", "L", "E"} <= set(names)

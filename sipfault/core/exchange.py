@@ -30,8 +30,8 @@ class Exchange:
 
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
-        "_pending", "_vias", "dialog", "facts", "faulted", "reliable", "session_timer",
-        "to_tag", "transaction",
+        "_pending", "_vias", "dialog", "facts", "faulted", "reliable", "request",
+        "session_timer", "to_tag", "transaction",
     )
 
     def __init__(
@@ -39,6 +39,8 @@ class Exchange:
         dialog: Dialog | None,
     ) -> None:
         self.transaction = transaction
+        self.request: Request = transaction.request
+        """The request being answered (the transaction's, read often enough to keep here)."""
         self.facts = facts
         self.to_tag = to_tag
         self.dialog = dialog
@@ -50,11 +52,6 @@ class Exchange:
         """RFC 4028 session timer the INVITE asked for, once accepted."""
         self.faulted: tuple[int, ...] = ()
         """Ids of responses sent with a scenario fault, forgotten when the exchange ends."""
-
-    @property
-    def request(self) -> Request:
-        """The request being answered."""
-        return self.transaction.request
 
     @property
     def vias(self) -> list[Field]:

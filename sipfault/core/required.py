@@ -91,6 +91,15 @@ def _field_names(code: int, method: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def may_need_fields(code: int, method: str, defaults: ResponseDefaults) -> bool:
+    """False when :func:`code_fields` has nothing to add (most 2xx): a cheap check first."""
+    if not is_valid_status(code):  # a malformed-status fault: nothing is required of it
+        return False
+    return bool(_field_names(code, method)) or any(
+        number == code for number, _ in defaults.retry_after
+    )
+
+
 def code_fields(code: int, sources: FieldSources) -> Fields:
     """Every field the catalogue asks of ``code`` for this request that we know how to fill.
 

@@ -98,6 +98,8 @@ def _has_tag(address: str) -> bool:
     """Whether a To value carries a tag parameter (outside its URI)."""
     closing = address.rfind(">")
     params = address[closing + 1:] if closing >= 0 else address
+    if ";" not in params:
+        return False
     return any(
         part.split("=", 1)[0].strip().lower() == "tag" for part in params.split(";")[1:]
     )

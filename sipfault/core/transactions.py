@@ -28,6 +28,10 @@ class State(enum.Enum):
     ACCEPTED = "Accepted"
     TERMINATED = "Terminated"
 
+    # Members are singletons compared by identity: the C hash of object spares the Python
+    # call of Enum.__hash__ on every state change (TRANSITIONS is keyed by state).
+    __hash__ = object.__hash__
+
 
 TRANSITIONS: dict[tuple[bool, State], frozenset[State]] = {
     # (is INVITE, from) -> allowed next states

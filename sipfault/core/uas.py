@@ -53,7 +53,7 @@ from sipfault.core.reliable import (
     client_supports,
     first_rseq,
 )
-from sipfault.core.required import FieldSources, code_fields
+from sipfault.core.required import FieldSources, code_fields, may_need_fields
 from sipfault.core.responses import apply_overrides, build_response, response_vias
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
@@ -218,7 +218,7 @@ class UserAgentServer:
             MessageReceived(now, peer, request, data, retransmission=existing is not None)
         )
         if request.method == "ACK":
-            self._on_ack(request, peer, now)
+            self._on_ack(request, key, peer, now)
             return
         if existing is not None:
             existing.on_retransmission(now)
@@ -227,10 +227,11 @@ class UserAgentServer:
             key, request, peer, self.scenario.timers, self.timers, *self._tx_callbacks
         )
         self._transactions[key] = tx
-        to_tag = None if request.to.tag else self._new_tag()
-        dialog = self._find_dialog(request)
-        facts = RequestFacts(request, ruri, peer, in_dialog=request.to.tag is not None)
-        exchange = Exchange(tx, facts, to_tag or request.to.tag or "", dialog)
+        their_tag = request.to.tag  # read once: each read parses the To
+        to_tag = their_tag or self._new_tag()
+        dialog = self._find_dialog(request, their_tag)
+        facts = RequestFacts(request, ruri, peer, in_dialog=their_tag is not None)
+        exchange = Exchange(tx, facts, to_tag, dialog)
         self._exchanges[key] = exchange
         if request.method == "CANCEL":
             self._on_cancel(exchange, now)
@@ -488,11 +489,13 @@ class UserAgentServer:
         is_invite = request.method == "INVITE"
         creates_dialog = is_invite and 100 < status < 300
         fields = list(extra)
-        named = {header_key(name) for name, _ in fields}
-        sources = FieldSources(request, self.scenario.defaults, self._allow, exchange.contact,
-                               lambda proxy: self._challenge(proxy, now),
-                               exchange.local_address()[0])
-        fields += [f for f in code_fields(status, sources) if header_key(f[0]) not in named]
+        defaults = self.scenario.defaults
+        if may_need_fields(status, request.method, defaults):
+            named = {header_key(name) for name, _ in fields}
+            sources = FieldSources(request, defaults, self._allow, exchange.contact,
+                                   lambda proxy: self._challenge(proxy, now),
+                                   exchange.local_address()[0])
+            fields += [f for f in code_fields(status, sources) if header_key(f[0]) not in named]
         if creates_dialog and "contact" not in {header_key(name) for name, _ in fields}:
             fields.append(("Contact", exchange.contact()))
         if 200 <= status < 300 and exchange.session_timer is not None:
@@ -622,13 +625,16 @@ class UserAgentServer:
 
     # ---------------------------------------------------------------------- ACK and CANCEL
 
-    def _on_ack(self, ack: Request, peer: Peer, now: float) -> None:
-        """§17.2.1: an ACK for a 3xx-6xx ends its transaction; one for a 2xx its retransmission."""
-        tx = self._transactions.get(transaction_key(ack))
+    def _on_ack(self, ack: Request, key: TransactionKey, peer: Peer, now: float) -> None:
+        """§17.2.1: an ACK for a 3xx-6xx ends its transaction; one for a 2xx its retransmission.
+
+        ``key`` is the ACK's transaction key, which is its INVITE's.
+        """
+        tx = self._transactions.get(key)
         if tx is not None and tx.state in (State.COMPLETED, State.CONFIRMED):
             tx.on_ack(now)
             return
-        dialog = self._find_dialog(ack)
+        dialog = self._find_dialog(ack, ack.to.tag)
         if dialog is not None:
             if not dialog.acked:
                 dialog.acked = True
@@ -655,8 +661,8 @@ class UserAgentServer:
 
     # --------------------------------------------------------------------------- dialogs
 
-    def _find_dialog(self, request: Request) -> Dialog | None:
-        to_tag = request.to.tag
+    def _find_dialog(self, request: Request, to_tag: str | None) -> Dialog | None:
+        """The dialog of a request whose To-tag is ``to_tag`` (§12.2.2), if any."""
         if to_tag is None:
             return None
         return self._dialogs.get((request.call_id, to_tag, request.from_.tag or ""))

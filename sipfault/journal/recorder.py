@@ -186,6 +186,8 @@ class Recorder:
 
     def on_event(self, event: Event) -> None:
         """Record one event (the server's listener)."""
+        if self.journal is None and self.pcap is None:  # `sipfault run` without a record
+            return
         wall = self.clock(event.time)
         if self.journal is not None:
             try:

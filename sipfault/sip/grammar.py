@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache, wraps
-from typing import ParamSpec, TypeVar, cast
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
 # token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
@@ -52,6 +52,9 @@ def bounded_int(text: str, limit: int) -> int | None:
     """
     if not (text.isascii() and text.isdigit()):  # 1*DIGIT: isdigit() alone takes "²"
         return None
+    if len(text) < 10:  # the usual case: int() is cheap and safe on a few digits
+        value = int(text)
+        return value if value <= limit else limit + 1
     significant = text.lstrip("0")
     if len(significant) > len(str(limit)):
         return limit + 1
@@ -66,20 +69,21 @@ CACHED_VALUE_LENGTH = 512
 """Longest header value whose parse is cached; longer ones (up to 64 KiB) are parsed afresh."""
 
 
-def cache_short_values(function: Callable[_P, _R]) -> Callable[_P, _R]:
+def cache_short_values(
+    function: Callable[Concatenate[str, _P], _R],
+) -> Callable[Concatenate[str, _P], _R]:
     """Memoise a parser of header values, for values of at most :data:`CACHED_VALUE_LENGTH`.
 
     Clients repeat the same From, To, Via and URIs call after call, so caching pays; but a cache
     keyed by any value would let a peer pin memory with distinct 60 KB values (4096 of them
     held 700 MiB). Longer values, rare in real traffic, skip the cache.
     """
-    cached = cast(Callable[_P, _R], lru_cache(maxsize=4096)(function))
+    cached = cast(Callable[Concatenate[str, _P], _R], lru_cache(maxsize=4096)(function))
 
     @wraps(function)
-    def parse(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        value = args[0] if args else None
-        if isinstance(value, str) and len(value) <= CACHED_VALUE_LENGTH:
-            return cached(*args, **kwargs)
-        return function(*args, **kwargs)
+    def parse(value: str, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if len(value) <= CACHED_VALUE_LENGTH:
+            return cached(value, *args, **kwargs)
+        return function(value, *args, **kwargs)
 
     return parse

@@ -259,7 +259,7 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        return header_key(name) in self._positions()
+        return (_KEYS.get(name) or header_key(name)) in (self._index or self._positions())
 
     def __repr__(self) -> str:
         return f"Headers({[(f[0], f[1]) for f in self._fields]!r})"
@@ -270,15 +270,17 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of the first field with this name, or ``default``."""
-        position = self._positions().get(header_key(name))
+        # Lookups are the hottest code of a server: the memo and the index are read inline.
+        index = self._index or self._positions()
+        position = index.get(_KEYS.get(name) or header_key(name))
         if position is None:
             return default
         return self._fields[position if position >= 0 else -1 - position][1]
 
     def lines(self, name: str) -> list[str]:
         """The value of every field line with this name, not split on commas."""
-        key = header_key(name)
-        position = self._positions().get(key)
+        key = _KEYS.get(name) or header_key(name)
+        position = (self._index or self._positions()).get(key)
         if position is None:
             return []
         if position >= 0:
@@ -287,12 +289,16 @@ class Headers:
 
     def values(self, name: str) -> list[str]:
         """Every element of a header, across lines and commas for list headers (§7.3.1)."""
-        key = header_key(name)
-        found = self.lines(key)
+        key = _KEYS.get(name) or header_key(name)
+        position = (self._index or self._positions()).get(key)
+        if position is None:
+            return []
+        if position >= 0:
+            value = self._fields[position][1]
+            return split_list(value) if key in LIST_HEADERS else [value]
+        found = [field[1] for field in self._fields[-1 - position:] if field[3] == key]
         if key not in LIST_HEADERS:
             return found
-        if len(found) == 1:
-            return split_list(found[0])
         elements: list[str] = []
         for value in found:
             elements.extend(split_list(value))
@@ -300,8 +306,8 @@ class Headers:
 
     def count(self, name: str) -> int:
         """How many field lines carry this name."""
-        key = header_key(name)
-        position = self._positions().get(key)
+        key = _KEYS.get(name) or header_key(name)
+        position = (self._index or self._positions()).get(key)
         if position is None:
             return 0
         if position >= 0:

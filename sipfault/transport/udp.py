@@ -9,6 +9,8 @@ from typing import cast
 from sipfault.core.events import Peer
 
 DatagramHandler = Callable[[bytes, Peer], None]
+_PEERS_KEPT = 1024
+"""Peers remembered by source address (emptied when full)."""
 
 
 class UdpEndpoint(asyncio.DatagramProtocol):
@@ -18,6 +20,7 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
         self.local: tuple[str, int] = ("", 0)
+        self._peers: dict[tuple[str | object, int], Peer] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
@@ -25,7 +28,13 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self.local = (sockname[0], sockname[1])
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        peer = Peer("udp", (str(addr[0]), int(addr[1])), self.local)
+        # A Peer is immutable and clients send from a few addresses: one Peer per address.
+        peer = self._peers.get(addr)
+        if peer is None:
+            peer = Peer("udp", (str(addr[0]), int(addr[1])), self.local)
+            if len(self._peers) >= _PEERS_KEPT:
+                self._peers.clear()
+            self._peers[addr] = peer
         self._handler(data, peer)
 
     def error_received(self, exc: Exception) -> None:

@@ -6,6 +6,7 @@ RFC 3261 §17.2.1 (Timers G, H, I), §13.3.1.4 (2xx until ACK), §9.2 (CANCEL), 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 from uas_harness import OFFER, TCP, Harness, request, response, statuses
@@ -251,3 +252,27 @@ def test_timers_are_journaled_by_name() -> None:
     names = [e.timer for e in h2.events if isinstance(e, TimerFired)]
     assert names[:3] == ["2xx", "2xx", "2xx"]
     assert {"2xx-timeout", "L", "E"} <= set(names)
+
+
+T38 = OFFER.replace("m=audio 49170 RTP/AVP 0 8 101", "m=image 49172 udptl t38") + \
+    "a=T38FaxVersion:0\r\na=T38FaxRateManagement:transferredTCF\r\n"
+
+
+def reinvite_t38(scenario_file: str) -> Response:
+    h = Harness.from_yaml((Path(__file__).resolve().parents[2] / scenario_file).read_text())
+    h.feed(request(body=OFFER))
+    ok = response(h.advance(1.3), 200)
+    h.feed(request("ACK", branch="z9hG4bK-ack", to_tag=ok.to.tag, cseq_method="ACK"))
+    sent = h.feed(request(branch="z9hG4bK-re", to_tag=ok.to.tag, cseq=2, body=T38))
+    final = [s.message for s in sent if isinstance(s.message, Response)][-1]
+    assert isinstance(final, Response)
+    return final
+
+
+def test_foip_bench_refuses_or_accepts_t38() -> None:
+    refused = reinvite_t38("scenarios/foip/t38-reject.yaml")
+    assert refused.status == 488
+    assert refused.headers.get("Warning") == '304 127.0.0.1 "Media type not available: T.38"'
+    accepted = reinvite_t38("scenarios/foip/t38-accept.yaml")
+    assert accepted.status == 200
+    assert "m=image 40000 udptl t38" in accepted.body.decode()

@@ -13,7 +13,8 @@ from sipfault.core.events import Peer
 from sipfault.sip.codes import is_valid_status, reason_phrase
 from sipfault.sip.headers import Field, Headers, built_field, header_key, split_list
 from sipfault.sip.message import Request, Response
-from sipfault.sip.via import parse_via
+from sipfault.sip.params import set_param
+from sipfault.sip.via import Via, parse_via
 
 _COPIED = frozenset({"from", "to", "call-id", "cseq"})
 
@@ -31,12 +32,13 @@ def response_vias(request: Request, peer: Peer) -> list[Field]:
     elements = split_list(lines[0])
     top = parse_via(elements[0])
     source_host, source_port = peer.remote
-    fixed = top
-    if top.has_rport:
-        fixed = fixed.with_param("rport", str(source_port))
-    if top.has_rport or top.host.strip("[]") != source_host:
-        fixed = fixed.with_param("received", source_host)
-    if fixed is not top:
+    rport = top.has_rport
+    if rport or top.host.strip("[]") != source_host:
+        params = top.params
+        if rport:
+            params = set_param(params, "rport", str(source_port))
+        params = set_param(params, "received", source_host)
+        fixed = Via(top.protocol, top.transport, top.host, top.port, params)
         lines[0] = ", ".join([str(fixed), *elements[1:]])
     return [("Via", line, None, "via") for line in lines]
 

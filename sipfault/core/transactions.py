@@ -15,7 +15,7 @@ from sipfault.core.events import Peer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.scenario.model import Timers
 from sipfault.sip.message import Request, Response
-from sipfault.sip.via import MAGIC_COOKIE
+from sipfault.sip.via import MAGIC_COOKIE, Via
 
 
 class State(enum.Enum):
@@ -52,14 +52,18 @@ SendFunction = Callable[[Response, Peer, "ServerTransaction", bool, float], None
 """How a transaction hands a response to the UAS: response, peer, itself, re-sent?, now."""
 
 
-def transaction_key(request: Request, method: str | None = None) -> TransactionKey:
+def transaction_key(
+    request: Request, method: str | None = None, top: Via | None = None
+) -> TransactionKey:
     """The §17.2.3 matching key of a request; ``method`` overrides (ACK and CANCEL look up INVITE).
 
     With an RFC 3261 branch (magic cookie plus something) the key is branch, sent-by and
     method. Otherwise (RFC 2543 peers, RFC 4475 §3.2.1's bare cookie) it falls back to
     Request-URI, From tag, Call-ID, CSeq number and the top Via, as §17.2.3 describes.
+    ``top`` is the top Via when the caller has read it already.
     """
-    top = request.top_via
+    if top is None:
+        top = request.top_via
     branch = top.branch or ""
     lookup_method = method or request.method
     if lookup_method == "ACK":

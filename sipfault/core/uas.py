@@ -64,7 +64,7 @@ from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
-from sipfault.sip.validate import validate_request
+from sipfault.sip.validate import CheckedRequest, check_request
 
 SERVER_HEADER = f"sipfault/{__version__}"
 
@@ -207,8 +207,8 @@ class UserAgentServer:
 
     def _on_request(self, request: Request, data: bytes, peer: Peer, now: float) -> None:
         try:
-            ruri = validate_request(request, KNOWN_METHODS)
-            key = transaction_key(request)
+            checked = check_request(request, KNOWN_METHODS)
+            key = transaction_key(request, top=checked.top_via)
         except SipParseError as exc:
             self._events.append(MessageReceived(now, peer, request, data))
             self._reject(exc, data, peer, now)
@@ -218,7 +218,7 @@ class UserAgentServer:
             MessageReceived(now, peer, request, data, retransmission=existing is not None)
         )
         if request.method == "ACK":
-            self._on_ack(request, key, peer, now)
+            self._on_ack(request, key, checked, peer, now)
             return
         if existing is not None:
             existing.on_retransmission(now)
@@ -227,10 +227,10 @@ class UserAgentServer:
             key, request, peer, self.scenario.timers, self.timers, *self._tx_callbacks
         )
         self._transactions[key] = tx
-        their_tag = request.to.tag  # read once: each read parses the To
+        their_tag = checked.to.tag
         to_tag = their_tag or self._new_tag()
-        dialog = self._find_dialog(request, their_tag)
-        facts = RequestFacts(request, ruri, peer, in_dialog=their_tag is not None)
+        dialog = self._find_dialog(request, their_tag, checked.from_.tag)
+        facts = RequestFacts(request, checked.ruri, peer, in_dialog=their_tag is not None)
         exchange = Exchange(tx, facts, to_tag, dialog)
         self._exchanges[key] = exchange
         if request.method == "CANCEL":
@@ -625,7 +625,9 @@ class UserAgentServer:
 
     # ---------------------------------------------------------------------- ACK and CANCEL
 
-    def _on_ack(self, ack: Request, key: TransactionKey, peer: Peer, now: float) -> None:
+    def _on_ack(
+        self, ack: Request, key: TransactionKey, checked: CheckedRequest, peer: Peer, now: float
+    ) -> None:
         """§17.2.1: an ACK for a 3xx-6xx ends its transaction; one for a 2xx its retransmission.
 
         ``key`` is the ACK's transaction key, which is its INVITE's.
@@ -634,7 +636,7 @@ class UserAgentServer:
         if tx is not None and tx.state in (State.COMPLETED, State.CONFIRMED):
             tx.on_ack(now)
             return
-        dialog = self._find_dialog(ack, ack.to.tag)
+        dialog = self._find_dialog(ack, checked.to.tag, checked.from_.tag)
         if dialog is not None:
             if not dialog.acked:
                 dialog.acked = True
@@ -661,11 +663,13 @@ class UserAgentServer:
 
     # --------------------------------------------------------------------------- dialogs
 
-    def _find_dialog(self, request: Request, to_tag: str | None) -> Dialog | None:
-        """The dialog of a request whose To-tag is ``to_tag`` (§12.2.2), if any."""
+    def _find_dialog(
+        self, request: Request, to_tag: str | None, from_tag: str | None
+    ) -> Dialog | None:
+        """The dialog of a request with these To and From tags (§12.2.2), if any."""
         if to_tag is None:
             return None
-        return self._dialogs.get((request.call_id, to_tag, request.from_.tag or ""))
+        return self._dialogs.get((request.call_id, to_tag, from_tag or ""))
 
     def _update_dialog(self, exchange: Exchange, response: Response, now: float) -> None:
         """§12.1.1: a 1xx with a tag makes an early dialog, a 2xx confirms it."""

@@ -18,6 +18,17 @@ CSEQ_MAX = 2**31 - 1
 """RFC 3261 §8.1.1.5: the CSeq sequence number MUST be less than 2**31."""
 
 
+def parse_cseq(value: str) -> tuple[int, str]:
+    """A CSeq value: ``1*DIGIT LWS Method`` (§20.16)."""
+    parts = value.split()
+    number = bounded_int(parts[0], CSEQ_MAX) if len(parts) == 2 else None
+    if number is None:
+        raise SipParseError("Malformed CSeq")
+    if number > CSEQ_MAX:
+        raise SipParseError("CSeq number out of range")  # RFC 4475 §3.1.2.4
+    return number, parts[1]
+
+
 class Message:
     """What requests and responses share: header fields and a body."""
 
@@ -26,7 +37,7 @@ class Message:
     def __init__(
         self, headers: Headers | None = None, body: bytes = b"", version: str = SIP_VERSION
     ) -> None:
-        self.headers = headers if headers is not None else Headers()
+        self.headers = headers if headers is not None else Headers.of_fields(())
         self.body = body
         self.version = version
         self._raw_start: tuple[bytes, str] | None = None
@@ -71,13 +82,7 @@ class Message:
         value = self.headers.get("CSeq")
         if value is None:
             raise SipParseError("Missing CSeq")
-        parts = value.split()
-        number = bounded_int(parts[0], CSEQ_MAX) if len(parts) == 2 else None
-        if number is None:
-            raise SipParseError("Malformed CSeq")
-        if number > CSEQ_MAX:
-            raise SipParseError("CSeq number out of range")  # RFC 4475 §3.1.2.4
-        return number, parts[1]
+        return parse_cseq(value)
 
     @property
     def vias(self) -> list[Via]:

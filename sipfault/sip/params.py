@@ -16,6 +16,10 @@ _PARAM_RE = re.compile(
 )
 
 
+# ;token[=value] repeated, with nothing the generic pattern would treat specially.
+_SIMPLE_RE = re.compile(r"""(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[^;\s"]+)?)+""")
+
+
 def parse_params(text: str, what: str) -> Params:
     """Parse ``;a=1;b;c="x y"`` (the leading ``;`` included) into name/value pairs.
 
@@ -23,6 +27,13 @@ def parse_params(text: str, what: str) -> Params:
     a serialized parameter is what was read. An empty parameter, as in ``;;``, is a defect
     (RFC 4475 §3.1.2.1).
     """
+    if _SIMPLE_RE.fullmatch(text) is not None:
+        # The usual ";name=value;flag": no space, quote or empty parameter, so the generic
+        # pattern below would read the same pairs, one match per parameter.
+        return tuple(
+            (name, value if equals else None)
+            for name, equals, value in (chunk.partition("=") for chunk in text[1:].split(";"))
+        )
     text = text.lstrip()
     if not text:
         return ()

@@ -213,12 +213,13 @@ def content_length(headers: Headers) -> int | None:
 
     Any length beyond :data:`MAX_MESSAGE_SIZE` comes back as ``MAX_MESSAGE_SIZE + 1``.
     """
-    values = {value.strip() for value in headers.lines("Content-Length")}
-    if not values:
+    lines = headers.lines("Content-Length")
+    if not lines:
         return None
-    if len(values) > 1:
+    value = lines[0].strip()
+    if len(lines) > 1 and any(other.strip() != value for other in lines):
         raise SipParseError("Conflicting Content-Length")  # RFC 4475 §3.3.9
-    length = bounded_int(values.pop(), MAX_MESSAGE_SIZE)
+    length = bounded_int(value, MAX_MESSAGE_SIZE)
     if length is None:
         raise SipParseError("Invalid Content-Length")  # RFC 4475 §3.1.2.3
     return length

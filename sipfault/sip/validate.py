@@ -7,17 +7,42 @@ torture tests; where the RFC lets a receiver choose between 400 and leniency, th
 
 from __future__ import annotations
 
-from sipfault.sip.address import parse_address
+from typing import NamedTuple
+
+from sipfault.sip.address import Address, parse_address
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import bounded_int
-from sipfault.sip.headers import LIST_HEADERS, SINGLE_HEADERS, canonical_name, split_list
-from sipfault.sip.message import Request
+from sipfault.sip.headers import (
+    LIST_HEADERS,
+    SINGLE_HEADERS,
+    canonical_name,
+    header_key,
+    split_list,
+)
+from sipfault.sip.message import Request, parse_cseq
 from sipfault.sip.uri import Uri, parse_uri
+from sipfault.sip.via import Via, parse_via
 
 REQUIRED_HEADERS = ("Via", "Call-ID", "From", "To", "CSeq")
 """§8.1.1: the fields every request carries (Max-Forwards too, but RFC 2543 peers omit it)."""
+_REQUIRED_KEYS = tuple((header_key(name), name) for name in REQUIRED_HEADERS)
 
 SUPPORTED_URI_SCHEMES = frozenset({"sip", "sips", "tel"})
+
+
+class CheckedRequest(NamedTuple):
+    """What validation read from a request, handed on so that it is not read again."""
+
+    ruri: Uri
+    """The Request-URI."""
+    top_via: Via | None
+    """The topmost Via element; None when the Via field is empty (no element to answer to)."""
+    from_: Address
+    """The From."""
+    to: Address
+    """The To."""
+    cseq: tuple[int, str]
+    """CSeq number and method."""
 
 
 def validate_request(request: Request, known_methods: frozenset[str]) -> Uri:
@@ -26,54 +51,70 @@ def validate_request(request: Request, known_methods: frozenset[str]) -> Uri:
     The CSeq method must equal the request method (RFC 4475 §3.1.2.17) for known methods only:
     an unknown method is answered 501 by the UAS whatever its CSeq says (§3.1.2.18 prefers it).
     """
+    return check_request(request, known_methods).ruri
+
+
+def check_request(request: Request, known_methods: frozenset[str]) -> CheckedRequest:
+    """:func:`validate_request`, returning what it read on the way."""
     try:
-        return _validate(request, known_methods)
+        return _check(request, known_methods)
     except SipParseError as exc:
         exc.partial = request
         raise
 
 
-def _validate(request: Request, known_methods: frozenset[str]) -> Uri:
-    headers = request.headers
-    for name in REQUIRED_HEADERS:
-        if name not in headers:
-            raise SipParseError(f"Missing {name}")
-    seen: set[str] = set()
-    for _, value, _, key in headers.fields():  # in wire order: the reason names the first
-        if key in SINGLE_HEADERS:
-            if key in seen:
-                raise SipParseError(f"Multiple {canonical_name(key)} headers")  # §3.3.8
-            seen.add(key)
-        elif key in LIST_HEADERS:
+def _check(request: Request, known_methods: frozenset[str]) -> CheckedRequest:
+    # One pass over the fields (every lookup would be one more); defects are raised in the
+    # order of the checks below, whatever the order of the fields.
+    firsts: dict[str, str] = {}  # the first value of each field, by key
+    vias: list[str] = []
+    contacts: list[str] = []
+    defect: str | None = None  # the first repeated single field or malformed list, wire order
+    for _, value, _, key in request.headers.fields():
+        if key not in firsts:
+            firsts[key] = value
+        elif key in SINGLE_HEADERS:
+            defect = defect or f"Multiple {canonical_name(key)} headers"  # RFC 4475 §3.3.8
+            continue
+        if key in LIST_HEADERS:
             # Split every list now, so that Headers.values() cannot raise later, in the middle
             # of answering (Require, Supported, Record-Route... are read after validation).
             try:
-                split_list(value)
+                elements = split_list(value)
             except SipParseError as exc:
                 name = canonical_name(key)
-                raise SipParseError(f"Malformed {name}: {exc.reason.lower()}") from None
-    request.vias  # noqa: B018  (parses every Via: RFC 4475 §3.1.2.1)
-    request.from_  # noqa: B018
-    to = request.to
+                defect = defect or f"Malformed {name}: {exc.reason.lower()}"
+                continue
+            if key == "via":
+                vias += elements
+            elif key == "contact":
+                contacts += elements
+    for key, name in _REQUIRED_KEYS:
+        if key not in firsts:
+            raise SipParseError(f"Missing {name}")
+    if defect is not None:
+        raise SipParseError(defect)
+    parsed_vias = [parse_via(value) for value in vias]  # every one: RFC 4475 §3.1.2.1
+    from_ = parse_address(firsts["from"], "From")
+    to = parse_address(firsts["to"], "To")
     if request.method == "REGISTER" and not to.uri.is_sip:
         # §10.2: the To of a REGISTER is the address-of-record, a SIP or SIPS URI; a
         # registrar answers 400 to anything else (RFC 4475 §3.3.4).
         raise SipParseError("To of a REGISTER must be a SIP or SIPS URI")
-    number, method = request.cseq
-    del number
-    if request.method in known_methods and method != request.method:
+    cseq = parse_cseq(firsts["cseq"])
+    if request.method in known_methods and cseq[1] != request.method:
         raise SipParseError("CSeq method does not match the request method")
-    for contact in headers.values("Contact"):
+    for contact in contacts:
         if contact != "*":
             parse_address(contact, "Contact")
-    _check_integer(headers.get("Max-Forwards"), "Max-Forwards", 255)
-    _check_integer(headers.get("Expires"), "Expires", 2**32 - 1)
+    _check_integer(firsts.get("max-forwards"), "Max-Forwards", 255)
+    _check_integer(firsts.get("expires"), "Expires", 2**32 - 1)
     uri = parse_uri(request.uri)
     if uri.scheme not in SUPPORTED_URI_SCHEMES:
         raise SipParseError("Unsupported URI Scheme", 416)
     if uri.is_sip and uri.headers is not None:
         raise SipParseError("Request-URI must not contain headers")  # RFC 4475 §3.1.2.11
-    return uri
+    return CheckedRequest(uri, parsed_vias[0] if parsed_vias else None, from_, to, cseq)
 
 
 def _check_integer(value: str | None, name: str, maximum: int) -> None:

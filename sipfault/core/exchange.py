@@ -45,7 +45,7 @@ class Exchange:
         self.to_tag = to_tag
         self.dialog = dialog
         self._pending: list[Timer] | None = None  # made on the first deferred step
-        self._vias: list[Field] | None = None
+        self._vias: tuple[Field, ...] | None = None  # a tuple: kept for 64*T1, untracked
         self.reliable: ReliableProvisionals | None = None
         """RFC 3262 state, once a reliable provisional has been sent."""
         self.session_timer: SessionTimer | None = None
@@ -54,10 +54,10 @@ class Exchange:
         """Ids of responses sent with a scenario fault, forgotten when the exchange ends."""
 
     @property
-    def vias(self) -> list[Field]:
+    def vias(self) -> tuple[Field, ...]:
         """The Via lines every response copies, the top one fixed for RFC 3581 (read once)."""
         if self._vias is None:
-            self._vias = response_vias(self.request, self.transaction.peer)
+            self._vias = tuple(response_vias(self.request, self.transaction.peer))
         return self._vias
 
     def defer(self, queue: TimerQueue, at: float, action: Callable[[float], None]) -> None:

@@ -82,7 +82,8 @@ def _parse(data: bytes, stream: bool) -> Message:
     except SipParseError as exc:
         exc.partial = _salvage_request(start_raw, lines[1:])
         raise
-    message.headers = _parse_header_lines(lines[1:], message)
+    folded = b"\n " in head or b"\n\t" in head  # rare: most heads need no unfolding
+    message.headers = _parse_header_lines(lines[1:], message, folded)
     try:
         message.body = _frame_body(message.headers, body, stream)
     except SipParseError as exc:
@@ -160,8 +161,8 @@ def _salvage_request(line: bytes, header_lines: list[bytes]) -> Request | None:
     return request
 
 
-def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
-    """Read header lines, undoing folding (RFC 3261 §7.3.1).
+def _parse_header_lines(lines: list[bytes], message: Message, folded: bool = True) -> Headers:
+    """Read header lines, undoing folding (RFC 3261 §7.3.1) unless told there is none.
 
     ``header-name HCOLON value``: the name is a token, whitespace may stand before the colon.
     Every line is read even after a defect, so the partial message keeps what was readable.
@@ -170,16 +171,7 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
     append = fields.append
     seen = _FIELDS_SEEN
     defect: str | None = None
-    index, count = 0, len(lines)
-    while index < count:
-        raw = lines[index]
-        index += 1
-        if index < count and lines[index][:1] in _WSP_STARTS:
-            parts = [raw]
-            while index < count and lines[index][:1] in _WSP_STARTS:
-                parts.append(lines[index])
-                index += 1
-            raw = b"\n".join(parts)
+    for raw in _unfold(lines) if folded else lines:
         field = seen.get(raw)
         if field is None:
             field = _read_field(raw.removesuffix(b"\r"))
@@ -194,6 +186,17 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
         message.headers = headers
         raise SipParseError(defect, partial=message)
     return headers
+
+
+def _unfold(lines: list[bytes]) -> list[bytes]:
+    """Join each line that starts with SP or HTAB to the line before it (§7.3.1)."""
+    joined: list[bytes] = []
+    for line in lines:
+        if joined and line[:1] in _WSP_STARTS:
+            joined[-1] += b"\n" + line
+        else:
+            joined.append(line)
+    return joined
 
 
 def _read_field(raw: bytes) -> Field | None:

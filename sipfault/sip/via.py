@@ -11,11 +11,11 @@ from sipfault.sip.params import Params, format_params, get_param, has_param, par
 
 # via-parm = sent-protocol LWS sent-by *( SEMI via-params )
 # sent-protocol = protocol-name SLASH protocol-version SLASH transport; SLASH = SWS "/" SWS
-# sent-by = host [ COLON port ]
-_VIA_RE = re.compile(
+# sent-by = host [ COLON port ]; matched on what comes before the first ";".
+_SENT_RE = re.compile(
     r"""\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*/\s*
         ([A-Za-z0-9\-.!%*_+`'~]+)\s+
-        (\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._]+)(?:\s*:\s*(\d{1,5}))?\s*(;.*)?$""",
+        (\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._]+)(?:\s*:\s*(\d{1,5}))?\s*$""",
     re.S | re.X,
 )
 
@@ -61,12 +61,32 @@ class Via:
 @cache_short_values
 def parse_via(value: str) -> Via:
     """Parse one via-parm; LWS around ``/``, ``;`` and ``=`` is allowed (RFC 4475 §3.1.1.1)."""
-    match = _VIA_RE.match(value)
+    # Every request has a new branch, but a client's sent-protocol and sent-by repeat: what
+    # comes before the first ";" (no token or host holds one) is read once and kept.
+    sent, semicolon, _ = value.partition(";")
+    head = _SENT_SEEN.get(sent)
+    if head is None:
+        head = _read_sent(sent)
+        if len(sent) <= _SENT_LENGTH:  # bounded in entries and length, like every memo
+            if len(_SENT_SEEN) >= _SENT_KEPT:
+                _SENT_SEEN.clear()
+            _SENT_SEEN[sent] = head
+    params = parse_params(value[len(sent):], "Via") if semicolon else ()
+    return Via(head[0], head[1], head[2], head[3], params)
+
+
+_SENT_SEEN: dict[str, tuple[str, str, str, int | None]] = {}
+_SENT_KEPT = 256
+_SENT_LENGTH = 128
+
+
+def _read_sent(text: str) -> tuple[str, str, str, int | None]:
+    """sent-protocol LWS sent-by: protocol, transport, host and port of a Via."""
+    match = _SENT_RE.match(text)
     if match is None:
         raise SipParseError("Malformed Via header")
-    name, version, transport, host, port_text, param_text = match.groups()
+    name, version, transport, host, port_text = match.groups()
     port = int(port_text) if port_text else None
     if port is not None and port > 65535:
         raise SipParseError("Malformed Via header: port out of range")
-    params = parse_params(param_text, "Via") if param_text else ()
-    return Via(f"{name.upper()}/{version}", transport.upper(), host, port, params)
+    return f"{name.upper()}/{version}", transport.upper(), host, port

@@ -274,13 +274,15 @@ class Server:
             for event in events:
                 for listener in self._listeners:
                     listener(event)
+        # The handle stays armed while it is due no later than the UAS's next deadline: most
+        # new deadlines are later ones, and one that was cancelled costs one early wake-up
+        # (which finds nothing due and re-arms) instead of a new handle per message.
         deadline = uas.next_deadline()
-        if deadline != self._timer_at:
+        if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             if self._timer is not None:
                 self._timer.cancel()
-                self._timer = None
             self._timer_at = deadline
-            if deadline is not None and self._loop is not None:
+            if self._loop is not None:
                 self._timer = self._loop.call_at(deadline, self._on_timer)
 
     def _send(self, item: Outgoing) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import cast
 
@@ -11,6 +12,11 @@ from sipfault.core.events import Peer
 DatagramHandler = Callable[[bytes, Peer], None]
 _PEERS_KEPT = 1024
 """Peers remembered by source address (emptied when full)."""
+BATCH = 16
+"""Datagrams handled per wake-up of the loop. Those already queued are read at once, which
+spares a poll and a loop turn each under load; bounded, so timers and streams get their turn."""
+_MAX_DATAGRAM = 256 * 1024
+"""What asyncio's datagram transport reads at most; the same here."""
 
 
 class UdpEndpoint(asyncio.DatagramProtocol):
@@ -21,13 +27,39 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self.local: tuple[str, int] = ("", 0)
         self._peers: dict[tuple[str | object, int], Peer] = {}
+        self._reader: socket.socket | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
         sockname = transport.get_extra_info("sockname")
         self.local = (sockname[0], sockname[1])
+        shared = transport.get_extra_info("socket")
+        if shared is not None:  # a handle of our own on the same socket, to read the queue
+            self._reader = shared.dup()
+            self._reader.setblocking(False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        del exc
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        self._deliver(data, addr)
+        for _ in range(BATCH - 1):
+            reader, transport = self._reader, self._transport
+            if reader is None or transport is None or transport.is_closing():
+                return
+            try:
+                data, addr = reader.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return  # the queue is empty: back to the loop
+            except OSError as exc:
+                self.error_received(exc)
+                return
+            self._deliver(data, addr)
+
+    def _deliver(self, data: bytes, addr: tuple[str | object, int]) -> None:
         # A Peer is immutable and clients send from a few addresses: one Peer per address.
         peer = self._peers.get(addr)
         if peer is None:
@@ -50,3 +82,6 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         """Stop receiving."""
         if self._transport is not None:
             self._transport.close()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

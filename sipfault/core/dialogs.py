@@ -80,11 +80,19 @@ class Dialog:
     ) -> None:
         """§13.3.1.4: re-send the 2xx at T1, doubling to T2, until ACK; give up at 64*T1."""
         interval = timers.t1
+        give_up_at = now + 64 * timers.t1
+        give_up_armed = False
 
         def retransmit(at: float) -> None:
-            nonlocal interval
+            nonlocal interval, give_up_armed
             if self.acked or self.state is DialogState.TERMINATED:
                 return
+            if not give_up_armed:
+                # The give-up timer is armed on the first retransmission, not with the 2xx:
+                # most ACKs come within T1, and a timer per call that is always cancelled
+                # would only weigh on the heap and the garbage collector.
+                give_up_armed = True
+                self._give_up = queue.schedule(give_up_at, give_up, "2xx-timeout", response)
             resend(response, self.peer, at)
             interval = min(2 * interval, timers.t2)
             self._retransmit = queue.schedule(at + interval, retransmit, "2xx", response)
@@ -96,7 +104,6 @@ class Dialog:
 
         # §13.3.1.4 names no timers; the journal calls them "2xx" and "2xx-timeout".
         self._retransmit = queue.schedule(now + interval, retransmit, "2xx", response)
-        self._give_up = queue.schedule(now + 64 * timers.t1, give_up, "2xx-timeout", response)
 
     def stop_retransmission(self) -> None:
         """The ACK came (or the dialog ended): stop re-sending the 2xx."""

@@ -20,7 +20,7 @@ from sipfault.scenario.model import fill_placeholders
 from sipfault.sip.headers import Field
 from sipfault.sip.message import Request
 from sipfault.sip.sdp import build_answer, build_offer
-from sipfault.sip.uri import format_sip_uri
+from sipfault.sip.uri import Uri, format_sip_uri
 
 _WILDCARDS = ("0.0.0.0", "::", "")
 
@@ -30,7 +30,7 @@ class Exchange:
 
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
-        "_pending", "_vias", "dialog", "facts", "faulted", "reliable", "request",
+        "_pending", "_vias", "dialog", "faulted", "in_dialog", "reliable", "request", "ruri",
         "session_timer", "to_tag", "transaction",
     )
 
@@ -41,7 +41,12 @@ class Exchange:
         self.transaction = transaction
         self.request: Request = transaction.request
         """The request being answered (the transaction's, read often enough to keep here)."""
-        self.facts = facts
+        # The facts are kept as their parts, and made again when asked for: one object less
+        # per exchange for the garbage collector to walk during 64*T1.
+        self.ruri: Uri = facts.ruri
+        """The Request-URI."""
+        self.in_dialog: bool = facts.in_dialog
+        """Whether the request carried a To-tag."""
         self.to_tag = to_tag
         self.dialog = dialog
         self._pending: list[Timer] | None = None  # made on the first deferred step
@@ -52,6 +57,11 @@ class Exchange:
         """RFC 4028 session timer the INVITE asked for, once accepted."""
         self.faulted: tuple[int, ...] = ()
         """Ids of responses sent with a scenario fault, forgotten when the exchange ends."""
+
+    @property
+    def facts(self) -> RequestFacts:
+        """What rules match on."""
+        return RequestFacts(self.request, self.ruri, self.transaction.peer, self.in_dialog)
 
     @property
     def vias(self) -> tuple[Field, ...]:
@@ -83,7 +93,7 @@ class Exchange:
         """
         host, port = self.transaction.peer.local
         if host in _WILDCARDS:
-            ruri_host = self.facts.ruri.host.strip("[]")
+            ruri_host = self.ruri.host.strip("[]")
             host = ruri_host or "127.0.0.1"
         return host, port
 
@@ -98,7 +108,7 @@ class Exchange:
             () if transport == "udp" else (("transport", transport),)
         )
         scheme = "sips" if transport == "tls" else "sip"
-        user = user or self.facts.ruri_user or "sipfault"
+        user = user or self.ruri.user_unescaped or "sipfault"
         safe_user = "".join(c for c in user if c.isalnum() or c in "-_.!~*'()&=+$,;?/") or None
         return f"<{format_sip_uri(host, port, safe_user, params, scheme)}>"
 

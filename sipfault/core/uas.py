@@ -264,7 +264,7 @@ class UserAgentServer:
                 and content_type not in SESSION_BODY_TYPES):  # §8.2.3, RFC 4475 §3.3.6
             self._reply(exchange, 415, now, extra=[("Accept", ", ".join(SESSION_BODY_TYPES))])
             return
-        if exchange.facts.in_dialog and not self._check_dialog(exchange, now):
+        if exchange.in_dialog and not self._check_dialog(exchange, now):
             return
         if method == "INVITE" and not accepts(request, "application/sdp"):
             # A session needs SDP in the 2xx (RFC 3264); Accept rules it out (RFC 4475 §3.3.15).
@@ -390,8 +390,8 @@ class UserAgentServer:
             return
         steps = rule.reply
         if rule.dial_a_code is not None:
-            steps = dial_a_code_steps(rule.dial_a_code, exchange.facts.ruri_user, request.method,
-                                      exchange.contact(REDIRECT_USER))
+            steps = dial_a_code_steps(rule.dial_a_code, exchange.ruri.user_unescaped,
+                                      request.method, exchange.contact(REDIRECT_USER))
         first_delay = steps[0].after if steps else 0.0
         if request.method == "INVITE" and first_delay > 0:
             self._reply(exchange, 100, now)  # §17.2.1: 100 Trying unless a response is at hand

@@ -23,6 +23,17 @@ from sipfault.sip.sdp import build_answer, build_offer
 from sipfault.sip.uri import Uri, format_sip_uri
 
 _WILDCARDS = ("0.0.0.0", "::", "")
+_CONTACTS: dict[tuple[str, int, str, str], str] = {}
+
+
+def _contact(host: str, port: int, transport: str, user: str) -> str:
+    """``<sip:user@host:port>``, with only the characters a user part may hold (§25.1)."""
+    params: tuple[tuple[str, str | None], ...] = (
+        () if transport == "udp" else (("transport", transport),)
+    )
+    scheme = "sips" if transport == "tls" else "sip"
+    safe_user = "".join(c for c in user if c.isalnum() or c in "-_.!~*'()&=+$,;?/") or None
+    return f"<{format_sip_uri(host, port, safe_user, params, scheme)}>"
 
 
 class Exchange:
@@ -104,13 +115,16 @@ class Exchange:
         """
         host, port = self.local_address()
         transport = self.transaction.peer.transport
-        params: tuple[tuple[str, str | None], ...] = (
-            () if transport == "udp" else (("transport", transport),)
-        )
-        scheme = "sips" if transport == "tls" else "sip"
         user = user or self.ruri.user_unescaped or "sipfault"
-        safe_user = "".join(c for c in user if c.isalnum() or c in "-_.!~*'()&=+$,;?/") or None
-        return f"<{format_sip_uri(host, port, safe_user, params, scheme)}>"
+        key = (host, port, transport, user)
+        contact = _CONTACTS.get(key)
+        if contact is None:
+            contact = _contact(host, port, transport, user)
+            if len(user) <= 64:  # the same few users call after call; bounded like every memo
+                if len(_CONTACTS) >= 1024:
+                    _CONTACTS.clear()
+                _CONTACTS[key] = contact
+        return contact
 
     def placeholders(self) -> dict[str, str]:
         """Values for ``{to_user}`` and the other placeholders of scenario text."""

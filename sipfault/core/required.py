@@ -117,7 +117,8 @@ def code_fields(code: int, sources: FieldSources) -> Fields:
         filler = _FILLERS.get(name)
         if filler is not None:
             fields += filler(code, sources)
-    retry_after = dict(sources.defaults.retry_after).get(code)
-    if retry_after is not None:
-        fields.append(("Retry-After", str(retry_after)))
+    for number, seconds in reversed(sources.defaults.retry_after):  # the last one wins
+        if number == code:
+            fields.append(("Retry-After", str(seconds)))
+            break
     return fields

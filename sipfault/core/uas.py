@@ -215,7 +215,7 @@ class UserAgentServer:
             return
         existing = self._transactions.get(key) if request.method != "ACK" else None
         self._events.append(
-            MessageReceived(now, peer, request, data, retransmission=existing is not None)
+            MessageReceived(now, peer, request, data, existing is not None)
         )
         if request.method == "ACK":
             self._on_ack(request, key, checked, peer, now)

@@ -203,7 +203,7 @@ class Header:
 
 def built_field(name: str, value: str) -> Field:
     """A field made in code (no raw bytes): it serializes as ``name: value``."""
-    return (name, value, None, header_key(name))
+    return (name, value, None, _KEYS.get(name) or header_key(name))
 
 
 class Headers:

@@ -20,6 +20,21 @@ CSEQ_MAX = 2**31 - 1
 
 def parse_cseq(value: str) -> tuple[int, str]:
     """A CSeq value: ``1*DIGIT LWS Method`` (§20.16)."""
+    known = _CSEQS_SEEN.get(value)
+    if known is not None:
+        return known
+    cseq = _read_cseq(value)
+    if len(value) <= 32:  # "1 INVITE", "2 BYE": few values, read again and again
+        if len(_CSEQS_SEEN) >= 1024:
+            _CSEQS_SEEN.clear()
+        _CSEQS_SEEN[value] = cseq
+    return cseq
+
+
+_CSEQS_SEEN: dict[str, tuple[int, str]] = {}
+
+
+def _read_cseq(value: str) -> tuple[int, str]:
     parts = value.split()
     number = bounded_int(parts[0], CSEQ_MAX) if len(parts) == 2 else None
     if number is None:

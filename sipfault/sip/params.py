@@ -30,10 +30,10 @@ def parse_params(text: str, what: str) -> Params:
     if _SIMPLE_RE.fullmatch(text) is not None:
         # The usual ";name=value;flag": no space, quote or empty parameter, so the generic
         # pattern below would read the same pairs, one match per parameter.
-        return tuple(
+        return tuple([
             (name, value if equals else None)
-            for name, equals, value in (chunk.partition("=") for chunk in text[1:].split(";"))
-        )
+            for name, equals, value in [chunk.partition("=") for chunk in text[1:].split(";")]
+        ])
     text = text.lstrip()
     if not text:
         return ()
@@ -78,7 +78,7 @@ def get_param(params: Params, name: str) -> str | None:
     """Value of a parameter (quotes removed), "" when present without value, None when absent."""
     lower = name.lower()
     for key, value in params:
-        if key.lower() == lower:
+        if key == lower or key.lower() == lower:  # most names are written in lower case
             if value is None:
                 return ""
             if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
@@ -89,8 +89,7 @@ def get_param(params: Params, name: str) -> str | None:
 
 def has_param(params: Params, name: str) -> bool:
     """Whether a parameter of this name is present."""
-    lower = name.lower()
-    return any(key.lower() == lower for key, _ in params)
+    return get_param(params, name) is not None
 
 
 def set_param(params: Params, name: str, value: str | None) -> Params:

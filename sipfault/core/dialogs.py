@@ -79,34 +79,64 @@ class Dialog:
         now: float,
     ) -> None:
         """§13.3.1.4: re-send the 2xx at T1, doubling to T2, until ACK; give up at 64*T1."""
-        interval = timers.t1
-        give_up_at = now + 64 * timers.t1
-        give_up_armed = False
-
-        def retransmit(at: float) -> None:
-            nonlocal interval, give_up_armed
-            if self.acked or self.state is DialogState.TERMINATED:
-                return
-            if not give_up_armed:
-                # The give-up timer is armed on the first retransmission, not with the 2xx:
-                # most ACKs come within T1, and a timer per call that is always cancelled
-                # would only weigh on the heap and the garbage collector.
-                give_up_armed = True
-                self._give_up = queue.schedule(give_up_at, give_up, "2xx-timeout", response)
-            resend(response, self.peer, at)
-            interval = min(2 * interval, timers.t2)
-            self._retransmit = queue.schedule(at + interval, retransmit, "2xx", response)
-
-        def give_up(at: float) -> None:
-            if not self.acked and self.state is not DialogState.TERMINATED:
-                self.stop_retransmission()
-                on_no_ack(self, at)
-
+        retransmission = _Retransmission2xx(self, response, timers, queue, resend, on_no_ack, now)
         # §13.3.1.4 names no timers; the journal calls them "2xx" and "2xx-timeout".
-        self._retransmit = queue.schedule(now + interval, retransmit, "2xx", response)
+        self._retransmit = queue.schedule(
+            now + timers.t1, retransmission.retransmit, "2xx", response
+        )
 
     def stop_retransmission(self) -> None:
         """The ACK came (or the dialog ended): stop re-sending the 2xx."""
         for timer in (self._retransmit, self._give_up):
             if timer is not None:
                 timer.cancel()
+
+
+class _Retransmission2xx:
+    """The state of one 2xx being re-sent until its ACK (§13.3.1.4).
+
+    An object with methods rather than closures: a closure that schedules itself refers to
+    itself, and every dialog would end as a cycle that only the garbage collector frees. The
+    timers let go of these methods when they fire or are cancelled.
+    """
+
+    __slots__ = ("_give_up_at", "_interval", "_on_no_ack", "_queue", "_resend", "_timers",
+                 "dialog", "response")
+
+    def __init__(
+        self, dialog: Dialog, response: Response, timers: Timers, queue: TimerQueue,
+        resend: Callable[[Response, Peer, float], None],
+        on_no_ack: Callable[[Dialog, float], None], now: float,
+    ) -> None:
+        self.dialog = dialog
+        self.response = response
+        self._timers = timers
+        self._queue = queue
+        self._resend = resend
+        self._on_no_ack = on_no_ack
+        self._interval = timers.t1
+        self._give_up_at: float | None = now + 64 * timers.t1
+
+    def retransmit(self, at: float) -> None:
+        dialog = self.dialog
+        if dialog.acked or dialog.state is DialogState.TERMINATED:
+            return
+        if self._give_up_at is not None:
+            # The give-up timer is armed on the first retransmission, not with the 2xx:
+            # most ACKs come within T1, and a timer per call that is always cancelled would
+            # only weigh on the heap and the garbage collector.
+            dialog._give_up = self._queue.schedule(
+                self._give_up_at, self.give_up, "2xx-timeout", self.response
+            )
+            self._give_up_at = None
+        self._resend(self.response, dialog.peer, at)
+        self._interval = min(2 * self._interval, self._timers.t2)
+        dialog._retransmit = self._queue.schedule(
+            at + self._interval, self.retransmit, "2xx", self.response
+        )
+
+    def give_up(self, at: float) -> None:
+        dialog = self.dialog
+        if not dialog.acked and dialog.state is not DialogState.TERMINATED:
+            dialog.stop_retransmission()
+            self._on_no_ack(dialog, at)

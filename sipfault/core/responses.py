@@ -87,7 +87,7 @@ def build_response(
         fields.extend(("Record-Route", value, None, "record-route") for value in record_routes)
     if status == 100 and timestamp is not None:
         fields.append(("Timestamp", timestamp, None, "timestamp"))
-    fields.extend(built_field(name, value) for name, value in extra)
+    fields += [built_field(name, value) for name, value in extra]
     if body and content_type is not None:
         fields.append(("Content-Type", content_type, None, "content-type"))
     fields.append(("Content-Length", str(len(body)), None, "content-length"))

@@ -352,7 +352,7 @@ class Headers:
     def to_bytes(self) -> bytes:
         """All field lines, each ending in CRLF."""
         fields = self._fields
-        if all(field[2] is None for field in fields):  # built in code: encode once
+        if all([field[2] is None for field in fields]):  # built in code: encode once
             text = "".join([f"{name}: {value}\r\n" for name, value, _, _ in fields])
             return text.encode("utf-8", "surrogateescape")
         return b"".join([

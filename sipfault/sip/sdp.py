@@ -81,7 +81,7 @@ def _session_lines(host: str, session_id: int, version: int) -> list[str]:
 
 def build_answer(offer: bytes, host: str, session_id: int, version: int = 1) -> bytes:
     """An RFC 3264 §6 answer accepting every offered stream with its first format."""
-    session = "".join(line + "\r\n" for line in _session_lines(host, session_id, version))
+    session = "\r\n".join(_session_lines(host, session_id, version)) + "\r\n"
     return session.encode() + _answer_media(offer)
 
 

@@ -146,7 +146,7 @@ class Request(Message):
         self, method: str, uri: str, headers: Headers | None = None, body: bytes = b"",
         version: str = SIP_VERSION,
     ) -> None:
-        super().__init__(headers, body, version)
+        Message.__init__(self, headers, body, version)  # no super(): one made per message
         self.method = method
         self.uri = uri
 
@@ -166,7 +166,7 @@ class Response(Message):
         self, status: int, reason: str, headers: Headers | None = None, body: bytes = b"",
         version: str = SIP_VERSION,
     ) -> None:
-        super().__init__(headers, body, version)
+        Message.__init__(self, headers, body, version)  # no super(): one made per message
         self.status = status
         self.reason = reason
 

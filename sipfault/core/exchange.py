@@ -21,6 +21,7 @@ from sipfault.sip.headers import Field
 from sipfault.sip.message import Request
 from sipfault.sip.sdp import build_answer, build_offer
 from sipfault.sip.uri import Uri, format_sip_uri
+from sipfault.sip.via import Via
 
 _WILDCARDS = ("0.0.0.0", "::", "")
 _CONTACTS: dict[tuple[str, int, str, str], str] = {}
@@ -41,13 +42,14 @@ class Exchange:
 
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
-        "_pending", "_vias", "dialog", "faulted", "in_dialog", "reliable", "request", "ruri",
+        "_pending", "_top_via", "_vias", "dialog", "faulted", "in_dialog", "reliable", "request",
+        "ruri",
         "session_timer", "to_tag", "transaction",
     )
 
     def __init__(
         self, transaction: ServerTransaction, facts: RequestFacts, to_tag: str,
-        dialog: Dialog | None,
+        dialog: Dialog | None, top_via: Via | None = None,
     ) -> None:
         self.transaction = transaction
         self.request: Request = transaction.request
@@ -62,6 +64,7 @@ class Exchange:
         self.dialog = dialog
         self._pending: list[Timer] | None = None  # made on the first deferred step
         self._vias: tuple[Field, ...] | None = None  # a tuple: kept for 64*T1, untracked
+        self._top_via = top_via  # as validation read it, until the response Vias are made
         self.reliable: ReliableProvisionals | None = None
         """RFC 3262 state, once a reliable provisional has been sent."""
         self.session_timer: SessionTimer | None = None
@@ -78,7 +81,9 @@ class Exchange:
     def vias(self) -> tuple[Field, ...]:
         """The Via lines every response copies, the top one fixed for RFC 3581 (read once)."""
         if self._vias is None:
-            self._vias = tuple(response_vias(self.request, self.transaction.peer))
+            vias = response_vias(self.request, self.transaction.peer, self._top_via)
+            self._vias = tuple(vias)
+            self._top_via = None
         return self._vias
 
     def defer(self, queue: TimerQueue, at: float, action: Callable[[float], None]) -> None:

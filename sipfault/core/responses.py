@@ -19,18 +19,19 @@ from sipfault.sip.via import Via, parse_via
 _COPIED = frozenset({"from", "to", "call-id", "cseq"})
 
 
-def response_vias(request: Request, peer: Peer) -> list[Field]:
+def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[Field]:
     """The request's Via lines, the topmost one marked with ``received``/``rport``.
 
     RFC 3261 §18.2.1: add ``received`` when the sent-by host differs from the packet's source.
     RFC 3581 §4: when the client sent ``rport``, fill it with the source port and add
-    ``received`` whatever the host.
+    ``received`` whatever the host. ``top`` is the topmost Via when it was read already.
     """
     lines = [field[1] for field in request.headers.fields() if field[3] == "via"]
     if not lines:
         return []
     elements = split_list(lines[0])
-    top = parse_via(elements[0])
+    if top is None or not elements:
+        top = parse_via(elements[0])
     source_host, source_port = peer.remote
     rport = top.has_rport
     if rport or top.host.strip("[]") != source_host:

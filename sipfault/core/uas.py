@@ -231,7 +231,7 @@ class UserAgentServer:
         to_tag = their_tag or self._new_tag()
         dialog = self._find_dialog(request, their_tag, checked.from_.tag)
         facts = RequestFacts(request, checked.ruri, peer, in_dialog=their_tag is not None)
-        exchange = Exchange(tx, facts, to_tag, dialog)
+        exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via)
         self._exchanges[key] = exchange
         if request.method == "CANCEL":
             self._on_cancel(exchange, now)

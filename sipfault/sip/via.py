@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.grammar import cache_short_values
 from sipfault.sip.params import Params, format_params, get_param, has_param, parse_params, set_param
 
 # via-parm = sent-protocol LWS sent-by *( SEMI via-params )
@@ -58,9 +57,12 @@ class Via:
         return f"{self.protocol}/{self.transport} {self.host}{port}{format_params(self.params)}"
 
 
-@cache_short_values
 def parse_via(value: str) -> Via:
-    """Parse one via-parm; LWS around ``/``, ``;`` and ``=`` is allowed (RFC 4475 §3.1.1.1)."""
+    """Parse one via-parm; LWS around ``/``, ``;`` and ``=`` is allowed (RFC 4475 §3.1.1.1).
+
+    Whole values are not cached (every request has a branch of its own, so a cache of them
+    would only churn); the part before the branch is.
+    """
     # Every request has a new branch, but a client's sent-protocol and sent-by repeat: what
     # comes before the first ";" (no token or host holds one) is read once and kept.
     sent, semicolon, _ = value.partition(";")

@@ -1,13 +1,14 @@
 """Call-rate benchmark: SIPp's UAC against sipfault and against SIPp's own UAS, on loopback.
 
-For each rate, SIPp's built-in UAC (`sipp -sn uac`: INVITE, 200, ACK, BYE, 200) places a fixed
-number of calls at that rate, once against `sipfault run bench/answer-immediate.yaml --quiet`
+For each rate, SIPp's built-in UAC (`sipp -sn uac`: INVITE, 200, ACK, BYE, 200) places calls at
+that rate for a fixed time (`--seconds`, so every step is sustained load, not a burst that socket
+buffers absorb), once against `sipfault run bench/answer-immediate.yaml --quiet`
 and once against `sipp -sn uas`; each target is started afresh for each step. The table shows
 successful and failed calls; at the end, the highest rate each target held with zero failed
 calls, and sipfault's share of SIPp's.
 
-    python bench/callrate.py                      # rates 500,1000,2000,4000; 4000 calls each
-    python bench/callrate.py --rates 250,500 --calls 1000 --targets sipp
+    python bench/callrate.py                      # rates 1000 to 8000/s, 5 s of calls each
+    python bench/callrate.py --rates 250,500 --seconds 2 --targets sipp
 
 Every step is bounded: SIPp gets `-m CALLS -timeout (CALLS/RATE + GRACE)s`, and is killed 15 s
 after that. Traffic goes to 127.0.0.1 only.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import resource
 import sys
 import time
 from collections.abc import Iterator
@@ -35,6 +37,8 @@ TARGETS = ("sipfault", "sipp")
 #: A rate is held when SIPp's UAC got through every call at no less than this share of it: a
 #: slow target makes SIPp stretch the step (its -l limit of calls in progress) without failing.
 HELD_SHARE = 0.9
+#: SIPp refuses to start when its -l limit of calls in progress exceeds its open-file limit.
+_FILES_SPARE = 100
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def run_step(target: str, rate: int, calls: int, transport: str, grace: float) -
                 rate=rate,
                 timeout=bound,
                 trace_messages=False,
-                extra_args=["-l", str(max(rate * 4, 1000))],
+                extra_args=["-l", str(calls_in_progress(rate))],
             )
     except AssertionError as error:  # the target did not start or stop cleanly
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
@@ -121,6 +125,20 @@ def run_step(target: str, rate: int, calls: int, transport: str, grace: float) -
     return Step(
         target, rate, calls, result.successful, failed, result.call_rate, elapsed, "; ".join(notes)
     )
+
+
+def calls_in_progress(rate: int) -> int:
+    """SIPp's -l: four seconds of calls, within the open-file limit (one socket per call)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(min(rate * 4, soft - _FILES_SPARE), 100)
+
+
+def raise_file_limit() -> None:
+    """Let SIPp (a child, which inherits the limit) keep a few seconds of calls in progress."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def first_event(result: SippResult) -> str:
@@ -170,11 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--rates",
-        default="500,1000,2000,4000",
+        default="1000,2000,3000,4000,5000,6000,8000",
         help="comma-separated call rates, calls per second (default: %(default)s)",
     )
     parser.add_argument(
-        "--calls", type=int, default=4000, help="calls per step (default: %(default)s)"
+        "--seconds",
+        type=float,
+        default=5.0,
+        help="seconds of calls per step: each step places RATE x SECONDS calls "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--targets",
@@ -192,18 +214,21 @@ def main(argv: list[str] | None = None) -> int:
     rates = sorted({int(rate) for rate in args.rates.split(",") if rate.strip()})
     targets = tuple(target.strip() for target in args.targets.split(",") if target.strip())
     unknown = [target for target in targets if target not in TARGETS]
-    if unknown or not rates or min(rates) <= 0 or args.calls <= 0:
-        parser.error(f"bad --rates, --calls or --targets {unknown or ''}")
+    if unknown or not rates or min(rates) <= 0 or args.seconds <= 0:
+        parser.error(f"bad --rates, --seconds or --targets {unknown or ''}")
+    raise_file_limit()
 
     print(
-        f"SIPp UAC (sipp -sn uac, {args.transport}) on 127.0.0.1, {args.calls} calls per step, "
+        f"SIPp UAC (sipp -sn uac, {args.transport}) on 127.0.0.1, "
+        f"{args.seconds:g} s of calls per step, "
         f"rates {', '.join(map(str, rates))}/s",
         flush=True,
     )
     steps: list[Step] = []
     for rate in rates:
         for target in targets:  # alternate targets so both see the same machine conditions
-            step = run_step(target, rate, args.calls, args.transport, args.grace)
+            calls = max(round(rate * args.seconds), 1)
+            step = run_step(target, rate, calls, args.transport, args.grace)
             steps.append(step)
             print(
                 f"  {target:>8} @ {rate:>5}/s: {step.successful} ok, {step.failed} failed, "

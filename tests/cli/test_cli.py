@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sipfault import __version__
+from sipfault.cli import GC_THRESHOLDS, collector_tuned_for_serving
 
 REPO = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"listening on (?P<host>\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
@@ -147,3 +149,13 @@ def test_python_dash_m_works() -> None:
                             text=True, timeout=20, env=env, cwd=REPO)
     assert result.returncode == 0
     assert "run" in result.stdout and "validate" in result.stdout and "codes" in result.stdout
+
+
+def test_serving_freezes_start_up_objects_and_collects_rarely_then_restores() -> None:
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    with collector_tuned_for_serving():
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0  # start-up objects are out of every collection
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

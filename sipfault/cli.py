@@ -147,7 +147,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"sipfault: cannot write the record: {exc}", file=err)
         return EXIT_USAGE
     # The record first: a line on the console means the message is already on disk.
-    server.add_listener(recorder.on_event)
+    if recorder.journal is not None or recorder.pcap is not None:
+        server.add_listener(recorder.on_event)
     reporter = ConsoleReporter(out, verbose=args.verbose, quiet=args.quiet)
     server.add_listener(reporter.on_event)
     try:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+import ssl
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
@@ -21,7 +22,8 @@ from sipfault.journal.recorder import Recorder
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
-from sipfault.server import TRANSPORTS, ListenAddress, Server
+from sipfault.server import KNOWN_TRANSPORTS, TRANSPORTS, ListenAddress, Server
+from sipfault.transport.tls import server_context
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -48,12 +50,13 @@ def parse_duration(text: str) -> float:
 
 
 def parse_transports(text: str) -> tuple[str, ...]:
-    """``udp``, ``tcp`` or ``udp,tcp``."""
+    """``udp``, ``tcp``, ``tls`` or a comma-separated list of them."""
     names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
-    unknown = [name for name in names if name not in TRANSPORTS]
+    unknown = [name for name in names if name not in KNOWN_TRANSPORTS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown transport {', '.join(unknown) or text!r} (expected udp, tcp or udp,tcp)"
+            f"unknown transport {', '.join(unknown) or text!r} "
+            "(expected udp, tcp, tls or a list such as udp,tcp)"
         )
     return names
 
@@ -82,9 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on, repeatable (default 127.0.0.1:5060 and [::1]:5060)",
     )
     run.add_argument(
-        "--transport", type=parse_transports, default=TRANSPORTS, metavar="LIST",
-        help="udp, tcp or udp,tcp (default: both, on the same port)",
+        "--transport", type=parse_transports, metavar="LIST",
+        help="udp, tcp, tls or a list (default: udp,tcp on the same port, and tls on the "
+        "next port when --tls-cert is given)",
     )
+    run.add_argument("--tls-cert", metavar="FILE.pem",
+                     help="certificate chain (PEM) for the tls transport")
+    run.add_argument("--tls-key", metavar="FILE.pem",
+                     help="private key (PEM) of the certificate, if not in --tls-cert")
     run.add_argument("--t1", type=parse_duration, metavar="DURATION",
                      help="RFC 3261 timer T1 (default from the scenario, else 500ms)")
     run.add_argument("--seed", type=int, help="seed for random choices (printed when not given)")
@@ -139,8 +147,24 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ScenarioError as exc:
         print(exc, file=err)
         return EXIT_USAGE
-    server = Server(scenario, listen=args.listen, transports=args.transport, t1=args.t1,
-                    seed=args.seed)
+    transports = args.transport or ((*TRANSPORTS, "tls") if args.tls_cert else TRANSPORTS)
+    if "tls" in transports and not args.tls_cert:
+        print("sipfault: the tls transport needs --tls-cert (and --tls-key unless the "
+              "certificate file holds the key)", file=err)
+        return EXIT_USAGE
+    tls = None
+    if args.tls_cert and "tls" in transports:
+        try:
+            tls = server_context(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"sipfault: cannot load the TLS certificate and key: {exc}", file=err)
+            return EXIT_USAGE
+    try:
+        server = Server(scenario, listen=args.listen, transports=transports, t1=args.t1,
+                        seed=args.seed, tls=tls)
+    except ValueError as exc:
+        print(f"sipfault: {exc}", file=err)
+        return EXIT_USAGE
     try:
         recorder = Recorder.open(journal=args.journal, pcap=args.pcap)
     except OSError as exc:
@@ -171,17 +195,31 @@ async def _serve(server: Server, reporter: ConsoleReporter, out: TextIO) -> None
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with server:
-        addresses = " ".join(
-            f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in server.bound
-        )
         print(
-            f"sipfault {__version__} listening on {addresses} ({', '.join(server.transports)}) "
+            f"sipfault {__version__} listening on {_listening(server)} "
             f"scenario {server.uas.scenario.name} seed {server.uas.engine.seed}",
             file=out, flush=True,
         )
         with collector_tuned_for_serving():
             await stop.wait()
     reporter.flush()
+
+
+def _listening(server: Server) -> str:
+    """``127.0.0.1:5060 (udp, tcp)``, then ``, tls on 127.0.0.1:5061`` with TLS."""
+    plain = [name for name in server.transports if name != "tls"]
+    parts = []
+    if server.bound:
+        parts.append(f"{_addresses(server.bound)} ({', '.join(plain)})")
+    if server.bound_tls:
+        parts.append(f"{_addresses(server.bound_tls)} (tls)" if not parts
+                     else f"tls on {_addresses(server.bound_tls)}")
+    return ", ".join(parts)
+
+
+def _addresses(bound: list[tuple[str, int]]) -> str:
+    return " ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                    for host, port in bound)
 
 
 @contextlib.contextmanager

@@ -1,8 +1,11 @@
 """The asyncio facade: a :class:`Server` runs the sans-I/O UAS on real sockets.
 
-UDP and TCP listen on the same port (RFC 3261 §18.2.1), on every address asked for. Each input
-is fed to the UAS with ``loop.time()``; what the UAS wants sent goes back to the peer it came
-from (RFC 3581 symmetric routing), and one timer handle stays armed at the UAS's next deadline.
+UDP and TCP listen on the same port (RFC 3261 §18.2.1), on every address asked for. TLS, when
+asked for with a certificate, listens on the next port (5061 next to 5060, the defaults of
+§19.1.2; a free one when the kernel chose the first), or on the port itself when it is the only
+transport. Each input is fed to the UAS with ``loop.time()``; what the UAS wants sent goes back
+to the peer it came from (RFC 3581 symmetric routing), and one timer handle stays armed at the
+UAS's next deadline.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import errno
 import os
 import random
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +33,9 @@ from sipfault.transport.udp import UdpEndpoint
 
 TRANSPORTS = ("udp", "tcp")
 """Transports started by default."""
+
+KNOWN_TRANSPORTS = ("udp", "tcp", "tls")
+"""Transports a server can listen with; TLS needs a certificate (``tls=`` an SSL context)."""
 
 EventListener = Callable[[Event], None]
 
@@ -65,6 +72,9 @@ class ListenAddress:
         return f"{host}:{self.port}"
 
 
+_OPTIONAL_ERRORS = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EADDRINUSE)
+"""Why an optional address is skipped: the machine lacks it, or (IPv6) it is taken."""
+
 DEFAULT_LISTEN = (ListenAddress("127.0.0.1", 5060), ListenAddress("::1", 5060, optional=True))
 """Loopback only unless told otherwise: IPv4, and IPv6 where the machine has it."""
 
@@ -94,7 +104,9 @@ class Server:
         t1: float | None = None,
         seed: int | None = None,
         rng: random.Random | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: the server-side context (certificate and key loaded) for ``"tls"``."""
         if isinstance(scenario, (str, os.PathLike)):
             scenario = load_scenario(Path(scenario))
         if t1 is not None:
@@ -106,10 +118,20 @@ class Server:
         self.listen_addresses: tuple[ListenAddress, ...] = tuple(listen)
         self.transports = tuple(dict.fromkeys(t.lower() for t in transports))
         for name in self.transports:
-            if name not in TRANSPORTS:
-                raise ValueError(f"unknown transport {name!r} (expected udp or tcp)")
+            if name not in KNOWN_TRANSPORTS:
+                raise ValueError(f"unknown transport {name!r} (expected udp, tcp or tls)")
+        if "tls" in self.transports and tls is None:
+            raise ValueError("the tls transport needs a certificate and key (an SSL context)")
+        self._tls_beside = "tls" in self.transports and len(self.transports) > 1
+        """Whether TLS takes the port after the one UDP and TCP share."""
+        if self._tls_beside and any(a.port >= 65535 for a in self.listen_addresses):
+            raise ValueError("TLS listens on the port after the UDP/TCP one: none after 65535")
+        self._tls = tls
         self.uas = UserAgentServer(scenario, seed=seed, rng=rng, wall_clock=time.time)
         self.bound: list[tuple[str, int]] = []
+        """(host, port) of each address listened on with UDP and TCP."""
+        self.bound_tls: list[tuple[str, int]] = []
+        """(host, port) of each address listened on with TLS."""
         self._listeners: list[EventListener] = []
         self._udp: dict[tuple[str, int], UdpEndpoint] = {}
         self._tcp_servers: list[asyncio.Server] = []
@@ -130,25 +152,38 @@ class Server:
     async def start(self) -> None:
         """Bind every address with every transport on one port per address."""
         self._loop = asyncio.get_running_loop()
-        port = 0
+        port = tls_port = 0
         for address in self.listen_addresses:
             wanted = address.port or port
             try:
                 bound = await self._bind(address.host, wanted, retry_ephemeral=address.port == 0
                                          and not port)
             except OSError as exc:
-                if address.optional and exc.errno in (
-                    errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EADDRINUSE,
-                ):
+                if address.optional and exc.errno in _OPTIONAL_ERRORS:
                     continue
                 await self.stop()
                 raise
             port = port or bound
-            self.bound.append((address.host, bound))
+            if self.transports != ("tls",):
+                self.bound.append((address.host, bound))
+            if "tls" not in self.transports:
+                continue
+            tls_wanted = address.port + 1 if self._tls_beside and address.port else address.port
+            try:
+                bound = await self._bind_tls(address.host, tls_wanted or tls_port)
+            except OSError as exc:
+                if address.optional and exc.errno in _OPTIONAL_ERRORS:
+                    continue
+                await self.stop()
+                raise
+            tls_port = tls_port or bound
+            self.bound_tls.append((address.host, bound))
 
     async def _bind(self, host: str, port: int, retry_ephemeral: bool) -> int:
         """Bind UDP then TCP on the same port; with an ephemeral port, retry on a clash."""
         assert self._loop is not None
+        if self.transports == ("tls",):
+            return port  # TLS alone binds in _bind_tls
         for _ in range(20 if retry_ephemeral else 1):
             udp: UdpEndpoint | None = None
             if "udp" in self.transports:
@@ -162,7 +197,8 @@ class Server:
             if "tcp" in self.transports:
                 try:
                     server = await self._loop.create_server(
-                        self._new_stream, host, actual or None, reuse_address=True,
+                        lambda: self._new_stream("tcp"), host, actual or None,
+                        reuse_address=True,
                         family=socket.AF_INET6 if ":" in host else socket.AF_INET,
                     )
                 except OSError as exc:
@@ -177,6 +213,16 @@ class Server:
                 self._udp[(host, actual)] = udp
             return int(actual)
         raise OSError(errno.EADDRINUSE, "no port free for both UDP and TCP")
+
+    async def _bind_tls(self, host: str, port: int) -> int:
+        """Listen with TLS (RFC 3261 §26.2.1) on ``port``, or on a free one for 0."""
+        assert self._loop is not None
+        server = await self._loop.create_server(
+            lambda: self._new_stream("tls"), host, port or None, reuse_address=True,
+            family=socket.AF_INET6 if ":" in host else socket.AF_INET, ssl=self._tls,
+        )
+        self._tcp_servers.append(server)
+        return int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         """Close every socket and cancel the timer."""
@@ -206,11 +252,21 @@ class Server:
         """The port UDP and TCP share."""
         return self.bound[0][1] if self.bound else 0
 
+    @property
+    def tls_port(self) -> int:
+        """The TLS port of the first address, 0 without TLS."""
+        return self.bound_tls[0][1] if self.bound_tls else 0
+
     def uri(self, user: str | None = None, transport: str | None = None) -> str:
-        """A SIP URI that reaches this server, e.g. ``sip:alice@127.0.0.1:40123``."""
+        """A SIP URI that reaches this server, e.g. ``sip:alice@127.0.0.1:40123``.
+
+        ``transport="tls"`` gives ``sip:alice@127.0.0.1:40124;transport=tls``, on the TLS port.
+        """
         params: tuple[tuple[str, str | None], ...] = (
             (("transport", transport),) if transport else ()
         )
+        if transport == "tls":
+            return format_sip_uri(self.host, self.tls_port, user, params)
         return format_sip_uri(self.host, self.port, user, params)
 
     def add_listener(self, listener: EventListener) -> None:
@@ -231,8 +287,8 @@ class Server:
         self.uas.receive(data, peer, self._now())
         self._pump()
 
-    def _new_stream(self) -> StreamConnection:
-        return StreamConnection("tcp", StreamHandler(
+    def _new_stream(self, transport: str) -> StreamConnection:
+        return StreamConnection(transport, StreamHandler(
             on_message=self._on_stream_message,
             on_ping=self._on_ping,
             on_error=self._on_stream_error,

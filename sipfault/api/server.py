@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import ssl
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -55,8 +56,9 @@ def load_any_scenario(scenario: Scenario | str | os.PathLike[str] | None) -> Sce
 class Server(BaseServer):
     """A sipfault endpoint for tests; ``async with Server() as server: ...``.
 
-    By default it listens on 127.0.0.1 on a free port, UDP and TCP on the same port, and
-    answers with the RFC defaults until rules are added or a scenario is given.
+    By default it listens on 127.0.0.1 on a free port, UDP and TCP on the same port (and TLS
+    on a port of its own when given a context), and answers with the RFC defaults until rules
+    are added or a scenario is given.
     """
 
     def __init__(
@@ -66,21 +68,26 @@ class Server(BaseServer):
         host: str = "127.0.0.1",
         port: int = 0,
         listen: Sequence[ListenAddress] | str | None = None,
-        transports: Iterable[str] = TRANSPORTS,
+        transports: Iterable[str] | None = None,
         t1: float | None = None,
         seed: int | None = None,
         rng: random.Random | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         """``scenario``: a ``Scenario``, a YAML file, or None for no rules yet.
 
         ``host`` and ``port`` say where to listen unless ``listen`` lists addresses; port 0
-        picks a free one. ``t1`` overrides the scenario's T1 (RFC 3261 §17.1.1.1), ``seed``
-        its seed for ``probability``.
+        picks a free one. ``transports`` defaults to UDP and TCP, plus TLS when ``tls`` (a
+        server context, e.g. ``sipfault.transport.tls.server_context(cert, key)``) is given;
+        ``tls_port`` and ``uri(user, "tls")`` tell where TLS listens. ``t1`` overrides the
+        scenario's T1 (RFC 3261 §17.1.1.1), ``seed`` its seed for ``probability``.
         """
         if listen is None:
             listen = (ListenAddress(host, port),)
+        if transports is None:
+            transports = TRANSPORTS if tls is None else (*TRANSPORTS, "tls")
         super().__init__(load_any_scenario(scenario), listen=listen, transports=transports,
-                         t1=t1, seed=seed, rng=rng)
+                         t1=t1, seed=seed, rng=rng, tls=tls)
         self._t1 = t1
         # Event times are loop.time(); start() pins the offset to the wall clock.
         self._wall_offset = time.time() - time.monotonic()

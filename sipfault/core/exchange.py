@@ -24,15 +24,18 @@ from sipfault.sip.uri import Uri, format_sip_uri
 from sipfault.sip.via import Via
 
 _WILDCARDS = ("0.0.0.0", "::", "")
-_CONTACTS: dict[tuple[str, int, str, str], str] = {}
+_CONTACTS: dict[tuple[str, int, str, str, str], str] = {}
 
 
-def _contact(host: str, port: int, transport: str, user: str) -> str:
-    """``<sip:user@host:port>``, with only the characters a user part may hold (§25.1)."""
+def _contact(host: str, port: int, transport: str, user: str, scheme: str) -> str:
+    """``<sip:user@host:port>``, with only the characters a user part may hold (§25.1).
+
+    A SIPS URI implies TLS and carries no transport parameter (RFC 5630 §3.1.3); a SIP URI
+    names every transport but UDP, the default (RFC 3261 §19.1.1).
+    """
     params: tuple[tuple[str, str | None], ...] = (
-        () if transport == "udp" else (("transport", transport),)
+        () if transport == "udp" or scheme == "sips" else (("transport", transport),)
     )
-    scheme = "sips" if transport == "tls" else "sip"
     safe_user = "".join(c for c in user if c.isalnum() or c in "-_.!~*'()&=+$,;?/") or None
     return f"<{format_sip_uri(host, port, safe_user, params, scheme)}>"
 
@@ -116,15 +119,17 @@ class Exchange:
     def contact(self, user: str | None = None) -> str:
         """Our Contact for dialog-creating and redirect responses (§12.1.1, §8.2.6.2).
 
-        The user part is the Request-URI's unless ``user`` names another.
+        The user part is the Request-URI's unless ``user`` names another. The scheme is SIPS
+        when the Request-URI's is (§12.1.1), SIP otherwise, whatever the transport.
         """
         host, port = self.local_address()
         transport = self.transaction.peer.transport
         user = user or self.ruri.user_unescaped or "sipfault"
-        key = (host, port, transport, user)
+        scheme = "sips" if self.ruri.scheme == "sips" else "sip"
+        key = (host, port, transport, user, scheme)
         contact = _CONTACTS.get(key)
         if contact is None:
-            contact = _contact(host, port, transport, user)
+            contact = _contact(host, port, transport, user, scheme)
             if len(user) <= 64:  # the same few users call after call; bounded like every memo
                 if len(_CONTACTS) >= 1024:
                     _CONTACTS.clear()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import ssl
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar, Unpack
@@ -44,17 +45,18 @@ class Controller:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        transports: Iterable[str] = ("udp", "tcp"),
+        transports: Iterable[str] | None = None,
         t1: float | None = None,
         seed: int | None = None,
         ready_timeout: float = 5.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         """Arguments as for :class:`sipfault.Server`; a bad scenario file raises here.
 
         ``ready_timeout`` bounds how long :meth:`start` waits for the sockets.
         """
         self.server = Server(scenario, host=host, port=port, transports=transports, t1=t1,
-                             seed=seed)
+                             seed=seed, tls=tls)
         """The server; touch it only through the controller while it runs."""
         self.ready_timeout = ready_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -175,8 +177,15 @@ class Controller:
         self._require_started()
         return self.server.port
 
+    @property
+    def tls_port(self) -> int:
+        """The port TLS listens on (0 without TLS)."""
+        self._require_started()
+        return self.server.tls_port
+
     def uri(self, user: str | None = None, transport: str | None = None) -> str:
-        """A SIP URI that reaches the server, e.g. ``sip:alice@127.0.0.1:40123``."""
+        """A SIP URI that reaches the server, e.g. ``sip:alice@127.0.0.1:40123``; for
+        ``transport="tls"`` on the TLS port."""
         self._require_started()
         return self.server.uri(user, transport)
 

@@ -6,7 +6,8 @@ Fixtures:
   own thread), for synchronous tests.
 - ``sipfault_server``: a started :class:`sipfault.Server` in the test's own event loop, for
   ``async def`` tests (needs pytest-asyncio).
-- ``sipfault_host`` (``"127.0.0.1"``), ``sipfault_transports`` (``("udp", "tcp")``) and
+- ``sipfault_host`` (``"127.0.0.1"``), ``sipfault_transports`` (``("udp", "tcp")``, plus
+  ``"tls"`` with a context), ``sipfault_tls`` (None, or an ``ssl.SSLContext`` for TLS) and
   ``sipfault_t1`` (None: the scenario's T1): override them in a conftest to change every server.
 
 Markers:
@@ -26,6 +27,7 @@ ladder in a report section too.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -105,9 +107,16 @@ def sipfault_host() -> str:
 
 
 @pytest.fixture
-def sipfault_transports() -> tuple[str, ...]:
-    """The transports the sipfault fixtures listen with, on one port."""
-    return TRANSPORTS
+def sipfault_tls() -> ssl.SSLContext | None:
+    """A server TLS context (certificate and key) for the sipfault fixtures; None: no TLS."""
+    return None
+
+
+@pytest.fixture
+def sipfault_transports(sipfault_tls: ssl.SSLContext | None) -> tuple[str, ...]:
+    """The transports the sipfault fixtures listen with: UDP and TCP on one port, and TLS on
+    a port of its own when ``sipfault_tls`` gives a context."""
+    return TRANSPORTS if sipfault_tls is None else (*TRANSPORTS, "tls")
 
 
 @pytest.fixture
@@ -125,10 +134,11 @@ def sipfault(
     sipfault_host: str,
     sipfault_transports: tuple[str, ...],
     sipfault_t1: float | None,
+    sipfault_tls: ssl.SSLContext | None,
 ) -> Iterator[Controller]:
     """A started sipfault server on its own thread, for synchronous tests."""
     controller = Controller(marked_scenario(request), host=sipfault_host,
-                            transports=sipfault_transports, t1=sipfault_t1)
+                            transports=sipfault_transports, t1=sipfault_t1, tls=sipfault_tls)
     controller.start()
     try:
         _watch(request, controller)
@@ -142,10 +152,11 @@ async def _sipfault_server(
     sipfault_host: str,
     sipfault_transports: tuple[str, ...],
     sipfault_t1: float | None,
+    sipfault_tls: ssl.SSLContext | None,
 ) -> AsyncIterator[Server]:
     """A started sipfault server in the test's own event loop, for ``async def`` tests."""
     server = Server(marked_scenario(request), host=sipfault_host,
-                    transports=sipfault_transports, t1=sipfault_t1)
+                    transports=sipfault_transports, t1=sipfault_t1, tls=sipfault_tls)
     async with server:
         _watch(request, server)
         yield server

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,61 @@ def test_serving_freezes_start_up_objects_and_collects_rarely_then_restores() ->
         assert gc.get_freeze_count() > 0  # start-up objects are out of every collection
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+TLS_DIR = REPO / "tests" / "tls"
+
+
+def test_tls_without_a_certificate_exits_2() -> None:
+    result = sipfault("run", "scenarios/busy.yaml", "--listen", "127.0.0.1:0",
+                      "--transport", "udp,tls")
+    assert result.returncode == 2
+    assert "--tls-cert" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_certificate_exits_2(tmp_path: Path) -> None:
+    not_a_cert = tmp_path / "cert.pem"
+    not_a_cert.write_text("not a certificate\n")
+    for cert in (tmp_path / "missing.pem", not_a_cert):
+        result = sipfault("run", "scenarios/busy.yaml", "--listen", "127.0.0.1:0",
+                          "--tls-cert", str(cert))
+        assert result.returncode == 2
+        assert result.stderr.startswith("sipfault: cannot load the TLS certificate and key:")
+        assert "Traceback" not in result.stderr
+
+
+def test_a_certificate_adds_tls_on_its_own_port_and_it_answers() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sipfault", "run", "scenarios/busy.yaml", "--listen",
+         "127.0.0.1:0", "--tls-cert", str(TLS_DIR / "cert.pem"),
+         "--tls-key", str(TLS_DIR / "key.pem")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+) \(udp, tcp\), "
+                          r"tls on 127\.0\.0\.1:(\d+) scenario busy", first)
+        assert found, first
+        tls_port = int(found.group(2))
+        assert tls_port != int(found.group(1))
+        context = ssl.create_default_context(cafile=TLS_DIR / "cert.pem")
+        with socket.create_connection(("127.0.0.1", tls_port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="localhost") as client:
+            local = client.getsockname()[1]
+            client.sendall((
+                "OPTIONS sip:127.0.0.1 SIP/2.0\r\n"
+                f"Via: SIP/2.0/TLS 127.0.0.1:{local};branch=z9hG4bK-clitls\r\n"
+                "From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+                "Call-ID: cli-tls\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                "Content-Length: 0\r\n\r\n").encode())
+            answer = client.recv(4096)
+        assert answer.startswith(b"SIP/2.0 200 OK\r\n")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "<- tls 127.0.0.1:" in out
+    assert "requests: OPTIONS=1" in out

@@ -1,4 +1,4 @@
-"""`sipfault run` handles calls from PJSUA2, a full SIP stack, over UDP and TCP.
+"""`sipfault run` handles calls from PJSUA2, a full SIP stack, over UDP, TCP and TLS.
 
 The agent runs in a subprocess (tests/peers/pjsua_agent.py) and reports every message it sent
 and received; the tests check the call's outcome, the responses, and sipfault's summary.
@@ -14,11 +14,11 @@ from tests.peers.sipfault_cli import SipfaultProcess
 
 pytestmark = pytest.mark.peer
 
-TRANSPORTS = ["udp", "tcp"]
+TRANSPORTS = ["udp", "tcp", "tls"]
 #: A short T1 (RFC 3261 §17.1.1.1) so a final response left unacknowledged is retransmitted
 #: within SETTLE and shows in the summary; a conformant UAC ACKs well within it on loopback.
 T1 = "100ms"
-SETTLE = {"udp": 0.4, "tcp": 0.1}
+SETTLE = {"udp": 0.4, "tcp": 0.1, "tls": 0.1}
 
 
 def _explain(result: AgentResult, server: SipfaultProcess) -> str:
@@ -27,7 +27,7 @@ def _explain(result: AgentResult, server: SipfaultProcess) -> str:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_call_ends_busy(pjsua2: None, start_sipfault: StartSipfault, transport: str) -> None:
-    server = start_sipfault("scenarios/busy.yaml", t1=T1)
+    server = start_sipfault("scenarios/busy.yaml", t1=T1, tls=transport == "tls")
 
     result = pjsua_call(server.uri("486", transport), transport=transport, timeout=15)
 
@@ -62,7 +62,7 @@ def test_call_ends_busy(pjsua2: None, start_sipfault: StartSipfault, transport: 
 def test_call_answered_then_hung_up(
     pjsua2: None, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault("scenarios/answer.yaml", t1=T1)
+    server = start_sipfault("scenarios/answer.yaml", t1=T1, tls=transport == "tls")
 
     result = pjsua_call(
         server.uri("alice", transport), transport=transport, hangup_after=0.3, timeout=15
@@ -93,8 +93,10 @@ def test_call_answered_then_hung_up(
 def test_register_then_unregister(
     pjsua2: None, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault("scenarios/busy.yaml", t1=T1)  # REGISTER: the default registrar
-    registrar = f"sip:{server.hostport}"
+    server = start_sipfault(  # REGISTER: the default registrar
+        "scenarios/busy.yaml", t1=T1, tls=transport == "tls"
+    )
+    registrar = f"sip:{server.host}:{server.tls_port if transport == 'tls' else server.port}"
 
     result = pjsua_register(
         registrar,

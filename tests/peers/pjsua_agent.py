@@ -134,8 +134,10 @@ class Agent:
         transport_type = {
             ("udp", False): pj.PJSIP_TRANSPORT_UDP,
             ("tcp", False): pj.PJSIP_TRANSPORT_TCP,
+            ("tls", False): pj.PJSIP_TRANSPORT_TLS,
             ("udp", True): pj.PJSIP_TRANSPORT_UDP6,
             ("tcp", True): pj.PJSIP_TRANSPORT_TCP6,
+            ("tls", True): pj.PJSIP_TRANSPORT_TLS6,
         }[(args.transport, ipv6)]
         transport_config = pj.TransportConfig()
         transport_config.port = 0
@@ -376,7 +378,7 @@ def run_register(agent: Agent, deadline: float) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options shared by the subcommands, then each subcommand's own."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--transport", choices=("udp", "tcp"), default="udp")
+    common.add_argument("--transport", choices=("udp", "tcp", "tls"), default="udp")
     common.add_argument("--local-host", default="127.0.0.1", help="address to bind SIP and RTP")
     common.add_argument("--timeout", type=float, default=15.0, help="give up after S seconds")
     common.add_argument("--linger", type=float, default=0.3, help="handle events S s at the end")

@@ -25,6 +25,10 @@ from tests.peers.output import LineCollector
 from tests.peers.ports import format_hostport
 
 LISTENING_RE = re.compile(r"listening on (?P<host>\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
+#: With a certificate the listening line goes on "..., tls on 127.0.0.1:40124".
+TLS_LISTENING_RE = re.compile(r"tls on (?:\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
+#: The test certificate and key (tests/tls/README.md).
+TLS_FILES = (REPO_ROOT / "tests" / "tls" / "cert.pem", REPO_ROOT / "tests" / "tls" / "key.pem")
 #: A summary line of counts: "requests: ACK=1 INVITE=1", "retransmissions: in=0 out=1";
 #: "requests: -" when there were none.
 _COUNTS_RE = re.compile(
@@ -126,6 +130,8 @@ class SipfaultProcess:
     _stderr: LineCollector = field(repr=False)
     returncode: int | None = None
     """Exit status once stopped."""
+    tls_port: int = 0
+    """Port it listens on with TLS (started with ``tls=True``), else 0."""
 
     def __iter__(self) -> Iterator[object]:
         """Unpack as `(host, port, process)`."""
@@ -137,8 +143,13 @@ class SipfaultProcess:
         return format_hostport(self.host, self.port)
 
     def uri(self, user: str, transport: str | None = None) -> str:
-        """A SIP URI addressing `user` on this server, e.g. `sip:486@127.0.0.1:40123`."""
+        """A SIP URI addressing `user` on this server, e.g. `sip:486@127.0.0.1:40123`.
+
+        For "tls", the TLS port: `sip:486@127.0.0.1:40124;transport=tls`.
+        """
         suffix = f";transport={transport}" if transport and transport != "udp" else ""
+        if transport == "tls":
+            return f"sip:{user}@{format_hostport(self.host, self.tls_port)}{suffix}"
         return f"sip:{user}@{self.hostport}{suffix}"
 
     @property
@@ -243,11 +254,14 @@ def run_sipfault(
     t1: str | None = None,
     verbose: bool = False,
     quiet: bool = False,
+    tls: bool = False,
     extra_args: Sequence[str] = (),
     ready_timeout: float = 15.0,
     stop_timeout: float = 10.0,
 ) -> Iterator[SipfaultProcess]:
     """Start `sipfault run SCENARIO` and yield it once it prints its listening line.
+
+    `tls=True` adds the test certificate, so TLS listens too (on `tls_port`).
 
     On leaving the block it is stopped with SIGINT (bounded) and must exit 0; call `stop()`
     inside the block to read the summary there. An exception from the block gets sipfault's
@@ -260,7 +274,8 @@ def run_sipfault(
         t1=t1,
         verbose=verbose,
         quiet=quiet,
-        extra_args=extra_args,
+        extra_args=[*extra_args, "--tls-cert", str(TLS_FILES[0]), "--tls-key",
+                    str(TLS_FILES[1])] if tls else extra_args,
     )
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
@@ -294,6 +309,8 @@ def run_sipfault(
         command=command,
         _stdout=stdout,
         _stderr=stderr,
+        tls_port=int(tls_match["port"]) if (tls_match := TLS_LISTENING_RE.search(
+            match.string)) else 0,
     )
     try:
         yield running

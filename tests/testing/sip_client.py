@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import socket
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 _counter = itertools.count(1)
 
@@ -36,8 +38,12 @@ def parse_reply(data: bytes) -> Reply:
     return Reply(int(status), reason, headers, data)
 
 
+TLS_CA = Path(__file__).resolve().parents[1] / "tls" / "cert.pem"
+"""The test certificate (tests/tls/): the client trusts it and checks the server against it."""
+
+
 class SipClient:
-    """One socket to a SIP server: UDP, or one TCP connection."""
+    """One socket to a SIP server: UDP, or one TCP or TLS connection."""
 
     def __init__(self, host: str, port: int, transport: str = "udp", timeout: float = 5.0):
         self.server = (host, port)
@@ -49,6 +55,9 @@ class SipClient:
         self.sock.bind((host, 0))
         if transport != "udp":
             self.sock.connect(self.server)
+        if transport == "tls":
+            context = ssl.create_default_context(cafile=TLS_CA)
+            self.sock = context.wrap_socket(self.sock, server_hostname="localhost")
         self.local: tuple[str, int] = self.sock.getsockname()[:2]
         self._buffer = b""
 

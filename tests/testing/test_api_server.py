@@ -17,9 +17,11 @@ import pytest
 from sipfault import Server
 from sipfault.api import UnexpectedTraffic, WaitTimeout
 from sipfault.scenario.loader import load_scenario_text
-from tests.testing.sip_client import Reply, SipClient
+from sipfault.transport.tls import server_context
+from tests.testing.sip_client import TLS_CA, Reply, SipClient
 
 T = TypeVar("T")
+TLS_DIR = TLS_CA.parent
 
 
 async def in_thread(function: Callable[[], T]) -> T:
@@ -27,11 +29,14 @@ async def in_thread(function: Callable[[], T]) -> T:
     return await asyncio.to_thread(function)
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 async def test_busy_rule_answers_and_the_journal_records(transport: str) -> None:
-    async with Server() as server:
+    tls = server_context(TLS_DIR / "cert.pem", TLS_DIR / "key.pem") if transport == "tls" else None
+    async with Server(tls=tls) as server:
+        port = server.tls_port if transport == "tls" else server.port
         server.on("INVITE", to_user="alice").reply(100, 180, (486, {"Retry-After": 30}))
-        with SipClient(server.host, server.port, transport) as client:
+        # Connecting off the loop: a TLS handshake needs the server to answer meanwhile.
+        with await in_thread(lambda: SipClient(server.host, port, transport)) as client:
             invite = client.request("INVITE", "alice", headers=(("User-Agent", "dialer/1.0"),))
             client.send(invite)
             replies = await in_thread(client.until_final)
@@ -43,9 +48,9 @@ async def test_busy_rule_answers_and_the_journal_records(transport: str) -> None
         (record,) = server.requests("INVITE")
         assert record.header("user-agent") == "dialer/1.0"
         assert record.header("v") == record.header("Via")  # compact form, any case
-        assert record.uri == f"sip:alice@127.0.0.1:{server.port}"
+        assert record.uri == f"sip:alice@127.0.0.1:{port}"
         assert record.source == client.local
-        assert record.destination == ("127.0.0.1", server.port)
+        assert record.destination == ("127.0.0.1", port)
         assert record.transport == transport
         assert record.body == b""
         assert abs(record.time - time.time()) < 60  # wall clock, not loop time

@@ -12,6 +12,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 CLIENT_SOURCE = (Path(__file__).parent / "sip_client.py").read_text()
+TLS_DIR = Path(__file__).resolve().parents[1] / "tls"
 
 BUSY_YAML = """\
 name: busy
@@ -56,6 +57,43 @@ def test_sync_fixture(project: pytest.Pytester) -> None:
             assert [r.status for r in replies] == [100, 486]
             assert sipfault.requests("INVITE")[0].header("User-Agent") == "mydialer/1.0"
             assert sipfault.uri("alice") == f"sip:alice@127.0.0.1:{sipfault.port}"
+        """
+    )
+    run(project).assert_outcomes(passed=1)
+
+
+def test_a_tls_context_in_a_conftest_adds_tls_to_the_fixtures(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        f"""
+        import pytest
+        from sipfault.transport.tls import server_context
+
+        @pytest.fixture
+        def sipfault_tls():
+            return server_context({str(TLS_DIR / "cert.pem")!r}, {str(TLS_DIR / "key.pem")!r})
+        """
+    )
+    project.makepyfile(
+        f"""
+        import socket, ssl
+
+        def test_options_over_tls(sipfault):
+            port = sipfault.tls_port
+            assert port and port != sipfault.port
+            assert sipfault.uri("bob", "tls") == f"sip:bob@127.0.0.1:{{port}};transport=tls"
+            context = ssl.create_default_context(cafile={str(TLS_DIR / "cert.pem")!r})
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \\
+                    context.wrap_socket(raw, server_hostname="localhost") as tls:
+                local = tls.getsockname()[1]
+                tls.sendall((
+                    "OPTIONS sip:bob@127.0.0.1 SIP/2.0\\r\\n"
+                    f"Via: SIP/2.0/TLS 127.0.0.1:{{local}};branch=z9hG4bK-p\\r\\n"
+                    "From: <sip:t@127.0.0.1>;tag=1\\r\\nTo: <sip:bob@127.0.0.1>\\r\\n"
+                    "Call-ID: plugin-tls\\r\\nCSeq: 1 OPTIONS\\r\\nMax-Forwards: 70\\r\\n"
+                    "Content-Length: 0\\r\\n\\r\\n").encode())
+                assert tls.recv(4096).startswith(b"SIP/2.0 200 OK\\r\\n")
+            (record,) = sipfault.requests("OPTIONS")
+            assert record.transport == "tls"
         """
     )
     run(project).assert_outcomes(passed=1)

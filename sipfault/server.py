@@ -18,7 +18,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -154,30 +154,35 @@ class Server:
         self._loop = asyncio.get_running_loop()
         port = tls_port = 0
         for address in self.listen_addresses:
-            wanted = address.port or port
-            try:
-                bound = await self._bind(address.host, wanted, retry_ephemeral=address.port == 0
-                                         and not port)
-            except OSError as exc:
-                if address.optional and exc.errno in _OPTIONAL_ERRORS:
-                    continue
-                await self.stop()
-                raise
+            bound = await self._bind_unless_missing(address, self._bind(
+                address.host, address.port or port, retry_ephemeral=address.port == 0 and not port
+            ))
+            if bound is None:
+                continue
             port = port or bound
             if self.transports != ("tls",):
                 self.bound.append((address.host, bound))
             if "tls" not in self.transports:
                 continue
             tls_wanted = address.port + 1 if self._tls_beside and address.port else address.port
-            try:
-                bound = await self._bind_tls(address.host, tls_wanted or tls_port)
-            except OSError as exc:
-                if address.optional and exc.errno in _OPTIONAL_ERRORS:
-                    continue
-                await self.stop()
-                raise
-            tls_port = tls_port or bound
-            self.bound_tls.append((address.host, bound))
+            bound = await self._bind_unless_missing(
+                address, self._bind_tls(address.host, tls_wanted or tls_port)
+            )
+            if bound is not None:
+                tls_port = tls_port or bound
+                self.bound_tls.append((address.host, bound))
+
+    async def _bind_unless_missing(
+        self, address: ListenAddress, binding: Coroutine[object, object, int]
+    ) -> int | None:
+        """The port bound; None for an optional address this machine lacks (else stop, raise)."""
+        try:
+            return await binding
+        except OSError as exc:
+            if address.optional and exc.errno in _OPTIONAL_ERRORS:
+                return None
+            await self.stop()
+            raise
 
     async def _bind(self, host: str, port: int, retry_ephemeral: bool) -> int:
         """Bind UDP then TCP on the same port; with an ephemeral port, retry on a clash."""

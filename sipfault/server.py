@@ -220,11 +220,15 @@ class Server:
         raise OSError(errno.EADDRINUSE, "no port free for both UDP and TCP")
 
     async def _bind_tls(self, host: str, port: int) -> int:
-        """Listen with TLS (RFC 3261 §26.2.1) on ``port``, or on a free one for 0."""
+        """Listen with TLS (RFC 3261 §26.2.1) on ``port``, or on a free one for 0.
+
+        Connections are accepted as TCP and each runs its own handshake, so that one that
+        fails is journaled (``dropped``) rather than lost without a word.
+        """
         assert self._loop is not None
         server = await self._loop.create_server(
-            lambda: self._new_stream("tls"), host, port or None, reuse_address=True,
-            family=socket.AF_INET6 if ":" in host else socket.AF_INET, ssl=self._tls,
+            lambda: self._new_stream("tls", self._tls), host, port or None, reuse_address=True,
+            family=socket.AF_INET6 if ":" in host else socket.AF_INET,
         )
         self._tcp_servers.append(server)
         return int(server.sockets[0].getsockname()[1])
@@ -292,14 +296,17 @@ class Server:
         self.uas.receive(data, peer, self._now())
         self._pump()
 
-    def _new_stream(self, transport: str) -> StreamConnection:
+    def _new_stream(
+        self, transport: str, tls: ssl.SSLContext | None = None
+    ) -> StreamConnection:
         return StreamConnection(transport, StreamHandler(
             on_message=self._on_stream_message,
             on_ping=self._on_ping,
             on_error=self._on_stream_error,
             on_open=self._on_open,
             on_close=self._on_close,
-        ))
+            on_refused=self._on_refused,
+        ), tls)
 
     def _on_open(self, connection: StreamConnection) -> None:
         self._connections[connection.id] = connection
@@ -309,6 +316,10 @@ class Server:
 
     def _on_stream_message(self, data: bytes, peer: Peer) -> None:
         self.uas.receive(data, peer, self._now())
+        self._pump()
+
+    def _on_refused(self, peer: Peer, reason: str) -> None:
+        self.uas.connection_refused(peer, reason, self._now())
         self._pump()
 
     def _on_ping(self, peer: Peer) -> None:

@@ -198,6 +198,10 @@ class UserAgentServer:
                 error.partial = error.partial or inner.partial
         self._reject(error, head, peer, now, close=True)
 
+    def connection_refused(self, peer: Peer, reason: str, now: float) -> None:
+        """A connection that carried no message: a failed TLS handshake (RFC 3261 §26.2.1)."""
+        self._events.append(MessageDropped(now, peer, b"", reason))
+
     def keepalive(self, peer: Peer, now: float) -> None:
         """A double-CRLF ping on a stream: answer with a CRLF pong (RFC 5626 §4.4.1)."""
         del now

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sipfault.core.events import Event, MessageReceived
+from sipfault.core.events import Event, MessageDropped, MessageReceived
 from sipfault.server import ListenAddress, Server
 from sipfault.sip.message import Response
 from sipfault.sip.params import get_param
@@ -162,11 +162,19 @@ async def test_garbage_over_tls_is_refused_and_others_are_served(busy: Server) -
         await good.close()
 
 
-async def test_a_plain_tcp_client_on_the_tls_port_does_not_stop_the_server(busy: Server) -> None:
+async def test_a_failed_handshake_is_journaled_and_the_server_keeps_serving(
+    busy: Server,
+) -> None:
+    events: list[Event] = []
+    busy.add_listener(events.append)
     reader, writer = await asyncio.open_connection("127.0.0.1", busy.tls_port)
-    writer.write(invite(1, "plain"))  # no handshake: the TLS layer drops the connection
-    assert await asyncio.wait_for(reader.read(), timeout=5) == b""
+    source = writer.get_extra_info("sockname")[:2]
+    writer.write(invite(1, "plain"))  # SIP in the clear where a ClientHello should be
+    assert await asyncio.wait_for(reader.read(), timeout=5) == b""  # closed
     writer.close()
+    (dropped,) = [e for e in events if isinstance(e, MessageDropped)]
+    assert dropped.reason.startswith("TLS handshake failed: [SSL: ")
+    assert dropped.peer.transport == "tls" and dropped.peer.remote == source
     client = await TlsClient.connect(busy.tls_port)
     try:
         client.writer.write(invite(client.local_port, "tls4"))

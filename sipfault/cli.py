@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import signal
-import ssl
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
@@ -22,7 +21,7 @@ from sipfault.journal.recorder import Recorder
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
-from sipfault.server import KNOWN_TRANSPORTS, TRANSPORTS, ListenAddress, Server
+from sipfault.server import KNOWN_TRANSPORTS, ListenAddress, Server
 from sipfault.transport.tls import server_context
 
 EXIT_OK = 0
@@ -147,20 +146,19 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ScenarioError as exc:
         print(exc, file=err)
         return EXIT_USAGE
-    transports = args.transport or ((*TRANSPORTS, "tls") if args.tls_cert else TRANSPORTS)
-    if "tls" in transports and not args.tls_cert:
+    if args.transport is not None and "tls" in args.transport and not args.tls_cert:
         print("sipfault: the tls transport needs --tls-cert (and --tls-key unless the "
               "certificate file holds the key)", file=err)
         return EXIT_USAGE
     tls = None
-    if args.tls_cert and "tls" in transports:
+    if args.tls_cert and (args.transport is None or "tls" in args.transport):
         try:
             tls = server_context(args.tls_cert, args.tls_key)
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # ssl.SSLError included
             print(f"sipfault: cannot load the TLS certificate and key: {exc}", file=err)
             return EXIT_USAGE
     try:
-        server = Server(scenario, listen=args.listen, transports=transports, t1=args.t1,
+        server = Server(scenario, listen=args.listen, transports=args.transport, t1=args.t1,
                         seed=args.seed, tls=tls)
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)
@@ -218,8 +216,7 @@ def _listening(server: Server) -> str:
 
 
 def _addresses(bound: list[tuple[str, int]]) -> str:
-    return " ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-                    for host, port in bound)
+    return " ".join(str(ListenAddress(host, port)) for host, port in bound)
 
 
 @contextlib.contextmanager

@@ -37,6 +37,11 @@ TRANSPORTS = ("udp", "tcp")
 KNOWN_TRANSPORTS = ("udp", "tcp", "tls")
 """Transports a server can listen with; TLS needs a certificate (``tls=`` an SSL context)."""
 
+
+def default_transports(tls: ssl.SSLContext | None) -> tuple[str, ...]:
+    """UDP and TCP, and TLS too when there is a context for it."""
+    return TRANSPORTS if tls is None else (*TRANSPORTS, "tls")
+
 EventListener = Callable[[Event], None]
 
 
@@ -100,13 +105,14 @@ class Server:
         scenario: Scenario | str | os.PathLike[str],
         *,
         listen: Sequence[ListenAddress] | str | None = None,
-        transports: Iterable[str] = TRANSPORTS,
+        transports: Iterable[str] | None = None,
         t1: float | None = None,
         seed: int | None = None,
         rng: random.Random | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        """``tls``: the server-side context (certificate and key loaded) for ``"tls"``."""
+        """``tls``: the server-side context (certificate and key loaded) for ``"tls"``;
+        ``transports`` defaults to :func:`default_transports`."""
         if isinstance(scenario, (str, os.PathLike)):
             scenario = load_scenario(Path(scenario))
         if t1 is not None:
@@ -116,15 +122,18 @@ class Server:
         elif isinstance(listen, str):
             listen = (ListenAddress.parse(listen),)
         self.listen_addresses: tuple[ListenAddress, ...] = tuple(listen)
+        if transports is None:
+            transports = default_transports(tls)
         self.transports = tuple(dict.fromkeys(t.lower() for t in transports))
         for name in self.transports:
             if name not in KNOWN_TRANSPORTS:
                 raise ValueError(f"unknown transport {name!r} (expected udp, tcp or tls)")
         if "tls" in self.transports and tls is None:
             raise ValueError("the tls transport needs a certificate and key (an SSL context)")
-        self._tls_beside = "tls" in self.transports and len(self.transports) > 1
-        """Whether TLS takes the port after the one UDP and TCP share."""
-        if self._tls_beside and any(a.port >= 65535 for a in self.listen_addresses):
+        self._shared_port = self.transports != ("tls",)
+        """Whether UDP or TCP listen (on one port per address); TLS takes the next one."""
+        ports = [address.port for address in self.listen_addresses]
+        if "tls" in self.transports and self._shared_port and max(ports, default=0) >= 65535:
             raise ValueError("TLS listens on the port after the UDP/TCP one: none after 65535")
         self._tls = tls
         self.uas = UserAgentServer(scenario, seed=seed, rng=rng, wall_clock=time.time)
@@ -154,17 +163,18 @@ class Server:
         self._loop = asyncio.get_running_loop()
         port = tls_port = 0
         for address in self.listen_addresses:
-            bound = await self._bind_unless_missing(address, self._bind(
-                address.host, address.port or port, retry_ephemeral=address.port == 0 and not port
-            ))
-            if bound is None:
-                continue
-            port = port or bound
-            if self.transports != ("tls",):
+            if self._shared_port:
+                bound = await self._bind_unless_missing(address, self._bind(
+                    address.host, address.port or port,
+                    retry_ephemeral=address.port == 0 and not port,
+                ))
+                if bound is None:
+                    continue
+                port = port or bound
                 self.bound.append((address.host, bound))
             if "tls" not in self.transports:
                 continue
-            tls_wanted = address.port + 1 if self._tls_beside and address.port else address.port
+            tls_wanted = address.port + 1 if self._shared_port and address.port else address.port
             bound = await self._bind_unless_missing(
                 address, self._bind_tls(address.host, tls_wanted or tls_port)
             )
@@ -187,8 +197,6 @@ class Server:
     async def _bind(self, host: str, port: int, retry_ephemeral: bool) -> int:
         """Bind UDP then TCP on the same port; with an ephemeral port, retry on a clash."""
         assert self._loop is not None
-        if self.transports == ("tls",):
-            return port  # TLS alone binds in _bind_tls
         for _ in range(20 if retry_ephemeral else 1):
             udp: UdpEndpoint | None = None
             if "udp" in self.transports:

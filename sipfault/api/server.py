@@ -35,7 +35,7 @@ from sipfault.api.rules import MatchConditions, RuleBuilder, build_match
 from sipfault.core.registrar import Binding
 from sipfault.scenario.loader import load_scenario
 from sipfault.scenario.model import Rule, Scenario
-from sipfault.server import TRANSPORTS, ListenAddress
+from sipfault.server import ListenAddress
 from sipfault.server import Server as BaseServer
 
 __all__ = ["Server", "load_any_scenario"]
@@ -84,8 +84,6 @@ class Server(BaseServer):
         """
         if listen is None:
             listen = (ListenAddress(host, port),)
-        if transports is None:
-            transports = TRANSPORTS if tls is None else (*TRANSPORTS, "tls")
         super().__init__(load_any_scenario(scenario), listen=listen, transports=transports,
                          t1=t1, seed=seed, rng=rng, tls=tls)
         self._t1 = t1

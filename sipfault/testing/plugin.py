@@ -39,7 +39,7 @@ from sipfault.api.server import Server, unexpected_hint
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import load_scenario
 from sipfault.scenario.model import Scenario
-from sipfault.server import TRANSPORTS
+from sipfault.server import default_transports
 from sipfault.testing.controller import Controller
 
 try:
@@ -116,7 +116,7 @@ def sipfault_tls() -> ssl.SSLContext | None:
 def sipfault_transports(sipfault_tls: ssl.SSLContext | None) -> tuple[str, ...]:
     """The transports the sipfault fixtures listen with: UDP and TCP on one port, and TLS on
     a port of its own when ``sipfault_tls`` gives a context."""
-    return TRANSPORTS if sipfault_tls is None else (*TRANSPORTS, "tls")
+    return default_transports(sipfault_tls)
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from sipfault import __version__
 from sipfault.catalogue_view import format_detail, format_table
+from sipfault.endpoint import KNOWN_TRANSPORTS, Endpoint, ListenAddress
 from sipfault.journal.recorder import Recorder
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
-from sipfault.server import KNOWN_TRANSPORTS, ListenAddress, Server
 from sipfault.transport.tls import server_context
+from sipfault.version import __version__
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"sipfault: cannot load the TLS certificate and key: {exc}", file=err)
             return EXIT_USAGE
     try:
-        server = Server(scenario, listen=args.listen, transports=args.transport, t1=args.t1,
+        server = Endpoint(scenario, listen=args.listen, transports=args.transport, t1=args.t1,
                         seed=args.seed, tls=tls)
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-async def _serve(server: Server, reporter: ConsoleReporter, out: TextIO) -> None:
+async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -203,7 +203,7 @@ async def _serve(server: Server, reporter: ConsoleReporter, out: TextIO) -> None
     reporter.flush()
 
 
-def _listening(server: Server) -> str:
+def _listening(server: Endpoint) -> str:
     """``127.0.0.1:5060 (udp, tcp)``, then ``, tls on 127.0.0.1:5061`` with TLS."""
     plain = [name for name in server.transports if name != "tls"]
     parts = []

@@ -18,7 +18,7 @@ from sipfault.core.events import (
 from sipfault.sip.message import Request, Response
 
 if TYPE_CHECKING:
-    from sipfault.server import Server
+    from sipfault.endpoint import Endpoint
 
 
 def format_peer(peer: Peer) -> str:
@@ -103,7 +103,7 @@ class ConsoleReporter:
         """Flush the output stream."""
         self.out.flush()
 
-    def print_summary(self, server: Server) -> None:
+    def print_summary(self, server: Endpoint) -> None:
         """Requests by method, responses by code, retransmissions, drops and findings."""
         counts = self.counts
         requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))

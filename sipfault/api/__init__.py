@@ -2,9 +2,10 @@
 
 ``sipfault.Server`` (from :mod:`sipfault.api.server`) is the asyncio server; the threaded
 ``sipfault.Controller`` wraps it for synchronous code. Rules are the scenario model's objects
-(:mod:`sipfault.scenario.model`), so a rule built here behaves as the same rule in a file.
+(:mod:`sipfault.model.scenario`), so a rule built here behaves as the same rule in a file.
 """
 
+from sipfault.api.builder import MatchConditions, RuleBuilder, StepSpec, build_match, build_step
 from sipfault.api.records import (
     Journal,
     MessageRecord,
@@ -13,7 +14,6 @@ from sipfault.api.records import (
     WaitTimeout,
     format_ladder,
 )
-from sipfault.api.rules import MatchConditions, RuleBuilder, StepSpec, build_match, build_step
 from sipfault.api.server import Server, load_any_scenario
 
 __all__ = [

@@ -7,7 +7,7 @@
         assert invites[0].header("User-Agent") == "mydialer/1.0"
         server.check()                                    # nothing unexpected happened
 
-It is :class:`sipfault.server.Server` (the sockets and the UAS) plus the test surface: rules
+It is :class:`sipfault.endpoint.Endpoint` (the sockets and the UAS) plus the test surface: rules
 added with :meth:`Server.on`, the journal of every message, waits, and the check for what no
 rule expected.
 """
@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Unpack
 
+from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
 from sipfault.api.records import (
     Journal,
     MessageRecord,
@@ -31,12 +32,10 @@ from sipfault.api.records import (
     UnexpectedTraffic,
     describe_unexpected,
 )
-from sipfault.api.rules import MatchConditions, RuleBuilder, build_match
 from sipfault.core.registrar import Binding
+from sipfault.endpoint import Endpoint, ListenAddress
+from sipfault.model.scenario import Rule, Scenario
 from sipfault.scenario.loader import load_scenario
-from sipfault.scenario.model import Rule, Scenario
-from sipfault.server import ListenAddress
-from sipfault.server import Server as BaseServer
 
 __all__ = ["Server", "load_any_scenario"]
 
@@ -53,7 +52,7 @@ def load_any_scenario(scenario: Scenario | str | os.PathLike[str] | None) -> Sce
     return load_scenario(Path(scenario))
 
 
-class Server(BaseServer):
+class Server(Endpoint):
     """A sipfault endpoint for tests; ``async with Server() as server: ...``.
 
     By default it listens on 127.0.0.1 on a free port, UDP and TCP on the same port (and TLS

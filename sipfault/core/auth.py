@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from sipfault.scenario.model import AuthSettings
+from sipfault.model.scenario import AuthSettings
 from sipfault.sip.digest import (
     Algorithm,
     DigestError,

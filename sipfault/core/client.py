@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sipfault.core.events import Peer
 from sipfault.core.timers import Timer, TimerQueue
-from sipfault.scenario.model import Timers
+from sipfault.model.scenario import Timers
 from sipfault.sip.message import Request, Response
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sipfault.scenario.model import DialACode, Reply
+from sipfault.model.scenario import DialACode, Reply
 from sipfault.sip.codes import CATALOGUE
 from sipfault.sip.grammar import bounded_int
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sipfault.core.events import Peer
 from sipfault.core.timers import Timer, TimerQueue
-from sipfault.scenario.model import Timers
+from sipfault.model.scenario import Timers
 from sipfault.sip.message import Response
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sipfault.core.capabilities import allowed_methods
 from sipfault.core.events import Peer
-from sipfault.scenario.model import Match, Rule, Scenario
+from sipfault.model.scenario import Match, Rule, Scenario
 from sipfault.sip.address import parse_address
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.message import Request

@@ -16,7 +16,7 @@ from sipfault.core.responses import response_vias
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction
-from sipfault.scenario.model import fill_placeholders
+from sipfault.model.scenario import fill_placeholders
 from sipfault.sip.headers import Field
 from sipfault.sip.message import Request
 from sipfault.sip.sdp import build_answer, build_offer

@@ -13,10 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from email.utils import formatdate
 from urllib.parse import unquote
 
-from sipfault.scenario.model import (
+from sipfault.model.scenario import (
     ForcedExpiry,
     RegistrarFailure,
     RegistrarSettings,
@@ -24,7 +23,7 @@ from sipfault.scenario.model import (
 )
 from sipfault.sip.address import Address, parse_address
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.grammar import bounded_int
+from sipfault.sip.grammar import bounded_int, sip_date
 from sipfault.sip.message import Request
 from sipfault.sip.params import format_params
 from sipfault.sip.uri import Uri
@@ -35,7 +34,6 @@ __all__ = [
     "Registrar",
     "RegistrarAnswer",
     "address_of_record",
-    "http_date",
 ]
 
 MALFORMED_EXPIRES = 3600
@@ -102,12 +100,6 @@ def address_of_record(uri: Uri) -> str | None:
     if uri.port is not None:
         text += f":{uri.port}"
     return text
-
-
-def http_date(timestamp: float) -> str:
-    """``timestamp`` (seconds since the epoch) as an RFC 1123 date in GMT, the form of the
-    SIP Date header field (RFC 3261 §20.17), e.g. ``Sat, 13 Nov 2010 23:29:00 GMT``."""
-    return formatdate(timestamp, usegmt=True)
 
 
 @dataclass(frozen=True)
@@ -340,7 +332,7 @@ class Registrar:
             ("Contact", _listing(entry.binding, now))
             for entry in self._aors.get(aor, {}).values()
         ]
-        headers.append(("Date", http_date(self._wall_clock())))
+        headers.append(("Date", sip_date(self._wall_clock())))
         return RegistrarAnswer(200, None, tuple(headers))
 
     def _lapse(self, now: float) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sipfault.core.timers import Timer, TimerQueue
-from sipfault.scenario.model import Timers
+from sipfault.model.scenario import Timers
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import bounded_int
 from sipfault.sip.message import Request, Response

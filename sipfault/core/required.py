@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sipfault.core.capabilities import ACCEPTED_ENCODINGS, SESSION_BODY_TYPES, SUPPORTED_OPTIONS
-from sipfault.scenario.model import ResponseDefaults
+from sipfault.model.scenario import ResponseDefaults
 from sipfault.sip.codes import is_valid_status, recommended_headers, required_headers
 from sipfault.sip.message import Request
 

@@ -15,7 +15,6 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sipfault import __version__
 from sipfault.core.auth import Authenticator
 from sipfault.core.capabilities import (
     ACCEPTED_ENCODINGS,
@@ -44,6 +43,7 @@ from sipfault.core.events import (
     TimerFired,
 )
 from sipfault.core.exchange import Exchange
+from sipfault.core.faults import apply_fault
 from sipfault.core.registrar import Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
@@ -58,13 +58,13 @@ from sipfault.core.responses import apply_overrides, build_response, response_vi
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
-from sipfault.faults import apply_fault
-from sipfault.scenario.model import AuthSettings, Reply, Rule, Scenario
+from sipfault.model.scenario import AuthSettings, Reply, Rule, Scenario
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
 from sipfault.sip.validate import CheckedRequest, check_request
+from sipfault.version import __version__
 
 SERVER_HEADER = f"sipfault/{__version__}"
 

@@ -5,14 +5,7 @@
 ``docs/scenarios.md``.
 """
 
-from sipfault.scenario.errors import ScenarioError, ScenarioIssue
-from sipfault.scenario.loader import (
-    check_scenario_file,
-    check_scenario_text,
-    load_scenario,
-    load_scenario_text,
-)
-from sipfault.scenario.model import (
+from sipfault.model.scenario import (
     PLACEHOLDERS,
     AuthSettings,
     DialACode,
@@ -27,6 +20,13 @@ from sipfault.scenario.model import (
     SourceLocation,
     Timers,
     fill_placeholders,
+)
+from sipfault.scenario.errors import ScenarioError, ScenarioIssue
+from sipfault.scenario.loader import (
+    check_scenario_file,
+    check_scenario_text,
+    load_scenario,
+    load_scenario_text,
 )
 
 __all__ = [

@@ -7,7 +7,7 @@ import re
 
 from yaml.nodes import MappingNode, Node
 
-from sipfault.scenario.model import AuthSettings
+from sipfault.model.scenario import AuthSettings
 from sipfault.scenario.nodes import item_nodes
 from sipfault.scenario.scalars import ScalarReader
 from sipfault.sip.digest import Algorithm, DigestError

@@ -14,10 +14,7 @@ from pathlib import PurePath
 
 from yaml.nodes import Node, ScalarNode
 
-from sipfault.scenario.auth_settings import AuthSettingsReader
-from sipfault.scenario.compose import compose
-from sipfault.scenario.errors import ScenarioError, ScenarioIssue
-from sipfault.scenario.model import (
+from sipfault.model.scenario import (
     AuthSettings,
     RegistrarSettings,
     ResponseDefaults,
@@ -25,6 +22,9 @@ from sipfault.scenario.model import (
     Scenario,
     Timers,
 )
+from sipfault.scenario.auth_settings import AuthSettingsReader
+from sipfault.scenario.compose import compose
+from sipfault.scenario.errors import ScenarioError, ScenarioIssue
 from sipfault.scenario.nodes import NULL, Fields, line_and_column
 from sipfault.scenario.replies import ReplyReader
 from sipfault.scenario.rules import RuleReader

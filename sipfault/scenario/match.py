@@ -6,8 +6,8 @@ import re
 
 from yaml.nodes import Node, ScalarNode
 
-from sipfault.scenario.headers import read_header_map
-from sipfault.scenario.model import Match
+from sipfault.model.scenario import Match
+from sipfault.scenario.header_maps import read_header_map
 from sipfault.scenario.nodes import FLOAT, INT, STR, Fields
 from sipfault.scenario.scalars import ScalarReader
 

@@ -11,8 +11,8 @@ from typing import AnyStr, TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sipfault.model.scenario import SourceLocation
 from sipfault.scenario.errors import ScenarioIssue, Severity
-from sipfault.scenario.model import SourceLocation
 
 __all__ = [
     "BOOL",

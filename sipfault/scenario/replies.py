@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from sipfault.faults import FAULTS
-from sipfault.scenario.headers import read_header_map, unique_header
-from sipfault.scenario.model import Reply
+from sipfault.core.faults import FAULTS
+from sipfault.model.scenario import Reply
+from sipfault.scenario.header_maps import read_header_map, unique_header
 from sipfault.scenario.nodes import INT, Fields, Pairs, item_nodes, memo, shorten
 from sipfault.scenario.scalars import ScalarReader, not_sip_note
 from sipfault.sip.codes import is_valid_status

@@ -6,8 +6,8 @@ from typing import Literal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from sipfault.model.scenario import DialACode, Match, Reply, Rule
 from sipfault.scenario.match import MatchReader
-from sipfault.scenario.model import DialACode, Match, Reply, Rule
 from sipfault.scenario.nodes import BOOL, Fields, item_nodes, memo
 from sipfault.scenario.replies import ReplyReader
 from sipfault.scenario.scalars import ScalarReader

@@ -10,7 +10,7 @@ from typing import TypeVar
 from yaml.constructor import SafeConstructor
 from yaml.nodes import Node, ScalarNode
 
-from sipfault.scenario.model import PLACEHOLDERS
+from sipfault.model.scenario import PLACEHOLDERS
 from sipfault.scenario.nodes import BOOL, FLOAT, INT, STR, TEXT_TAGS, NodeReader
 from sipfault.sip.codes import MAX_STATUS, MIN_STATUS, NOT_SIP, is_valid_status
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from yaml.nodes import MappingNode, Node
 
-from sipfault.scenario.model import (
+from sipfault.model.scenario import (
     ForcedExpiry,
     RegistrarFailure,
     RegistrarSettings,

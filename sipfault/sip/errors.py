@@ -8,21 +8,17 @@ answer can still copy Via, From, To, Call-ID and CSeq.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sipfault.sip.message import Message
-
 
 class SipParseError(Exception):
     """A malformed or unacceptable message.
 
     ``status`` is the response code to answer with (400 Bad Request with ``reason`` naming the
     defect, 505 for an unsupported SIP version, 416 for an unsupported URI scheme, 513 for an
-    oversized message). ``partial`` is what could be read, or None.
+    oversized message). ``partial`` is what could be read (a ``sipfault.sip.message`` message,
+    typed loosely here so that this module imports nothing above it), or None.
     """
 
-    def __init__(self, reason: str, status: int = 400, partial: Message | None = None) -> None:
+    def __init__(self, reason: str, status: int = 400, partial: object | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status

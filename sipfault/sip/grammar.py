@@ -6,6 +6,7 @@ grammar, the comment says so and why.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from functools import lru_cache, wraps
@@ -87,3 +88,19 @@ def cache_short_values(
         return function(value, *args, **kwargs)
 
     return parse
+
+
+# SIP-date = rfc1123-date (RFC 3261 §25.1, §20.17), always in GMT:
+# rfc1123-date = wkday "," SP date1 SP time SP "GMT"; date1 = 2DIGIT SP month SP 4DIGIT
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def sip_date(seconds: float) -> str:
+    """A Date header value for ``seconds`` since the Unix epoch, e.g.
+    ``Sat, 13 Nov 2010 23:29:00 GMT``; the day and month names never follow the locale."""
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    return (
+        f"{_WEEKDAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} "
+        f"{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
+    )

@@ -22,11 +22,11 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar, Unpack
 
+from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
 from sipfault.api.records import MessageRecord, Unexpected
-from sipfault.api.rules import MatchConditions, RuleBuilder, build_match
 from sipfault.api.server import Server
 from sipfault.core.registrar import Binding
-from sipfault.scenario.model import Rule, Scenario
+from sipfault.model.scenario import Rule, Scenario
 
 __all__ = ["Controller"]
 

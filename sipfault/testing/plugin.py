@@ -36,10 +36,10 @@ import pytest
 
 from sipfault.api.records import Unexpected, describe_unexpected
 from sipfault.api.server import Server, unexpected_hint
+from sipfault.endpoint import default_transports
+from sipfault.model.scenario import Scenario
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import load_scenario
-from sipfault.scenario.model import Scenario
-from sipfault.server import default_transports
 from sipfault.testing.controller import Controller
 
 try:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sipfault.core.auth import Authenticator, AuthOutcome
-from sipfault.scenario.model import AuthSettings
+from sipfault.model.scenario import AuthSettings
 from sipfault.sip.digest import Algorithm, compute_response, parse_auth_params
 from sipfault.sip.message import Request
 from sipfault.sip.parser import parse_message

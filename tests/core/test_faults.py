@@ -1,4 +1,4 @@
-"""Named faults (sipfault/faults.py) and how the UAS applies them to transmissions."""
+"""Named faults (sipfault/core/faults.py) and how the UAS applies them to transmissions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from uas_harness import OFFER, Harness, request, statuses
 
 from sipfault.core.events import FaultApplied
-from sipfault.faults import FAULTS, apply_fault
+from sipfault.core.faults import FAULTS, apply_fault
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.parser import parse_message
 

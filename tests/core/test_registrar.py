@@ -16,14 +16,14 @@ from sipfault.core.registrar import (
     Registrar,
     RegistrarAnswer,
     address_of_record,
-    http_date,
 )
-from sipfault.scenario.model import (
+from sipfault.model.scenario import (
     ForcedExpiry,
     RegistrarFailure,
     RegistrarSettings,
     ResponseDefaults,
 )
+from sipfault.sip.grammar import sip_date
 from sipfault.sip.message import Request
 from sipfault.sip.parser import parse_message
 from sipfault.sip.uri import parse_uri
@@ -358,9 +358,9 @@ def test_malformed_contact_is_400_naming_the_defect() -> None:
 
 
 def test_date_is_rfc1123_gmt_from_the_wall_clock() -> None:
-    assert http_date(0.0) == "Thu, 01 Jan 1970 00:00:00 GMT"
-    assert http_date(WALL) == "Sat, 13 Nov 2010 23:29:00 GMT"
-    assert http_date(1_700_000_005.9) == "Tue, 14 Nov 2023 22:13:25 GMT"
+    assert sip_date(0.0) == "Thu, 01 Jan 1970 00:00:00 GMT"
+    assert sip_date(WALL) == "Sat, 13 Nov 2010 23:29:00 GMT"
+    assert sip_date(1_700_000_005.9) == "Tue, 14 Nov 2023 22:13:25 GMT"
     clock = iter([1_000_000_000.0, 1_000_086_400.0])
     reg = Registrar(RegistrarSettings(), ResponseDefaults(), wall_clock=lambda: next(clock))
     first = header(reg.handle(register(PHONE), now=0.0), "Date")

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from sipfault.server import Server
+from sipfault.endpoint import Endpoint
 from sipfault.sip.address import parse_address
 from sipfault.sip.codes import CATALOGUE, required_headers
 from sipfault.sip.digest import parse_auth_params
@@ -107,7 +107,7 @@ async def dialled(
 ) -> AsyncIterator[Callable[[int], asyncio.Future[list[Response]]]]:
     path = tmp_path_factory.mktemp("codes") / "dial.yaml"
     path.write_text(DIAL_A_CODE)
-    async with Server(path, listen="127.0.0.1:0", transports=["udp"]) as server:
+    async with Endpoint(path, listen="127.0.0.1:0", transports=["udp"]) as server:
         loop = asyncio.get_running_loop()
         transport, client = await loop.create_datagram_endpoint(Client, local_addr=("127.0.0.1", 0))
         port = transport.get_extra_info("sockname")[1]

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from sipfault.core.events import Event, MessageSent
-from sipfault.server import Server
+from sipfault.endpoint import Endpoint
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.framer import KeepAlivePing, StreamFramer
 from sipfault.sip.message import Message, Response
@@ -275,7 +275,7 @@ class TcpClient(Client):
 class Harness:
     """A running server and everything it sent."""
 
-    server: Server
+    server: Endpoint
     udp_sent: list[tuple[bytes, tuple[str, int]]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     clients: list[Client] = field(default_factory=list)
@@ -313,7 +313,7 @@ async def harness(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
         original(self, data, remote)
 
     monkeypatch.setattr(UdpEndpoint, "send", recording_send)
-    async with Server(SCENARIO, listen=f"{LOCALHOST}:0") as server:
+    async with Endpoint(SCENARIO, listen=f"{LOCALHOST}:0") as server:
         state = Harness(server, sent)
         server.add_listener(state.events.append)
         try:

@@ -8,6 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from sipfault.model.scenario import (
+    AuthSettings,
+    DialACode,
+    RegistrarFailure,
+    RegistrarSettings,
+    ResponseDefaults,
+)
 from sipfault.scenario import (
     Match,
     Reply,
@@ -17,13 +24,6 @@ from sipfault.scenario import (
     Timers,
     check_scenario_file,
     load_scenario,
-)
-from sipfault.scenario.model import (
-    AuthSettings,
-    DialACode,
-    RegistrarFailure,
-    RegistrarSettings,
-    ResponseDefaults,
 )
 from sipfault.sip.codes import RETRY_AFTER_CODES
 

@@ -11,14 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sipfault.scenario import (
-    ScenarioError,
-    check_scenario_file,
-    check_scenario_text,
-    load_scenario,
-    load_scenario_text,
-)
-from sipfault.scenario.model import (
+from sipfault.model.scenario import (
     AuthSettings,
     DialACode,
     ForcedExpiry,
@@ -26,6 +19,13 @@ from sipfault.scenario.model import (
     RegistrarSettings,
     ResponseDefaults,
     Scenario,
+)
+from sipfault.scenario import (
+    ScenarioError,
+    check_scenario_file,
+    check_scenario_text,
+    load_scenario,
+    load_scenario_text,
 )
 from sipfault.sip.codes import NOT_SIP
 

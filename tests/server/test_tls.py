@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sipfault.core.events import Event, MessageDropped, MessageReceived
-from sipfault.server import ListenAddress, Server
+from sipfault.endpoint import Endpoint, ListenAddress
 from sipfault.sip.message import Response
 from sipfault.sip.params import get_param
 from sipfault.sip.parser import parse_message
@@ -80,20 +80,20 @@ class TlsClient:
 
 
 @pytest.fixture
-async def busy() -> AsyncIterator[Server]:
-    server = Server(BUSY, listen="127.0.0.1:0", transports=("udp", "tcp", "tls"),
+async def busy() -> AsyncIterator[Endpoint]:
+    server = Endpoint(BUSY, listen="127.0.0.1:0", transports=("udp", "tcp", "tls"),
                     tls=server_context(CERT, KEY), t1=0.05)
     async with server:
         yield server
 
 
-async def test_tls_listens_on_a_port_of_its_own(busy: Server) -> None:
+async def test_tls_listens_on_a_port_of_its_own(busy: Endpoint) -> None:
     assert busy.tls_port not in (0, busy.port)
     assert busy.bound_tls == [("127.0.0.1", busy.tls_port)]
     assert busy.uri("bob", transport="tls") == f"sip:bob@127.0.0.1:{busy.tls_port};transport=tls"
 
 
-async def test_busy_call_over_tls_is_answered_on_its_connection(busy: Server) -> None:
+async def test_busy_call_over_tls_is_answered_on_its_connection(busy: Endpoint) -> None:
     events: list[Event] = []
     busy.add_listener(events.append)
     client = await TlsClient.connect(busy.tls_port)
@@ -107,7 +107,7 @@ async def test_busy_call_over_tls_is_answered_on_its_connection(busy: Server) ->
     assert received and all(e.peer.transport == "tls" for e in received)
 
 
-async def test_via_and_retry_after_over_tls(busy: Server) -> None:
+async def test_via_and_retry_after_over_tls(busy: Endpoint) -> None:
     client = await TlsClient.connect(busy.tls_port)
     source_port = client.local_port
     try:
@@ -125,7 +125,7 @@ async def test_via_and_retry_after_over_tls(busy: Server) -> None:
 
 
 async def test_contact_of_a_2xx_over_tls_says_tls() -> None:
-    server = Server(ANSWER, listen="127.0.0.1:0", transports=("tls",),
+    server = Endpoint(ANSWER, listen="127.0.0.1:0", transports=("tls",),
                     tls=server_context(CERT, KEY))
     async with server:
         assert server.bound == [] and server.tls_port
@@ -146,7 +146,7 @@ async def test_contact_of_a_2xx_over_tls_says_tls() -> None:
             assert response.body.startswith(b"v=0")
 
 
-async def test_garbage_over_tls_is_refused_and_others_are_served(busy: Server) -> None:
+async def test_garbage_over_tls_is_refused_and_others_are_served(busy: Endpoint) -> None:
     bad = await TlsClient.connect(busy.tls_port)
     good = await TlsClient.connect(busy.tls_port)
     try:
@@ -163,7 +163,7 @@ async def test_garbage_over_tls_is_refused_and_others_are_served(busy: Server) -
 
 
 async def test_a_failed_handshake_is_journaled_and_the_server_keeps_serving(
-    busy: Server,
+    busy: Endpoint,
 ) -> None:
     events: list[Event] = []
     busy.add_listener(events.append)
@@ -184,10 +184,10 @@ async def test_a_failed_handshake_is_journaled_and_the_server_keeps_serving(
 
 
 async def test_tls_alone_listens_on_the_port_given() -> None:
-    probe = Server(BUSY, listen="127.0.0.1:0", transports=("tls",), tls=server_context(CERT, KEY))
+    probe = Endpoint(BUSY, listen="127.0.0.1:0", transports=("tls",), tls=server_context(CERT, KEY))
     async with probe:
         port = probe.tls_port
-    server = Server(BUSY, listen=[ListenAddress("127.0.0.1", port)], transports=("tls",),
+    server = Endpoint(BUSY, listen=[ListenAddress("127.0.0.1", port)], transports=("tls",),
                     tls=server_context(CERT, KEY))
     async with server:
         assert server.bound == [] and server.bound_tls == [("127.0.0.1", port)]
@@ -195,16 +195,16 @@ async def test_tls_alone_listens_on_the_port_given() -> None:
 
 def test_tls_needs_a_context() -> None:
     with pytest.raises(ValueError, match="certificate"):
-        Server(BUSY, listen="127.0.0.1:0", transports=("tls",))
+        Endpoint(BUSY, listen="127.0.0.1:0", transports=("tls",))
 
 
 async def test_a_fixed_port_puts_tls_on_the_next_one() -> None:
-    probe = Server(BUSY, listen="127.0.0.1:0", transports=("udp", "tcp", "tls"),
+    probe = Endpoint(BUSY, listen="127.0.0.1:0", transports=("udp", "tcp", "tls"),
                    tls=server_context(CERT, KEY))
     async with probe:  # find two free neighbouring ports: take the ones the kernel gave
         port = probe.port
     for candidate in range(port, port + 20):
-        server = Server(BUSY, listen=[ListenAddress("127.0.0.1", candidate)],
+        server = Endpoint(BUSY, listen=[ListenAddress("127.0.0.1", candidate)],
                         transports=("udp", "tcp", "tls"), tls=server_context(CERT, KEY))
         try:
             async with server:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sipfault.server import ListenAddress, Server
+from sipfault.endpoint import Endpoint, ListenAddress
 from sipfault.sip.message import Response
 from sipfault.sip.parser import MAX_MESSAGE_SIZE, parse_message
 
@@ -53,12 +53,12 @@ async def tcp_exchange(host: str, port: int, data: bytes) -> Response:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[Server]:
-    async with Server(SCENARIO, listen="127.0.0.1:0") as running:
+async def server() -> AsyncIterator[Endpoint]:
+    async with Endpoint(SCENARIO, listen="127.0.0.1:0") as running:
         yield running
 
 
-async def test_udp_and_tcp_share_the_port(server: Server) -> None:
+async def test_udp_and_tcp_share_the_port(server: Endpoint) -> None:
     udp = await udp_exchange("127.0.0.1", server.port, options(1, "UDP", "u1"))
     tcp = await tcp_exchange("127.0.0.1", server.port, options(1, "TCP", "t1"))
     assert udp.status == tcp.status == 200
@@ -68,7 +68,7 @@ async def test_ipv6_loopback() -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
     try:
-        async with Server(SCENARIO, listen=[ListenAddress("::1", 0)]) as v6:
+        async with Endpoint(SCENARIO, listen=[ListenAddress("::1", 0)]) as v6:
             assert v6.bound[0][0] == "::1"
             udp = await udp_exchange("::1", v6.port, options(1, "UDP", "v6u", "::1"))
             tcp = await tcp_exchange("::1", v6.port, options(1, "TCP", "v6t", "::1"))
@@ -79,14 +79,14 @@ async def test_ipv6_loopback() -> None:
 
 
 async def test_default_listen_is_loopback_both_families() -> None:
-    async with Server(SCENARIO, listen=[ListenAddress("127.0.0.1", 0),
+    async with Endpoint(SCENARIO, listen=[ListenAddress("127.0.0.1", 0),
                                         ListenAddress("::1", 0, optional=True)]) as both:
         hosts = [host for host, _ in both.bound]
         assert hosts[0] == "127.0.0.1"
         assert all(port == both.port for _, port in both.bound)
 
 
-async def test_many_concurrent_clients(server: Server) -> None:
+async def test_many_concurrent_clients(server: Endpoint) -> None:
     jobs = [udp_exchange("127.0.0.1", server.port, options(1, "UDP", f"c{i}"))
             for i in range(40)]
     jobs += [tcp_exchange("127.0.0.1", server.port, options(1, "TCP", f"d{i}"))
@@ -97,7 +97,7 @@ async def test_many_concurrent_clients(server: Server) -> None:
         f"d{i}" for i in range(40)}
 
 
-async def test_garbage_and_half_messages_do_not_disturb_others(server: Server) -> None:
+async def test_garbage_and_half_messages_do_not_disturb_others(server: Endpoint) -> None:
     port = server.port
     _, garbage = await asyncio.open_connection("127.0.0.1", port)
     garbage.write(b"\x00\xff\x13 not SIP at all\r\n\r\n")
@@ -113,7 +113,7 @@ async def test_garbage_and_half_messages_do_not_disturb_others(server: Server) -
     garbage.close()
 
 
-async def test_oversized_tcp_head_is_closed_without_buffering(server: Server) -> None:
+async def test_oversized_tcp_head_is_closed_without_buffering(server: Endpoint) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(b"OPTIONS sip:x SIP/2.0\r\nX-Junk: " + b"a" * (MAX_MESSAGE_SIZE + 10))
     await writer.drain()
@@ -122,7 +122,7 @@ async def test_oversized_tcp_head_is_closed_without_buffering(server: Server) ->
     writer.close()
 
 
-async def test_content_length_beyond_limit_gets_513_and_close(server: Server) -> None:
+async def test_content_length_beyond_limit_gets_513_and_close(server: Endpoint) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     head = options(1, "TCP", "big").replace(b"Content-Length: 0",
                                             f"Content-Length: {MAX_MESSAGE_SIZE * 2}".encode())
@@ -133,7 +133,7 @@ async def test_content_length_beyond_limit_gets_513_and_close(server: Server) ->
     assert server.uas.take_outgoing() == []
 
 
-async def test_keepalive_ping_gets_pong(server: Server) -> None:
+async def test_keepalive_ping_gets_pong(server: Endpoint) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(b"\r\n\r\n")
     pong = await asyncio.wait_for(reader.readexactly(2), timeout=5)
@@ -144,7 +144,7 @@ async def test_keepalive_ping_gets_pong(server: Server) -> None:
     writer.close()
 
 
-async def test_answers_go_to_the_packet_source_not_the_via(server: Server) -> None:
+async def test_answers_go_to_the_packet_source_not_the_via(server: Endpoint) -> None:
     loop = asyncio.get_running_loop()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
@@ -159,7 +159,7 @@ async def test_answers_go_to_the_packet_source_not_the_via(server: Server) -> No
 
 
 async def test_a_request_pipelined_before_a_framing_error_is_still_answered(
-        server: Server) -> None:
+        server: Endpoint) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     good = options(1, "TCP", "first")
     bad = options(1, "TCP", "second").replace(b"Content-Length: 0", b"Content-Length: -999")

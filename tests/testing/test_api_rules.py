@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from sipfault.api.rules import RuleBuilder, build_match, build_step, parse_duration
+from sipfault.api.builder import RuleBuilder, build_match, build_step, parse_duration
+from sipfault.model.scenario import Match, Reply, Rule
 from sipfault.scenario.loader import load_scenario_text
-from sipfault.scenario.model import Match, Reply, Rule
 
 
 def collect() -> tuple[list[Rule], RuleBuilder]:

@@ -1,7 +1,7 @@
 """Build scenario rules in Python: ``server.on("INVITE", to_user="alice").reply(100, 486)``.
 
 The builder makes the same frozen model objects as a scenario file (``Rule``, ``Match``,
-``Reply`` from :mod:`sipfault.scenario.model`), checks them as the YAML loader does, and
+``Reply`` from :mod:`sipfault.model.scenario`), checks them as the YAML loader does, and
 raises ``ValueError`` or ``TypeError`` saying what was expected. ``docs/scenarios.md`` describes
 what each condition and step field means.
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeAlias, TypedDict
 
-from sipfault.scenario.model import Match, Reply, Rule
+from sipfault.model.scenario import Match, Reply, Rule
 
 __all__ = [
     "MatchConditions",

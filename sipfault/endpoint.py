@@ -1,4 +1,4 @@
-"""The asyncio facade: a :class:`Server` runs the sans-I/O UAS on real sockets.
+"""The asyncio facade: a :class:`Endpoint` runs the sans-I/O UAS on real sockets.
 
 UDP and TCP listen on the same port (RFC 3261 §18.2.1), on every address asked for. TLS, when
 asked for with a certificate, listens on the next port (5061 next to 5060, the defaults of
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from sipfault.core.events import Event, Outgoing, Peer
 from sipfault.core.uas import UserAgentServer
+from sipfault.model.scenario import Scenario
 from sipfault.scenario.loader import load_scenario
-from sipfault.scenario.model import Scenario
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.uri import format_sip_uri
 from sipfault.transport.tcp import StreamConnection, StreamHandler
@@ -97,8 +97,8 @@ def _enlarge_buffers(sock: socket.socket | None) -> None:
             sock.setsockopt(socket.SOL_SOCKET, option, UDP_BUFFER_BYTES)
 
 
-class Server:
-    """A sipfault endpoint on real sockets; use as ``async with Server(scenario) as server``."""
+class Endpoint:
+    """A sipfault endpoint on real sockets; use as ``async with Endpoint(scenario) as endpoint``."""
 
     def __init__(
         self,
@@ -151,7 +151,7 @@ class Server:
 
     # ------------------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> Server:
+    async def __aenter__(self) -> Endpoint:
         await self.start()
         return self
 

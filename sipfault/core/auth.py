@@ -9,6 +9,7 @@ the scenario sets (users, realm, methods, algorithms, qop, nonce lifetime, attem
 from __future__ import annotations
 
 import secrets
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -31,7 +32,7 @@ __all__ = ["NEVER_CHALLENGED", "AuthOutcome", "Authenticator"]
 NEVER_CHALLENGED: frozenset[str] = frozenset({"ACK", "CANCEL"})
 """Methods that cannot be challenged: ACK and CANCEL cannot be resubmitted (RFC 3261 §22.1)."""
 
-_MAX_TRACKED = 4096  # (user, Call-ID) failure counters kept at most; oldest dropped first
+_MAX_TRACKED = 4096  # failure counters (per user and Call-ID, per user) kept at most
 _MAX_REASON = 120  # a reason phrase quoting client input is cut to this length
 
 
@@ -49,6 +50,8 @@ class AuthOutcome:
     """Header fields to add: the challenges of a 401/407."""
     username: str | None = None
     """The user the credentials name, when they could be read."""
+    notice: tuple[str, str] | None = None
+    """A finding about the client that did not stop the request: (kind, text)."""
 
 
 class Authenticator:
@@ -75,6 +78,14 @@ class Authenticator:
       and other calls of the same device keep their own count. The ``settings.max_attempts``-th
       wrong answer, and every later one, gets 403; earlier ones are challenged again. Right
       credentials clear the count.
+    - With ``settings.lockout``, wrong answers are also counted per user name across Call-IDs
+      within a window: once there are ``lockout.attempts`` of them, every request naming that
+      user gets 403 until the oldest is ``lockout.window`` old, so a password guesser that
+      starts a new call for each guess is stopped.
+    - Credentials without qop (the RFC 2069 form, kept by RFC 2617 §3.2.2) to a challenge that
+      offered qop are verified as RFC 2069 digest and accepted, with a ``digest-without-qop``
+      notice naming RFC 7616 §3.4; with ``settings.qop_required`` they count as wrong
+      credentials (challenged again, 403 after ``max_attempts``).
     - Digest credentials that cannot be used (a parameter missing or malformed, an algorithm or
       qop that was not offered) get 400 with a reason phrase naming the defect.
     """
@@ -88,13 +99,13 @@ class Authenticator:
         self.algorithms = tuple(Algorithm.from_token(name) for name in settings.algorithms)
         if not self.algorithms:
             raise ValueError("auth needs at least one algorithm")
-        if not settings.qop:
-            raise ValueError("auth needs at least one qop (RFC 7616 §3.3)")
         # Fails now, not at the first REGISTER, on a realm or qop that cannot be written.
         format_challenge(settings.realm, "nonce", self.algorithms[0], settings.qop)
         self._passwords: Mapping[str, str] = dict(settings.users)
         self._nonces = NonceStore(lifetime=settings.nonce_lifetime, random_bytes=random_bytes)
         self._failures: dict[tuple[str, str], int] = {}
+        # user name -> times of wrong answers within the lockout window, oldest first
+        self._wrong_by_user: dict[str, deque[float]] = {}
 
     @property
     def status(self) -> int:
@@ -137,6 +148,10 @@ class Authenticator:
             return self._bad(str(exc))
         if params is None:
             return self._challenge(now)
+        claimed = params.get("username")
+        if claimed is not None and self._locked_out(claimed, now):
+            return AuthOutcome("forbidden", 403, "Forbidden (Too Many Failed Attempts)",
+                               username=claimed)
         verdict = verify(
             params,
             method=request.method,
@@ -148,9 +163,18 @@ class Authenticator:
             allowed_algorithms=self.algorithms,
             allowed_qops=self.settings.qop,
         )
+        offered_qop = bool(self.settings.qop)
+        if (verdict.without_qop and offered_qop and self.settings.qop_required
+                and verdict.kind is not VerdictKind.MALFORMED):
+            return self._wrong(request, verdict.username, now)
         if verdict.kind is VerdictKind.OK:
             self._failures.pop((verdict.username or "", _call_id(request)), None)
-            return AuthOutcome("ok", username=verdict.username)
+            notice = None
+            if verdict.without_qop and offered_qop:
+                notice = ("digest-without-qop",
+                          "credentials without qop (RFC 2069 form) to a challenge that offered "
+                          f"qop={','.join(self.settings.qop)} (RFC 7616 §3.4)")
+            return AuthOutcome("ok", username=verdict.username, notice=notice)
         if verdict.kind is VerdictKind.STALE:
             return self._challenge(now, stale=True, username=verdict.username)
         if verdict.kind is VerdictKind.REPLAY:
@@ -194,9 +218,46 @@ class Authenticator:
         self._failures[key] = count  # re-inserted: most recent last
         while len(self._failures) > _MAX_TRACKED:
             del self._failures[next(iter(self._failures))]
+        if self._count_wrong_for_user(username or "", now):
+            return AuthOutcome("forbidden", 403, "Forbidden (Too Many Failed Attempts)",
+                               username=username)
         if count >= self.settings.max_attempts:
             return AuthOutcome("forbidden", 403, username=username)
         return self._challenge(now, username=username)
+
+    def _recent_wrong(self, username: str, now: float) -> deque[float] | None:
+        """The user's wrong answers still inside the lockout window (older ones dropped)."""
+        lockout = self.settings.lockout
+        times = self._wrong_by_user.get(username)
+        if lockout is None or times is None:
+            return None
+        while times and now - times[0] >= lockout.window:
+            times.popleft()
+        if not times:
+            del self._wrong_by_user[username]
+            return None
+        return times
+
+    def _locked_out(self, username: str, now: float) -> bool:
+        lockout = self.settings.lockout
+        times = self._recent_wrong(username, now)
+        return lockout is not None and times is not None and len(times) >= lockout.attempts
+
+    def _count_wrong_for_user(self, username: str, now: float) -> bool:
+        """Record one wrong answer for ``username``; True once the user is locked out."""
+        lockout = self.settings.lockout
+        if lockout is None:
+            return False
+        times = self._recent_wrong(username, now)
+        if times is None:
+            times = self._wrong_by_user[username] = deque(maxlen=lockout.attempts)
+        else:  # most recent last, so the least recently failing user goes first
+            del self._wrong_by_user[username]
+            self._wrong_by_user[username] = times
+        times.append(now)
+        while len(self._wrong_by_user) > _MAX_TRACKED:
+            del self._wrong_by_user[next(iter(self._wrong_by_user))]
+        return len(times) >= lockout.attempts
 
 
 def _call_id(request: Request) -> str:

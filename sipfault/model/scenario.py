@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 
 __all__ = [
     "PLACEHOLDERS",
+    "AuthLockout",
     "AuthSettings",
     "DialACode",
     "ForcedExpiry",
@@ -241,6 +242,17 @@ class RegistrarSettings:
 
 
 @dataclass(frozen=True)
+class AuthLockout:
+    """Wrong answers counted per user name across calls: a password guesser is stopped."""
+
+    attempts: int = 10
+    """Wrong answers for one user within ``window`` after which every request naming that user
+    gets 403 until the oldest of them is ``window`` old."""
+    window: float = 60.0
+    """Seconds a wrong answer counts for."""
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     """Digest authentication (RFC 3261 §22, RFC 7616, RFC 8760)."""
 
@@ -252,10 +264,17 @@ class AuthSettings:
     """Methods challenged."""
     proxy: bool = False
     """Challenge with 407 Proxy-Authenticate instead of 401 WWW-Authenticate."""
-    algorithms: tuple[str, ...] = ("SHA-256", "MD5")
-    """Challenges offered, in order of preference (RFC 8760 §2.4: strongest first)."""
+    algorithms: tuple[str, ...] = ("MD5",)
+    """Challenges offered, in this order. MD5 alone by default: every SIP client answers it,
+    and devices that read only the first challenge fail on a SHA-256 one; ``("SHA-256", "MD5")``
+    is the RFC 8760 §2.4 order, strongest first."""
     qop: tuple[str, ...] = ("auth",)
-    """Quality of protection offered: auth, auth-int."""
+    """Quality of protection offered: auth, auth-int; empty offers none (RFC 2069 style)."""
+    qop_required: bool = False
+    """Refuse credentials without qop (the RFC 2069 form) to a challenge that offered one, as
+    wrong credentials; by default they are accepted and reported (RFC 7616 §3.4)."""
+    lockout: AuthLockout | None = AuthLockout()
+    """Wrong answers per user name across Call-IDs; None counts per device and call only."""
     nonce_lifetime: float = 300.0
     """Seconds a nonce stays fresh; later answers get a new challenge with stale=true."""
     max_attempts: int = 3

@@ -205,7 +205,7 @@ def format_challenge(
     """A ``WWW-Authenticate`` / ``Proxy-Authenticate`` value for one Digest challenge.
 
     ``algorithm`` is always written, MD5 too (RFC 8760 §2.3). An empty ``qop`` leaves it out
-    (RFC 2069 style); sipfault's registrar always offers ``auth``. ``stale=True`` tells the
+    (RFC 2069 style): a scenario may offer no qop at all. ``stale=True`` tells the
     client to retry with the new nonce without asking its user again (RFC 7616 §3.3).
     """
     qops = (qop,) if isinstance(qop, str) else tuple(qop)
@@ -372,8 +372,12 @@ class NonceStore:
                 return nonce
         raise RuntimeError("the random source keeps repeating itself")
 
-    def check(self, nonce: str, nc: int, now: float) -> NonceStatus:
-        """Judge ``nonce`` used with nonce-count ``nc``; a VALID use records ``nc``."""
+    def check(self, nonce: str, nc: int | None, now: float) -> NonceStatus:
+        """Judge ``nonce`` used with nonce-count ``nc``; a VALID use records ``nc``.
+
+        ``nc`` is None for RFC 2069 credentials, which carry no count: the nonce only has to be
+        one of ours and fresh, and a replay cannot be told from a retry.
+        """
         self._forget(now)
         entry = self._nonces.get(nonce)
         if entry is None:
@@ -381,6 +385,8 @@ class NonceStore:
         issued, last_nc = entry
         if now - issued > self.lifetime:
             return NonceStatus.STALE
+        if nc is None:
+            return NonceStatus.VALID
         if nc <= last_nc:
             return NonceStatus.REPLAY
         self._nonces[nonce] = (issued, nc)
@@ -425,6 +431,8 @@ class Verdict:
     """The user the credentials name, when they could be read."""
     reason: str = ""
     """Why, for MALFORMED (fit for a reason phrase or a log)."""
+    without_qop: bool = False
+    """The credentials had no qop: the RFC 2069 form, H(HA1:nonce:HA2) (RFC 2617 §3.2.2)."""
 
 
 _DEFAULT_QOPS = ("auth", "auth-int")
@@ -487,18 +495,22 @@ def _verify(
     if algorithm not in allowed_algorithms:
         raise DigestError(f"algorithm {algorithm.value} was not offered")
     qop = params.get("qop")
-    if qop is None:
-        raise DigestError("credentials lack qop (required by RFC 7616 §3.4)")
-    if qop.lower() not in {q.lower() for q in allowed_qops}:
-        raise DigestError(f"qop {qop!r} was not offered")
-    if "cnonce" not in params or "nc" not in params:
-        raise DigestError("credentials with qop lack cnonce or nc")
-    nc_text = params["nc"]
-    if not _NC_RE.fullmatch(nc_text):
-        raise DigestError(f"nc {nc_text!r} is not 8 hex digits")
-    nc = int(nc_text, 16)
-    if nc == 0:
-        raise DigestError("nc 00000000: the count starts at 1")
+    nc: int | None = None
+    nc_text = cnonce = ""
+    if qop is not None:
+        if qop.lower() not in {q.lower() for q in allowed_qops}:
+            raise DigestError(f"qop {qop!r} was not offered")
+        if "cnonce" not in params or "nc" not in params:
+            raise DigestError("credentials with qop lack cnonce or nc")
+        nc_text, cnonce = params["nc"], params["cnonce"]
+        if not _NC_RE.fullmatch(nc_text):
+            raise DigestError(f"nc {nc_text!r} is not 8 hex digits")
+        nc = int(nc_text, 16)
+        if nc == 0:
+            raise DigestError("nc 00000000: the count starts at 1")
+    # Without qop: the RFC 2069 form, which RFC 2617 §3.2.2 keeps for backward compatibility
+    # and many devices still send; judged here, and left to the caller to accept or refuse.
+    without_qop = qop is None
 
     claimed = _claimed_username(params)
     hashed = params.get("userhash", "false").lower()
@@ -522,7 +534,7 @@ def _verify(
         uri,
         nonce,
         nc_text,
-        params["cnonce"],
+        cnonce,
         qop,
         body,
     )
@@ -530,14 +542,16 @@ def _verify(
     # answer is accepted as the same number.
     given = params["response"].lower().encode("utf-8", "surrogatepass")
     if not hmac.compare_digest(expected.encode("ascii"), given):
-        return Verdict(VerdictKind.BAD_CREDENTIALS, username=username)
+        return Verdict(VerdictKind.BAD_CREDENTIALS, username=username, without_qop=without_qop)
 
     status = store.check(nonce, nc, now)
     if status is NonceStatus.VALID:
-        return Verdict(VerdictKind.OK, username=username)
-    if status is NonceStatus.REPLAY:
-        return Verdict(VerdictKind.REPLAY, username=username)
-    return Verdict(VerdictKind.STALE, username=username)
+        kind = VerdictKind.OK
+    elif status is NonceStatus.REPLAY:
+        kind = VerdictKind.REPLAY
+    else:
+        kind = VerdictKind.STALE
+    return Verdict(kind, username=username, without_qop=without_qop)
 
 
 def _claimed_username(params: Mapping[str, str]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sipfault.core.auth import Authenticator, AuthOutcome
-from sipfault.model.scenario import AuthSettings
+from sipfault.model.scenario import AuthLockout, AuthSettings
 from sipfault.sip.digest import Algorithm, compute_response, parse_auth_params
 from sipfault.sip.message import Request
 from sipfault.sip.parser import parse_message
@@ -84,20 +84,25 @@ def answer(
     uri: str = URI,
     nc: int = 1,
     cnonce: str = "0a4f113b",
-    qop: str = "auth",
+    qop: str | None = "auth",
     body: bytes = b"",
 ) -> str:
-    """The Authorization value a client computes from a challenge (RFC 7616 §3.4)."""
+    """The Authorization value a client computes from a challenge (RFC 7616 §3.4); with
+    ``qop=None`` the RFC 2069 form, which has no cnonce, nc or qop."""
     algorithm = Algorithm.from_token(challenge["algorithm"])
     response = compute_response(
         algorithm, user, challenge["realm"], password, method, uri, challenge["nonce"], nc,
         cnonce, qop, body,
     )
-    return (
+    value = (
         f'Digest username="{user}", realm="{challenge["realm"]}", '
         f'nonce="{challenge["nonce"]}", uri="{uri}", response="{response}", '
-        f'algorithm={algorithm.value}, cnonce="{cnonce}", nc={nc:08x}, qop={qop}'
+        f'algorithm={algorithm.value}'
     )
+    if qop is None:
+        return value
+    return value + f', cnonce="{cnonce}", nc={nc:08x}, qop={qop}'
+
 
 
 # --------------------------------------------------------------------------- challenge
@@ -149,8 +154,6 @@ def test_settings_it_cannot_use_fail_at_construction() -> None:
         authenticator(algorithms=("SHA-1",))
     with pytest.raises(ValueError):
         authenticator(algorithms=())
-    with pytest.raises(ValueError):
-        authenticator(qop=())
 
 
 # ---------------------------------------------------------------------- full exchange
@@ -314,6 +317,91 @@ def test_right_credentials_after_403_are_still_accepted() -> None:
     wrong = answer(challenge, password="wrong", nc=1)
     assert auth.check(request(credentials=(wrong,)), now=1.0).kind == "forbidden"
     assert auth.check(request(credentials=(answer(challenge, nc=2),)), now=2.0).kind == "ok"
+
+
+def test_a_guesser_on_new_call_ids_is_locked_out_within_the_window() -> None:
+    auth = authenticator(max_attempts=3, lockout=AuthLockout(attempts=4, window=60.0))
+    challenge = challenge_params(auth.check(request(), now=0.0))
+    outcomes = []
+    for guess in range(1, 7):  # a new Call-ID for every guess: the per-call count stays at 1
+        credentials = answer(challenge, password=f"guess-{guess}", nc=guess)
+        outcome = auth.check(request(credentials=(credentials,), call_id=f"g{guess}"),
+                             now=float(guess))
+        outcomes.append(outcome.kind)
+    assert outcomes == ["challenge"] * 3 + ["forbidden"] * 3
+    # Locked out: even the right password is refused while the wrong answers are recent...
+    right = answer(challenge, nc=10)
+    assert auth.check(request(credentials=(right,), call_id="r"), now=30.0).status == 403
+    # ...and accepted once the oldest of the last four wrong answers is a window old.
+    fresh = challenge_params(auth.check(request(), now=70.0))
+    outcome = auth.check(request(credentials=(answer(fresh),), call_id="r"), now=70.0)
+    assert outcome.kind == "ok"
+
+
+def test_the_lockout_counts_one_user_and_can_be_turned_off() -> None:
+    auth = authenticator(max_attempts=9, lockout=AuthLockout(attempts=2, window=60.0))
+    challenge = challenge_params(auth.check(request(), now=0.0))
+    for nc, call_id in ((1, "a"), (2, "b")):
+        credentials = answer(challenge, user="phone", password="x", nc=nc)
+        auth.check(request(credentials=(credentials,), call_id=call_id), now=1.0)
+    locked = answer(challenge, user="phone", password="s3cret", nc=3)
+    assert auth.check(request(credentials=(locked,), call_id="c"), now=2.0).kind == "forbidden"
+    other = answer(challenge, nc=4)  # printer is not phone
+    assert auth.check(request(credentials=(other,), call_id="c"), now=2.0).kind == "ok"
+    unlimited = authenticator(max_attempts=9, lockout=None)
+    challenge = challenge_params(unlimited.check(request(), now=0.0))
+    for nc in range(1, 20):
+        credentials = answer(challenge, password="x", nc=nc)
+        outcome = unlimited.check(request(credentials=(credentials,), call_id=f"c{nc}"), now=1.0)
+        assert outcome.kind == "challenge"
+
+
+def test_md5_alone_is_the_default_challenge() -> None:
+    outcome = authenticator().check(request(), now=0.0)
+    assert [parse_auth_params(value)[1]["algorithm"] for _, value in outcome.headers] == ["MD5"]
+
+
+def test_rfc2069_answer_to_a_qop_challenge_is_accepted_and_reported() -> None:
+    auth = authenticator()
+    challenge = challenge_params(auth.check(request(), now=0.0))
+    assert challenge["qop"] == "auth"
+    outcome = auth.check(request(credentials=(answer(challenge, qop=None),)), now=1.0)
+    assert outcome.kind == "ok" and outcome.username == "printer"
+    assert outcome.notice is not None
+    kind, text = outcome.notice
+    assert kind == "digest-without-qop" and "RFC 7616 §3.4" in text
+
+
+def test_rfc2069_answer_with_a_wrong_password_is_wrong_not_malformed() -> None:
+    auth = authenticator(max_attempts=2)
+    challenge = challenge_params(auth.check(request(), now=0.0))
+    wrong = answer(challenge, password="wrong", qop=None)
+    assert auth.check(request(credentials=(wrong,)), now=1.0).kind == "challenge"
+    assert auth.check(request(credentials=(wrong,)), now=2.0).kind == "forbidden"
+
+
+def test_qop_required_refuses_rfc2069_answers_with_403_after_the_attempts() -> None:
+    auth = authenticator(qop_required=True, max_attempts=3)
+    challenge = challenge_params(auth.check(request(), now=0.0))
+    kinds = []
+    for second in range(1, 4):
+        outcome = auth.check(request(credentials=(answer(challenge, qop=None),)), now=second)
+        kinds.append((outcome.kind, outcome.status))
+        challenge = challenge_params(outcome) if outcome.kind == "challenge" else challenge
+    assert kinds == [("challenge", 401), ("challenge", 401), ("forbidden", 403)]
+
+
+def test_a_scenario_may_offer_no_qop_at_all() -> None:
+    auth = authenticator(qop=())
+    outcome = auth.check(request(), now=0.0)
+    challenge = challenge_params(outcome)
+    assert "qop" not in challenge
+    assert "qop" not in outcome.headers[0][1]
+    accepted = auth.check(request(credentials=(answer(challenge, qop=None),)), now=1.0)
+    assert accepted.kind == "ok" and accepted.notice is None
+    with_qop = auth.check(request(credentials=(answer(challenge, nc=1),)), now=2.0)
+    assert with_qop.kind == "bad" and with_qop.reason is not None
+    assert "not offered" in with_qop.reason
 
 
 # -------------------------------------------------------------------------- proxy mode

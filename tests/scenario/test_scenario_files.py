@@ -38,6 +38,7 @@ SHIPPED = [
     "codes",
     "register",
     "register-auth",
+    "register-auth-rfc8760",
     "register-423",
     "register-flaky",
 ]
@@ -156,7 +157,7 @@ def test_register_auth_accepts_printer_with_fax_secret() -> None:
         realm="sipfault",
         methods=frozenset({"REGISTER"}),
         proxy=False,
-        algorithms=("SHA-256", "MD5"),
+        algorithms=("MD5",),
         qop=("auth",),
         nonce_lifetime=300.0,
         max_attempts=3,
@@ -166,6 +167,14 @@ def test_register_auth_accepts_printer_with_fax_secret() -> None:
     assert scenario.rules == (ANSWER_CALLS,)
     text = Path("scenarios/register-auth.yaml").read_text(encoding="utf-8")
     assert "{env: ALICE_PASSWORD}" in text  # the environment form is taught, commented out
+
+
+def test_register_auth_rfc8760_offers_sha256_before_md5() -> None:
+    scenario = load_scenario("scenarios/register-auth-rfc8760.yaml")
+    assert scenario.auth is not None
+    assert scenario.auth.algorithms == ("SHA-256", "MD5")
+    text = Path("scenarios/register-auth-rfc8760.yaml").read_text(encoding="utf-8")
+    assert "reads only the first" in text  # says which client behaviour it tests
 
 
 def test_register_423_has_a_five_minute_minimum() -> None:

@@ -606,7 +606,6 @@ def _params(**changes: str | None) -> dict[str, str]:
         {"realm": "elsewhere"},
         {"algorithm": "SHA-1"},
         {"algorithm": "SHA-256"},  # not offered below
-        {"qop": None},
         {"qop": "auth-conf"},
         {"cnonce": None},
         {"nc": None},
@@ -635,6 +634,27 @@ def test_malformed_credentials(changes: dict[str, str | None]) -> None:
     )
     assert verdict.kind is VerdictKind.MALFORMED
     assert verdict.reason
+
+
+def test_rfc2069_credentials_without_qop_are_verified_and_marked() -> None:
+    store = NonceStore(random_bytes=counting_random())
+    nonce = store.issue(0.0)
+    response = compute_response(Algorithm.MD5, "alice", "sipfault", "wonderland", "REGISTER",
+                                "sip:sipfault", nonce, 0, "", None)
+    params = {"username": "alice", "realm": "sipfault", "nonce": nonce, "uri": "sip:sipfault",
+              "response": response}
+    def judge(credentials: dict[str, str], now: float) -> Verdict:
+        return verify(credentials, method="REGISTER", body=b"", passwords={"alice": "wonderland"},
+                      store=store, now=now, expected_realm="sipfault",
+                      allowed_algorithms=(Algorithm.MD5,))
+
+    verdict = judge(params, 1.0)
+    assert (verdict.kind, verdict.without_qop) == (VerdictKind.OK, True)
+    # No nonce-count to go up: the same answer again is accepted while the nonce is fresh...
+    assert judge(params, 2.0).kind is VerdictKind.OK
+    # ...and is stale once it is not.
+    assert judge(params, 1000.0).kind is VerdictKind.STALE
+    assert judge({**params, "response": "0" * 32}, 3.0).kind is VerdictKind.BAD_CREDENTIALS
 
 
 _NAMES = [

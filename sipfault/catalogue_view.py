@@ -23,11 +23,18 @@ def _flags(info: CodeInfo) -> str:
     return f" ({', '.join(flags)})" if flags else ""
 
 
+def is_sip_code(code: int) -> bool:
+    """Whether ``code`` may be a SIP status code at all: 100-699 (RFC 3261 §7.2) and not one of
+    the vendor numbers that only look like one."""
+    return 100 <= code <= 699 and code not in NOT_SIP
+
+
 def format_table() -> str:
-    """Every catalogued code: code, reason phrase, where defined, required fields."""
+    """Every catalogued code: code, reason phrase, where defined, required fields (with the
+    methods a requirement is limited to, as the detail view shows them)."""
     rows = [("code", "reason", "defined in", "must carry")]
     for code, info in sorted(CATALOGUE.items()):
-        must = ", ".join(r.header for r in info.must if not r.when) or "-"
+        must = ", ".join(_requirement(r) for r in info.must if not r.when) or "-"
         rows.append((str(code), info.reason + _flags(info), info.defined_in, must))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(

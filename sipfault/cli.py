@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from sipfault.catalogue_view import format_detail, format_table
+from sipfault.catalogue_view import format_detail, format_table, is_sip_code
 from sipfault.endpoint import KNOWN_TRANSPORTS, Endpoint, ListenAddress
 from sipfault.journal.recorder import Recorder
 from sipfault.reporting import ConsoleReporter
@@ -118,10 +118,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return validate_files(args.files, sys.stdout, sys.stderr)
     if args.command == "codes":
-        text = "\n\n".join(format_detail(code) for code in args.codes) or format_table()
-        print(text)
-        return EXIT_OK
+        return show_codes(args.codes, sys.stdout, sys.stderr)
     return run(args, sys.stdout, sys.stderr)
+
+
+def show_codes(codes: Sequence[int], out: TextIO, err: TextIO) -> int:
+    """The catalogue, or each code in detail; a number that is no SIP code is explained on
+    ``err`` and makes the exit status 2."""
+    if not codes:
+        print(format_table(), file=out)
+        return EXIT_OK
+    for index, code in enumerate(codes):
+        stream = out if is_sip_code(code) else err
+        print(("\n" if index else "") + format_detail(code), file=stream)
+    return EXIT_OK if all(is_sip_code(code) for code in codes) else EXIT_USAGE
 
 
 def validate_files(files: Sequence[str], out: TextIO, err: TextIO) -> int:

@@ -93,9 +93,15 @@ def test_codes_table_and_detail() -> None:
     table = sipfault("codes")
     assert table.returncode == 0
     assert re.search(r"^405\s+Method Not Allowed\s+RFC 3261 §21.4.6\s+Allow$", table.stdout, re.M)
+    # Per-method requirements, as the detail view names them (RFC 3261 §21.2.1, RFC 6665).
+    assert re.search(r"^200\s+OK\s.*Contact \(INVITE\)", table.stdout, re.M)
     detail = sipfault("codes", "423", "701")
+    assert detail.returncode == 2  # explained, then refused
     assert "must carry:  Min-Expires" in detail.stdout
-    assert "701: not a SIP response code" in detail.stdout
+    assert "701: not a SIP response code" in detail.stderr
+    assert sipfault("codes", "499").returncode == 0  # a SIP code, if not a catalogued one
+    outside = sipfault("codes", "999")
+    assert outside.returncode == 2 and "100-699" in outside.stderr
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

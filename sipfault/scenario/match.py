@@ -89,16 +89,14 @@ class MatchReader:
         )
 
     def _media(self, node: Node) -> str | None:
-        text = self.nodes.text(node, "media type", "SDP media type")
-        media = None if text is None else self.nodes.checked(node, validate.media_type, text)
+        media = self.nodes.checked_text(node, "media type", "SDP media type", validate.media_type)
         advice = None if media is None else validate.media_type_advice(media)
         if advice is not None:
             self.nodes.warn(node, advice)
         return media
 
     def _transport(self, node: Node) -> str | None:
-        text = self.nodes.text(node, "transport")
-        return None if text is None else self.nodes.checked(node, validate.transport, text)
+        return self.nodes.checked_text(node, "transport", "text", validate.transport)
 
     def _probability(self, node: Node) -> float | None:
         value: float | int | str | None = None

@@ -115,8 +115,7 @@ class ReplyReader:
 
     def reason(self, node: Node) -> str | None:
         """A reason phrase: one line of text (RFC 3261 §7.2)."""
-        text = self.nodes.text(node, "'reason'")
-        return None if text is None else self.nodes.checked(node, validate.reason, text)
+        return self.nodes.checked_text(node, "'reason'", "text", validate.reason)
 
     def headers(self, node: Node) -> tuple[tuple[str, str], ...] | None:
         """Header fields to send: each name with one value or a list of them."""
@@ -127,10 +126,9 @@ class ReplyReader:
 
     def _header_values(self, node: Node, subject: str) -> list[str] | None:
         def header_value(item: Node) -> str | None:
-            text = self.nodes.text(item, subject, validate.HEADER_VALUE_HINT)
-            if text is None:
-                return None
-            value = self.nodes.checked(item, validate.header_value, text, subject)
+            value = self.nodes.checked_text(
+                item, subject, validate.HEADER_VALUE_HINT, validate.header_value, subject
+            )
             if value is not None:
                 self.nodes.check_placeholders(item, subject, value)
             return value
@@ -165,12 +163,10 @@ class ReplyReader:
         return body
 
     def _sdp(self, node: Node) -> str | None:
-        text = self.nodes.text(node, "'sdp'", validate.SDP_HINT)
-        sdp = None if text is None else self.nodes.checked(node, validate.sdp, text)
+        sdp = self.nodes.checked_text(node, "'sdp'", validate.SDP_HINT, validate.sdp)
         if sdp is not None and sdp != "answer":
             self.nodes.check_placeholders(node, "'sdp'", sdp)
         return sdp
 
     def _fault(self, node: Node) -> str | None:
-        text = self.nodes.text(node, "'fault'", "a fault name")
-        return None if text is None else self.nodes.checked(node, validate.fault_name, text)
+        return self.nodes.checked_text(node, "'fault'", "a fault name", validate.fault_name)

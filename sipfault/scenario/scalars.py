@@ -7,8 +7,8 @@ the check of ``sipfault.model.validate`` that the rule builder uses too.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Concatenate, ParamSpec, TypeVar
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import Node, ScalarNode
@@ -20,6 +20,7 @@ from sipfault.sip.codes import MAX_STATUS, MIN_STATUS
 __all__ = ["ScalarReader"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class ScalarReader(NodeReader):
@@ -55,10 +56,23 @@ class ScalarReader(NodeReader):
         self.wrong_type(node, subject, expected)
         return None
 
+    def checked_text(
+        self,
+        node: Node,
+        subject: str,
+        expected: str,
+        check: Callable[Concatenate[str, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T | None:
+        """Text (``expected`` names what a value of another type should have been) passed to
+        ``check(text, *args)``, a check of ``sipfault.model.validate``."""
+        text = self.text(node, subject, expected)
+        return None if text is None else self.checked(node, check, text, *args, **kwargs)
+
     def printable(self, node: Node, subject: str, kind: str) -> str | None:
         """Non-blank text without control characters: it goes in a quoted-string on the wire."""
-        text = self.text(node, subject, kind)
-        return None if text is None else self.checked(node, validate.printable, text, subject, kind)
+        return self.checked_text(node, subject, kind, validate.printable, subject, kind)
 
     def check_placeholders(self, node: Node, subject: str, text: str) -> None:
         """Warn about ``{name}`` texts that look like placeholders but are none."""
@@ -89,17 +103,15 @@ class ScalarReader(NodeReader):
         return choices[text.lower()]
 
     def regex(self, node: Node, subject: str, flags: int = 0) -> re.Pattern[str] | None:
-        pattern = self.text(node, subject, "a regular expression")
-        if pattern is None:
-            return None
-        return self.checked(node, validate.regex, pattern, subject, flags)
+        return self.checked_text(
+            node, subject, "a regular expression", validate.regex, subject, flags
+        )
 
     # -- tokens ------------------------------------------------------------------------------
 
     def token(self, node: Node, subject: str, kind: str) -> str | None:
         """An RFC 3261 §25.1 token: a method or a header field name."""
-        text = self.text(node, subject, kind)
-        return None if text is None else self.checked(node, validate.token, text, subject, kind)
+        return self.checked_text(node, subject, kind, validate.token, subject, kind)
 
     def tokens(self, node: Node, subject: str, kind: str) -> tuple[str, ...] | None:
         """One token or a list of distinct ones: option tags, event packages."""
@@ -107,8 +119,7 @@ class ScalarReader(NodeReader):
 
     def method(self, node: Node) -> str | None:
         """A request method; methods are case-sensitive (RFC 3261 §7.1)."""
-        text = self.text(node, "method", "method name")
-        method = None if text is None else self.checked(node, validate.method, text)
+        method = self.checked_text(node, "method", "method name", validate.method)
         advice = None if method is None else validate.method_case_advice(method)
         if advice is not None:
             self.warn(node, advice)

@@ -192,26 +192,21 @@ def _omit(value: object, headers: tuple[tuple[str, str], ...]) -> tuple[str, ...
     return tuple(names)
 
 
-def _given(fields: Mapping[str, Any], key: str) -> Any:
-    """A step field's value; a field given as None counts as not given, as in Python calls."""
-    return fields.get(key)
-
-
 def _step_from_fields(fields: Mapping[str, Any]) -> Reply:
-    """A reply step from the keys of a scenario file's step mapping."""
+    """A reply step from the keys of a scenario file's step mapping; None means not given."""
     validate.known_keys(fields, validate.STEP_KEYS, "in reply step")
     if "code" not in fields:
         raise validate.InvalidValue(validate.NO_CODE)
-    fault = _given(fields, "fault")
+    fault = fields.get("fault")
     code = validate.status_code(fields["code"], fault=fault is not None)
-    reason = _given(fields, "reason")
-    after = _given(fields, "after")
-    headers = _header_fields(_given(fields, "headers") or {})
-    omit = _given(fields, "omit")
-    body = _given(fields, "body")
-    sdp = _given(fields, "sdp")
+    reason = fields.get("reason")
+    after = fields.get("after")
+    headers = _header_fields(fields.get("headers") or {})
+    omit = fields.get("omit")
+    body = fields.get("body")
+    sdp = fields.get("sdp")
     validate.body_or_sdp(body is not None, sdp is not None)
-    reliable = _given(fields, "reliable")
+    reliable = fields.get("reliable")
     if reliable is not None and validate.boolean(reliable, "'reliable'"):
         validate.reliable_code(code)
     return Reply(

@@ -141,7 +141,9 @@ class ReplyReader:
             node,
             "'omit'",
             "header name",
-            lambda item: nodes.token(item, "'omit' entry", "header name"),
+            lambda item: nodes.checked_text(
+                item, "'omit' entry", "header name", validate.header_name, "'omit' entry"
+            ),
         )
         if names is None:
             return None

@@ -18,6 +18,7 @@ from typing import TextIO
 from sipfault.catalogue_view import format_detail, format_table, is_sip_code
 from sipfault.endpoint import KNOWN_TRANSPORTS, Endpoint, ListenAddress
 from sipfault.journal.recorder import Recorder
+from sipfault.model.validate import InvalidValue, positive_duration
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
@@ -36,16 +37,11 @@ to walk every live transaction: under load they stall the loop past T1 and clien
 
 
 def parse_duration(text: str) -> float:
-    """``500ms``, ``1.5s`` or a number of seconds."""
-    value = text.strip().lower()
+    """A timer value as a scenario file writes it: ``500ms``, ``1.5s``, ``2m`` or seconds."""
     try:
-        if value.endswith("ms"):
-            return float(value[:-2]) / 1000
-        return float(value.removesuffix("s"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"bad duration {text!r} (expected like 500ms or 1.5s)"
-        ) from None
+        return positive_duration(text, "--t1")
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_transports(text: str) -> tuple[str, ...]:

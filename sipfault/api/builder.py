@@ -1,9 +1,11 @@
 """Build scenario rules in Python: ``server.on("INVITE", to_user="alice").reply(100, 486)``.
 
 The builder makes the same frozen model objects as a scenario file (``Rule``, ``Match``,
-``Reply`` from :mod:`sipfault.model.scenario`), checks them as the YAML loader does, and
-raises ``ValueError`` or ``TypeError`` saying what was expected. ``docs/scenarios.md`` describes
-what each condition and step field means.
+``Reply`` from :mod:`sipfault.model.scenario`) and checks each value with the same function of
+:mod:`sipfault.model.validate` as the YAML loader: a mistake raises
+:class:`~sipfault.model.validate.InvalidValue` (a ``ValueError``; the ``InvalidType`` kind of it
+is also a ``TypeError``) with the message a scenario file gets for it, without the place.
+``docs/scenarios.md`` describes what each condition and step field means.
 
 A reply step may be written five ways::
 
@@ -19,12 +21,12 @@ Step fields: ``reason``, ``after`` (seconds, or a duration like ``"200ms"``), ``
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeAlias, TypedDict
 
+from sipfault.model import validate
 from sipfault.model.scenario import Match, Reply, Rule
 
 __all__ = [
@@ -73,78 +75,36 @@ class MatchConditions(TypedDict, total=False):
     """Only the Nth such request."""
     every: int | None
     """Every Nth such request."""
-    probability: float | None
-    """Chance 0..1 to take a request, from the scenario's seeded generator."""
-
-
-# RFC 3261 §25.1: methods (§7.1) and header names (§7.3.1) are tokens.
-_TOKEN_RE = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")
-_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
-_STEP_FIELDS = ("reason", "after", "headers", "omit", "body", "sdp", "reliable", "fault")
-_TRANSPORTS = frozenset({"udp", "tcp", "tls"})
-_FAULT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+    probability: float | str | None
+    """Chance 0..1, or a percentage like ``"25%"``, from the scenario's seeded generator."""
 
 
 def parse_duration(value: float | str, what: str = "'after'") -> float:
     """Seconds from a number or a duration text like ``200ms``, ``1.5s`` or ``2m``."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} is {value!r} (expected seconds or a duration like 200ms)")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        found = _DURATION_RE.fullmatch(value.strip())
-        if found is None:
-            try:
-                seconds = float(value)
-            except ValueError:
-                raise ValueError(
-                    f"bad duration {value!r} for {what} "
-                    "(expected seconds or a duration like 200ms, 1.5s or 2m)"
-                ) from None
-        else:
-            seconds = float(found.group(1)) * _DURATION_UNITS[found.group(2)]
-    else:
-        raise TypeError(f"{what} is {type(value).__name__} (expected seconds or a duration)")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{what} is {value!r} (expected a duration of 0 or more)")
-    return seconds
+    return validate.duration(value, what)
 
 
-def _compile(value: Pattern | None, what: str, flags: int = 0) -> re.Pattern[str] | None:
+def _optional_regex(value: Pattern | None, what: str, flags: int = 0) -> re.Pattern[str] | None:
+    return None if value is None else validate.regex(value, what, flags)
+
+
+def _one_or_many(value: object, what: str, expected: str) -> list[object]:
+    """A single value, or the items of a list or set of them (at least one)."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise validate.wrong_type(what, value, f"{expected} or a list of them")
+    items = list(value)
+    validate.at_least_one(items, what, expected)
+    return items
+
+
+def _names(
+    value: str | Iterable[str] | None, what: str, expected: str, check: Callable[[object], str]
+) -> frozenset[str] | None:
     if value is None:
         return None
-    if isinstance(value, re.Pattern):
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"{what} is {type(value).__name__} (expected a regex as text)")
-    try:
-        return re.compile(value, flags)
-    except re.error as exc:
-        raise ValueError(f"invalid regex {value!r} for {what}: {exc}") from None
-
-
-def _token(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _TOKEN_RE.fullmatch(value):
-        raise ValueError(f"{what} {value!r} is not a SIP token (RFC 3261 §25.1)")
-    return value
-
-
-def _names(value: str | Iterable[str] | None, what: str) -> frozenset[str] | None:
-    if value is None:
-        return None
-    items = [value] if isinstance(value, str) else list(value)
-    if not items:
-        raise ValueError(f"{what} is empty (expected at least one, or None for any)")
-    return frozenset(_token(item, what) for item in items)
-
-
-def _counter(value: int | None, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what}={value!r} (expected a whole number of at least 1)")
-    return value
+    return frozenset(check(item) for item in _one_or_many(value, what, expected))
 
 
 def build_match(
@@ -162,156 +122,132 @@ def build_match(
     first: int | None = None,
     nth: int | None = None,
     every: int | None = None,
-    probability: float | None = None,
+    probability: float | str | None = None,
 ) -> Match:
     """A :class:`Match` from the keyword names of a scenario file's ``match`` mapping.
 
     ``user``, ``host``, ``from_user`` and ``to_user`` must match in full; ``headers`` and
     ``body`` patterns are searched. ``host`` ignores case (RFC 3261 §19.1.4).
     """
-    counters = [name for name, v in (("first", first), ("nth", nth), ("every", every))
-                if v is not None]
-    if len(counters) > 1:
-        raise ValueError(
-            f"{' and '.join(counters)} cannot be combined (expected one counter per rule)"
-        )
-    if probability is not None and (
-        isinstance(probability, bool) or not 0.0 <= float(probability) <= 1.0
-    ):
-        raise ValueError(f"probability={probability!r} (expected a number from 0 to 1)")
+    given = {"first": first, "nth": nth, "every": every}
+    validate.counters([name for name in validate.COUNTERS if given[name] is not None])
     header_patterns: list[tuple[str, re.Pattern[str]]] = []
-    for name, pattern in (headers or {}).items():
-        compiled = _compile(pattern, f"header {name!r}")
-        assert compiled is not None
-        header_patterns.append((_token(name, "header name"), compiled))
-    transports = _names(transport, "transport")
-    if transports is not None:
-        transports = frozenset(name.lower() for name in transports)
-        unknown = transports - _TRANSPORTS
-        if unknown:
-            raise ValueError(
-                f"unknown transport {', '.join(sorted(unknown))} (expected udp, tcp or tls)"
+    if headers is not None:
+        if not isinstance(headers, Mapping):
+            raise validate.wrong_type("'headers'", headers, "a mapping")
+        for name, pattern in headers.items():
+            header_patterns.append(
+                (validate.header_name(name), validate.regex(pattern, f"header {name!r}"))
             )
-    if in_dialog is not None and not isinstance(in_dialog, bool):
-        raise TypeError(f"in_dialog={in_dialog!r} (expected True, False or None)")
     return Match(
-        methods=_names(method, "method"),
-        ruri_user=_compile(user, "user"),
-        ruri_host=_compile(host, "host", re.IGNORECASE),
-        from_user=_compile(from_user, "from_user"),
-        to_user=_compile(to_user, "to_user"),
+        methods=_names(method, "'method'", "method", validate.method),
+        ruri_user=_optional_regex(user, "'user'"),
+        ruri_host=_optional_regex(host, "'host'", re.IGNORECASE),
+        from_user=_optional_regex(from_user, "'from_user'"),
+        to_user=_optional_regex(to_user, "'to_user'"),
         headers=tuple(header_patterns),
-        body=_compile(body, "body"),
-        media=_names(media, "media"),
-        transports=transports,
-        in_dialog=in_dialog,
-        first=_counter(first, "first"),
-        nth=_counter(nth, "nth"),
-        every=_counter(every, "every"),
-        probability=None if probability is None else float(probability),
+        body=_optional_regex(body, "'body'"),
+        media=_names(media, "'media'", "SDP media type", validate.media_type),
+        transports=_names(transport, "'transport'", "transport", validate.transport),
+        in_dialog=None if in_dialog is None else validate.boolean(in_dialog, "'in_dialog'"),
+        first=None if first is None else validate.whole(first, "'first'", 1),
+        nth=None if nth is None else validate.whole(nth, "'nth'", 1),
+        every=None if every is None else validate.whole(every, "'every'", 1),
+        probability=None if probability is None else validate.probability(probability),
     )
 
 
-def _code(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"status code {value!r} is not a whole number (expected 100-699)")
-    if not 100 <= value <= 699:
-        raise ValueError(f"status code {value} is out of range (expected 100-699, RFC 3261 §7.2)")
-    return value
-
-
-def _one_line(value: str, what: str) -> str:
-    if any(char in value for char in "\r\n\0"):
-        raise ValueError(f"{what} holds a line break or NUL (expected one line; "
-                         "malformed messages are a job for 'fault')")
-    return value
-
-
-def _header_fields(headers: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _header_fields(headers: object) -> tuple[tuple[str, str], ...]:
     """Header name to value, or to a list of values (one field line each)."""
     if not isinstance(headers, Mapping):
-        raise TypeError(f"headers is {type(headers).__name__} (expected a dict of name: value)")
+        raise validate.wrong_type("'headers'", headers, "a mapping")
     fields: list[tuple[str, str]] = []
     seen: set[str] = set()
     for name, value in headers.items():
-        _token(name, "header name")
-        if name.lower() in seen:
-            raise ValueError(f"header {name!r} given twice (header names ignore case)")
-        seen.add(name.lower())
-        values = list(value) if isinstance(value, list | tuple) else [value]
-        for item in values:
-            if item is None or isinstance(item, bool):
-                raise TypeError(f"header {name!r} is {item!r} (expected text or a number; "
-                                "to leave a header out, use 'omit')")
-            fields.append((name, _one_line(str(item), f"header {name!r}")))
+        validate.header_name(name)
+        _once(name, seen)
+        subject = f"header {name!r}"
+        values = value if isinstance(value, list | tuple) else [value]
+        validate.at_least_one(values, subject, "header value")
+        fields.extend((name, validate.header_value(item, subject)) for item in values)
     return tuple(fields)
 
 
-def _step_from_fields(code: object, options: Mapping[str, Any]) -> Reply:
-    unknown = sorted(set(options) - set(_STEP_FIELDS))
-    if unknown:
-        raise ValueError(f"unknown reply step field {', '.join(map(repr, unknown))} "
-                         f"(expected one of: {', '.join(_STEP_FIELDS)})")
-    status = _code(code)
-    values: dict[str, Any] = {}
-    if options.get("reason") is not None:
-        values["reason"] = _one_line(str(options["reason"]), "reason")
-    if "after" in options:
-        values["after"] = parse_duration(options["after"])
-    headers = _header_fields(options.get("headers") or {})
-    values["headers"] = headers
-    omit = options.get("omit") or ()
-    omit_names = (omit,) if isinstance(omit, str) else tuple(omit)
-    for name in omit_names:
-        _token(name, "omit")
-        if name.lower() in {header.lower() for header, _ in headers}:
-            raise ValueError(f"header {name!r} is both set in headers and left out in omit")
-    values["omit"] = omit_names
-    if options.get("body") is not None and options.get("sdp") is not None:
-        raise ValueError("a reply step cannot have both body and sdp (expected one of them)")
-    if options.get("body") is not None:
-        values["body"] = str(options["body"])
-    if options.get("sdp") is not None:
-        sdp = str(options["sdp"])
-        if sdp.strip() != "answer" and not sdp.lstrip().startswith("v="):
-            raise ValueError(f"sdp {sdp[:40]!r} (expected 'answer', or SDP text starting v=0)")
-        values["sdp"] = "answer" if sdp.strip() == "answer" else sdp
-    reliable = options.get("reliable")
-    if reliable is not None:
-        if not isinstance(reliable, bool):
-            raise TypeError(f"reliable={reliable!r} (expected True, False or None)")
-        if reliable and not 101 <= status <= 199:
-            raise ValueError(f"{status} cannot be sent reliably "
-                             "(expected a 101-199 provisional response, RFC 3262 §3)")
-        values["reliable"] = reliable
-    fault = options.get("fault")
-    if fault is not None:
-        if not isinstance(fault, str) or not _FAULT_NAME_RE.fullmatch(fault):
-            raise ValueError(f"fault name {fault!r} is not an identifier")
-        values["fault"] = fault
-    return Reply(code=status, **values)
+def _once(name: str, seen: set[str]) -> None:
+    """Header names ignore case (RFC 3261 §7.3.1): `Subject` and `subject` are one field."""
+    if name.lower() in seen:
+        raise validate.InvalidValue(
+            f"header {name!r} is given twice (header names ignore case; expected each once)"
+        )
+    seen.add(name.lower())
+
+
+def _omit(value: object, headers: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    names = [validate.header_name(item, "'omit' entry")
+             for item in _one_or_many(value, "'omit'", "header name")]
+    seen: set[str] = set()
+    for name in names:
+        validate.not_set_and_omitted(name, (set_name for set_name, _ in headers))
+        _once(name, seen)
+    return tuple(names)
+
+
+def _step_from_fields(fields: Mapping[str, Any]) -> Reply:
+    """A reply step from the keys of a scenario file's step mapping; None means not given."""
+    validate.known_keys(fields, validate.STEP_KEYS, "in reply step")
+    if "code" not in fields:
+        raise validate.InvalidValue(validate.NO_CODE)
+    fault = fields.get("fault")
+    code = validate.status_code(fields["code"], fault=fault is not None)
+    reason = fields.get("reason")
+    after = fields.get("after")
+    headers = _header_fields(fields.get("headers") or {})
+    omit = fields.get("omit")
+    body = fields.get("body")
+    sdp = fields.get("sdp")
+    validate.body_or_sdp(body is not None, sdp is not None)
+    reliable = fields.get("reliable")
+    if reliable is not None and validate.boolean(reliable, "'reliable'"):
+        validate.reliable_code(code)
+    return Reply(
+        code=code,
+        reason=None if reason is None else validate.reason(reason),
+        after=0.0 if after is None else validate.duration(after, "'after'"),
+        headers=headers,
+        omit=() if omit is None else _omit(omit, headers),
+        body=None if body is None else validate.text(body, "'body'"),
+        sdp=None if sdp is None else validate.sdp(sdp),
+        reliable=reliable,
+        fault=None if fault is None else validate.fault_name(fault),
+    )
 
 
 def build_step(step: StepSpec) -> Reply:
-    """One :class:`Reply` from any of the five ways to write a step."""
+    """One :class:`Reply` from any of the five ways to write a step.
+
+    Raises :class:`~sipfault.model.validate.InvalidValue` (a ``ValueError``; its
+    :class:`~sipfault.model.validate.InvalidType` is also a ``TypeError``) with the message a
+    scenario file gets for the same mistake.
+    """
     if isinstance(step, Reply):
-        _code(step.code)
-        return step
+        return validate.reply(step)
     if isinstance(step, int) and not isinstance(step, bool):
-        return Reply(code=_code(step))
+        return Reply(code=validate.status_code(step))
     if isinstance(step, Mapping):
-        if "code" not in step:
-            raise ValueError(f"reply step {dict(step)!r} has no 'code' (expected 100-699)")
-        options = {key: value for key, value in step.items() if key != "code"}
-        return _step_from_fields(step["code"], options)
+        return _step_from_fields(step)
     if isinstance(step, tuple) and len(step) in (2, 3):
         code, headers, *rest = step
-        options = dict(rest[0]) if rest else {}
-        if "headers" in options:
-            raise ValueError("headers given twice: in the tuple and in its options")
-        options["headers"] = headers
-        return _step_from_fields(code, options)
-    raise TypeError(
+        fields = {"code": code, "headers": headers}
+        options = rest[0] if rest else {}
+        if not isinstance(options, Mapping):
+            raise validate.wrong_type("the step options", options, "a dict of step fields")
+        for key in ("code", "headers"):
+            if key in options:
+                raise validate.InvalidValue(
+                    f"'{key}' given twice: in the tuple and in its options (expected it once)"
+                )
+        return _step_from_fields({**fields, **options})
+    raise validate.InvalidType(
         f"reply step {step!r} (expected a code like 486, (486, {{headers}}), "
         "(486, {headers}, {options}), a dict with 'code', or a Reply)"
     )
@@ -338,7 +274,7 @@ class RuleBuilder:
         """Take only the first ``count`` requests that meet the match (the ``first`` counter)."""
         if self._match.nth is not None or self._match.every is not None:
             raise ValueError("times() cannot be combined with nth or every")
-        self._match = replace(self._match, first=_counter(count, "times"))
+        self._match = replace(self._match, first=validate.whole(count, "times()", 1))
         return self
 
     def named(self, name: str) -> RuleBuilder:

@@ -4,6 +4,9 @@ Each fault is a pure function of the serialized response and the transmission nu
 first send, 1 for the first retransmission...) that returns the datagrams or stream writes to
 emit instead: none (a lost packet), one altered copy, or several. The transaction above goes on
 as if the response had been sent normally, so retransmission timers still run.
+
+The names, and what each fault does, are listed in ``sipfault.model.faults`` (the validators
+of the scenario model read them there); this module holds the functions under the same names.
 """
 
 from __future__ import annotations
@@ -56,21 +59,20 @@ def _bare_lf(data: bytes, attempt: int) -> list[bytes]:
     return [data.replace(b"\r\n", b"\n")]
 
 
-FAULTS: dict[str, tuple[FaultFunction, str]] = {
-    "malformed-status": (_as_is, "send the step's code as written, even outside 100-699"),
-    "drop": (_drop, "never send the response (nor its retransmissions)"),
-    "drop-first": (_drop_first, "lose the first transmission; retransmissions get through"),
-    "duplicate": (_duplicate, "send every transmission twice"),
-    "no-content-length": (_no_content_length, "leave Content-Length out (RFC 3261 §20.14)"),
-    "wrong-content-length": (_wrong_content_length, "claim 10 bytes more body than sent"),
-    "no-to-tag": (_no_to_tag, "strip the To tag (RFC 3261 §8.2.6.2 requires one)"),
-    "truncate": (_truncate, "send only the first half of the message"),
-    "bare-lf": (_bare_lf, "end lines with LF instead of CRLF (RFC 3261 §7)"),
+FAULT_FUNCTIONS: dict[str, FaultFunction] = {
+    "malformed-status": _as_is,
+    "drop": _drop,
+    "drop-first": _drop_first,
+    "duplicate": _duplicate,
+    "no-content-length": _no_content_length,
+    "wrong-content-length": _wrong_content_length,
+    "no-to-tag": _no_to_tag,
+    "truncate": _truncate,
+    "bare-lf": _bare_lf,
 }
-"""Every fault by name, with what it does."""
+"""The function of every fault ``sipfault.model.faults.FAULTS`` names, by the same name."""
 
 
 def apply_fault(name: str, data: bytes, attempt: int) -> list[bytes]:
     """What to emit for transmission number ``attempt`` of ``data`` under fault ``name``."""
-    function, _ = FAULTS[name]
-    return function(data, attempt)
+    return FAULT_FUNCTIONS[name](data, attempt)

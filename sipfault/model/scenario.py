@@ -27,6 +27,7 @@ __all__ = [
     "SourceLocation",
     "Timers",
     "fill_placeholders",
+    "placeholder_names",
 ]
 
 PLACEHOLDERS: frozenset[str] = frozenset(
@@ -50,6 +51,11 @@ def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
         return values.get(match.group(1), match.group(0))
 
     return _PLACEHOLDER_RE.sub(replace, text)
+
+
+def placeholder_names(text: str) -> list[str]:
+    """The names of the ``{name}`` texts in ``text``, in order, each once, known or not."""
+    return list(dict.fromkeys(_PLACEHOLDER_RE.findall(text)))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,19 @@ _QOPS = {name: name for name in ("auth", "auth-int")}
 _NEVER_CHALLENGED = frozenset({"ACK", "CANCEL"})
 # POSIX portable environment variable names.
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `challenge` fills AuthSettings.proxy.
+_AUTH_KEYS = (
+    "users",
+    "realm",
+    "methods",
+    "challenge",
+    "algorithms",
+    "qop",
+    "nonce_lifetime",
+    "max_attempts",
+)
+# The defaults of every setting but the users (which have none).
+_DEFAULT = AuthSettings(users=())
 
 
 class AuthSettingsReader:
@@ -33,39 +46,51 @@ class AuthSettingsReader:
 
     def auth(self, node: Node, default_realm: str) -> AuthSettings | None:
         nodes = self.nodes
-        values = nodes.section(
-            node,
-            "'auth'",
-            "in auth",
-            {
-                "users": ("users", self._users),
-                "realm": ("realm", lambda n: nodes.printable(n, "'realm'", "a realm name")),
-                "methods": ("methods", self._methods),
-                "challenge": ("proxy", self._challenge),
-                "algorithms": (
-                    "algorithms",
-                    lambda n: nodes.distinct(
-                        n, "'algorithms'", "digest algorithm", self._algorithm
-                    ),
-                ),
-                "qop": ("qop", lambda n: nodes.distinct(n, "'qop'", "qop value", self._qop)),
-                "nonce_lifetime": (
-                    "nonce_lifetime",
-                    lambda n: nodes.positive_duration(n, "'nonce_lifetime'"),
-                ),
-                "max_attempts": ("max_attempts", lambda n: nodes.whole(n, "'max_attempts'", 1)),
-            },
-            required=(
-                "users",
+        section = nodes.section(node, "'auth'", "in auth", _AUTH_KEYS)
+        if section is None:
+            return None
+        users = section.get("users", self._users, None)
+        # Without its own realm, auth challenges in the scenario's default realm.
+        realm = section.get(
+            "realm", lambda n: nodes.printable(n, "'realm'", "a realm name"), default_realm
+        )
+        methods = section.get("methods", self._methods, _DEFAULT.methods)
+        proxy = section.get("challenge", self._challenge, _DEFAULT.proxy)
+        algorithms = section.get(
+            "algorithms",
+            lambda n: nodes.distinct(n, "'algorithms'", "digest algorithm", self._algorithm),
+            _DEFAULT.algorithms,
+        )
+        qop = section.get(
+            "qop", lambda n: nodes.distinct(n, "'qop'", "qop value", self._qop), _DEFAULT.qop
+        )
+        nonce_lifetime = section.get(
+            "nonce_lifetime",
+            lambda n: nodes.positive_duration(n, "'nonce_lifetime'"),
+            _DEFAULT.nonce_lifetime,
+        )
+        max_attempts = section.get(
+            "max_attempts", lambda n: nodes.whole(n, "'max_attempts'", 1), _DEFAULT.max_attempts
+        )
+        if "users" not in section:
+            nodes.error(
+                node,
                 "'auth' has no 'users' (expected user names and passwords, like "
                 "{printer: fax-secret})",
-            ),
-        )
-        if values is None:
+            )
             return None
-        # Without its own realm, auth challenges in the scenario's default realm.
-        values.setdefault("realm", default_realm)
-        return AuthSettings(**values)  # type: ignore[arg-type]  # keys and types checked
+        if not section.ok or users is None:
+            return None
+        return AuthSettings(
+            users=users,
+            realm=realm,
+            methods=methods,
+            proxy=proxy,
+            algorithms=algorithms,
+            qop=qop,
+            nonce_lifetime=nonce_lifetime,
+            max_attempts=max_attempts,
+        )
 
     def _users(self, node: Node) -> tuple[tuple[str, str], ...] | None:
         pairs = self.nodes.nonempty_mapping(

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from yaml.nodes import Node
 
+from sipfault.model import validate
 from sipfault.scenario.scalars import ScalarReader
 
 __all__ = ["read_header_map", "unique_header"]
@@ -28,7 +29,7 @@ def read_header_map(
     seen: dict[str, Node] = {}
     ok = True
     for key, (key_node, value_node) in pairs.items():
-        name = nodes.token(key_node, "header name", "header name")
+        name = nodes.checked_text(key_node, "header name", "header name", validate.header_name)
         value = read_value(value_node, f"header {key!r}")
         if name is not None and not unique_header(nodes, name, key_node, seen):
             name = None

@@ -14,6 +14,7 @@ from pathlib import PurePath
 
 from yaml.nodes import Node, ScalarNode
 
+from sipfault.model import validate
 from sipfault.model.scenario import (
     AuthSettings,
     RegistrarSettings,
@@ -25,7 +26,7 @@ from sipfault.model.scenario import (
 from sipfault.scenario.auth_settings import AuthSettingsReader
 from sipfault.scenario.compose import compose
 from sipfault.scenario.errors import ScenarioError, ScenarioIssue
-from sipfault.scenario.nodes import NULL, Fields, line_and_column
+from sipfault.scenario.nodes import NULL, line_and_column
 from sipfault.scenario.replies import ReplyReader
 from sipfault.scenario.rules import RuleReader
 from sipfault.scenario.scalars import ScalarReader
@@ -121,34 +122,31 @@ class _ScenarioReader:
                 "the file is empty (expected a mapping with 'name', 'description' and 'rules')",
             )
             return None
-        pairs = nodes.mapping(root, "the top level", "at the top level", _TOP_KEYS)
-        if pairs is None:
+        top = nodes.section(root, "the top level", "at the top level", _TOP_KEYS)
+        if top is None:
             return None
-        fields = Fields()
-        name = fields.get(pairs, "name", self._name, _default_name(self.filename))
-        description = fields.get(pairs, "description", lambda n: nodes.text(n, "'description'"), "")
-        timers = fields.get(pairs, "timers", self.settings.timers, Timers())
-        seed = fields.get(
-            pairs, "seed", lambda n: nodes.integer(n, "'seed'", "a whole number"), None
+        name = top.get("name", self._name, _default_name(self.filename))
+        description = top.get("description", lambda n: nodes.text(n, "'description'"), "")
+        timers = top.get("timers", self.settings.timers, Timers())
+        seed = top.get("seed", lambda n: nodes.integer(n, "'seed'", "a whole number"), None)
+        defaults = top.get("defaults", self.settings.defaults, ResponseDefaults())
+        registrar = top.get("registrar", self.settings.registrar, RegistrarSettings())
+        auth: AuthSettings | None = top.get(
+            "auth", lambda n: self.auth.auth(n, defaults.realm), None
         )
-        defaults = fields.get(pairs, "defaults", self.settings.defaults, ResponseDefaults())
-        registrar = fields.get(pairs, "registrar", self.settings.registrar, RegistrarSettings())
-        auth: AuthSettings | None = fields.get(
-            pairs, "auth", lambda n: self.auth.auth(n, defaults.realm), None
-        )
-        if fields.ok:
-            fields.ok = self.settings.check_expires_bounds(pairs, defaults, registrar)
+        if top.ok:
+            top.check(self.settings.check_expires_bounds(top.pairs, defaults, registrar))
 
         rules: tuple[Rule, ...] | None = None
-        if "rules" in pairs:
-            rules = self.rules.rules(pairs["rules"][1])
+        if "rules" in top:
+            rules = self.rules.rules(top.value_node("rules"))
         else:
             nodes.error(
                 root,
                 "missing 'rules' (expected a list of rules; use 'rules: []' to "
                 "answer every request with the defaults)",
             )
-        if not fields.ok or rules is None:
+        if not top.ok or rules is None:
             return None
         return Scenario(
             name=name,
@@ -168,9 +166,7 @@ class _ScenarioReader:
         if text is not None and not text.strip():
             self.nodes.error(node, "'name' is blank (expected a short name)")
             return None
-        if text is not None and not self.nodes.one_line(node, "'name'", text):
-            return None
-        return text
+        return None if text is None else self.nodes.checked(node, validate.one_line, text, "'name'")
 
 
 def _default_name(filename: str) -> str:

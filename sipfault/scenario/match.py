@@ -6,9 +6,10 @@ import re
 
 from yaml.nodes import Node, ScalarNode
 
+from sipfault.model import validate
 from sipfault.model.scenario import Match
 from sipfault.scenario.header_maps import read_header_map
-from sipfault.scenario.nodes import FLOAT, INT, STR, Fields
+from sipfault.scenario.nodes import FLOAT, INT, STR
 from sipfault.scenario.scalars import ScalarReader
 
 __all__ = ["MatchReader"]
@@ -29,20 +30,6 @@ _MATCH_KEYS = (
     "every",
     "probability",
 )
-# Keys matched by a regex: (key, Match field, compile flags); a host ignores case.
-_REGEX_KEYS = (
-    ("user", "ruri_user", 0),
-    ("host", "ruri_host", re.IGNORECASE),
-    ("from_user", "from_user", 0),
-    ("to_user", "to_user", 0),
-    ("body", "body", 0),
-)
-_COUNTERS = ("first", "nth", "every")
-# Each transport keyword and the lower-case name a Match holds.
-_TRANSPORTS = {name: name for name in ("udp", "tcp", "tls")}
-# RFC 4566 §5.14 and its registry; "image" carries T.38 fax (RFC 3362).
-_MEDIA_TYPES = frozenset({"audio", "video", "text", "application", "message", "image"})
-_PERCENT_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%")
 
 
 class MatchReader:
@@ -53,86 +40,73 @@ class MatchReader:
 
     def match(self, node: Node) -> Match | None:
         nodes = self.nodes
-        pairs = nodes.mapping(node, "'match'", "in match", _MATCH_KEYS)
-        if pairs is None:
+        match = nodes.section(node, "'match'", "in match", _MATCH_KEYS)
+        if match is None:
             return None
-        fields = Fields()
-        if "method" in pairs:
-            fields.put(
-                "methods", nodes.set_of(pairs["method"][1], "'method'", "method", nodes.method)
-            )
-        for key, field_name, flags in _REGEX_KEYS:
-            if key in pairs:
-                fields.put(field_name, nodes.regex(pairs[key][1], f"'{key}'", flags))
-        if "headers" in pairs:
-            fields.put("headers", self._headers(pairs["headers"][1]))
-        if "media" in pairs:
-            fields.put(
-                "media", nodes.set_of(pairs["media"][1], "'media'", "SDP media type", self._media)
-            )
-        if "transport" in pairs:
-            transports = nodes.set_of(
-                pairs["transport"][1], "'transport'", "transport", self._transport
-            )
-            fields.put("transports", transports)
-        if "in_dialog" in pairs:
-            fields.put("in_dialog", nodes.boolean(pairs["in_dialog"][1], "'in_dialog'"))
-        counters = [key for key in _COUNTERS if key in pairs]
-        for key in counters:
-            fields.put(key, nodes.whole(pairs[key][1], f"'{key}'", 1))
+        methods = match.get(
+            "method", lambda n: nodes.set_of(n, "'method'", "method", nodes.method), None
+        )
+        ruri_user = match.get("user", lambda n: nodes.regex(n, "'user'"), None)
+        # A host ignores case (RFC 3261 §19.1.4).
+        ruri_host = match.get("host", lambda n: nodes.regex(n, "'host'", re.IGNORECASE), None)
+        from_user = match.get("from_user", lambda n: nodes.regex(n, "'from_user'"), None)
+        to_user = match.get("to_user", lambda n: nodes.regex(n, "'to_user'"), None)
+        headers: tuple[tuple[str, re.Pattern[str]], ...] = match.get("headers", self._headers, ())
+        body = match.get("body", lambda n: nodes.regex(n, "'body'"), None)
+        media = match.get(
+            "media", lambda n: nodes.set_of(n, "'media'", "SDP media type", self._media), None
+        )
+        transports = match.get(
+            "transport",
+            lambda n: nodes.set_of(n, "'transport'", "transport", self._transport),
+            None,
+        )
+        in_dialog = match.get("in_dialog", lambda n: nodes.boolean(n, "'in_dialog'"), None)
+        first = match.get("first", lambda n: nodes.whole(n, "'first'", 1), None)
+        nth = match.get("nth", lambda n: nodes.whole(n, "'nth'", 1), None)
+        every = match.get("every", lambda n: nodes.whole(n, "'every'", 1), None)
+        counters = [key for key in validate.COUNTERS if key in match]
         for key in counters[1:]:
-            nodes.error(
-                pairs[key][0],
-                f"'{key}' cannot be combined with '{counters[0]}' "
-                "(expected one counter per rule: first, nth or every)",
-            )
-            fields.ok = False
-        if "probability" in pairs:
-            fields.put("probability", self._probability(pairs["probability"][1]))
-        if not fields.ok:
+            match.check(nodes.holds(match.key_node(key), validate.counters, [counters[0], key]))
+        probability = match.get("probability", self._probability, None)
+        if not match.ok:
             return None
-        return Match(**fields.values)  # type: ignore[arg-type]  # keys and types checked above
+        return Match(
+            methods=methods,
+            ruri_user=ruri_user,
+            ruri_host=ruri_host,
+            from_user=from_user,
+            to_user=to_user,
+            headers=headers,
+            body=body,
+            media=media,
+            transports=transports,
+            in_dialog=in_dialog,
+            first=first,
+            nth=nth,
+            every=every,
+            probability=probability,
+        )
 
     def _media(self, node: Node) -> str | None:
-        media = self.nodes.token(node, "media type", "SDP media type")
-        if media is not None and media not in _MEDIA_TYPES:
-            known = ", ".join(sorted(_MEDIA_TYPES))
-            self.nodes.warn(
-                node,
-                f"media type {media!r} is not a known SDP media type "
-                f"(known: {known}; T.38 fax is 'image')",
-            )
+        media = self.nodes.checked_text(node, "media type", "SDP media type", validate.media_type)
+        advice = None if media is None else validate.media_type_advice(media)
+        if advice is not None:
+            self.nodes.warn(node, advice)
         return media
 
     def _transport(self, node: Node) -> str | None:
-        return self.nodes.keyword(
-            node,
-            "transport",
-            _TRANSPORTS,
-            unknown="transport",
-            expected=f"one of: {', '.join(sorted(_TRANSPORTS))}",
-        )
+        return self.nodes.checked_text(node, "transport", "text", validate.transport)
 
     def _probability(self, node: Node) -> float | None:
-        expected = "a number from 0 to 1, or a percentage like 25%"
-        value: float | None = None
+        value: float | int | str | None = None
         if isinstance(node, ScalarNode) and node.tag in (INT, FLOAT):
             value = self.nodes.number(node, "'probability'")
-            if value is None:
-                return None
         elif isinstance(node, ScalarNode) and node.tag == STR:
-            found = _PERCENT_RE.fullmatch(str(node.value).strip())
-            if found is not None:
-                value = float(found.group(1)) / 100
-        if value is None:
-            self.nodes.wrong_type(node, "'probability'", expected)
-            return None
-        if not 0.0 <= value <= 1.0:
-            self.nodes.error(
-                node, f"'probability' {node.value} is out of range (expected {expected})"
-            )
-            return None
-        return value
+            value = str(node.value)
+        else:
+            self.nodes.wrong_type(node, "'probability'", validate.PROBABILITY_HINT)
+        return None if value is None else self.nodes.checked(node, validate.probability, value)
 
     def _headers(self, node: Node) -> tuple[tuple[str, re.Pattern[str]], ...] | None:
         headers = read_header_map(self.nodes, node, self.nodes.regex)

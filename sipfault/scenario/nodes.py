@@ -1,17 +1,20 @@
 """The walk over a composed YAML node tree: issues with their place, mappings and lists.
 
 Readers return the converted value, or None after recording an error, so the walk goes on
-after an error and every problem of a file is found in one pass.
+after an error and every problem of a file is found in one pass. Values are checked by the
+pure functions of ``sipfault.model.validate``, which the rule builder of the Python API shares:
+a check's ``InvalidValue`` is reported here at the node that holds the value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import AnyStr, TypeVar
+from typing import AnyStr, ParamSpec, TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sipfault.model.scenario import SourceLocation
+from sipfault.model.validate import InvalidValue, shorten, unknown_key
 from sipfault.scenario.errors import ScenarioIssue, Severity
 
 __all__ = [
@@ -22,19 +25,17 @@ __all__ = [
     "NULL",
     "STR",
     "TEXT_TAGS",
-    "Fields",
     "NodeReader",
     "Pairs",
-    "Readers",
+    "Section",
     "describe",
     "item_nodes",
     "line_and_column",
     "memo",
-    "read_fields",
-    "shorten",
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -45,8 +46,6 @@ TEXT_TAGS = frozenset({STR, INT, FLOAT, BOOL, _TIMESTAMP})
 
 Pairs = dict[str, tuple[Node, Node]]
 """A mapping's entries: key -> (key node, value node)."""
-Readers = dict[str, tuple[str, Callable[[Node], object | None]]]
-"""A mapping's keys -> (the model field each fills, the reader of its value)."""
 
 
 def describe(node: Node) -> str:
@@ -68,11 +67,6 @@ def describe(node: Node) -> str:
         return f"the date {shown}"
     tag = str(node.tag).replace(_TAG, "!!")
     return f"a value tagged {tag!r}"
-
-
-def shorten(text: str) -> str:
-    """Text cut to 40 characters, for quoting a value in a message."""
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def item_nodes(node: Node) -> list[Node]:
@@ -100,41 +94,42 @@ def memo(cache: dict[Node, T | None], node: Node, read: Callable[[Node], T | Non
     return value
 
 
-class Fields:
-    """Model field values read from a mapping; ``ok`` turns False when any read fails."""
+class Section:
+    """The entries of one mapping, read key by key into typed values.
 
-    def __init__(self) -> None:
-        self.values: dict[str, object] = {}
+    ``ok`` turns False when a value cannot be read (its reader has reported why); a reader
+    builds its model object only from a section read in full, but reads every key first so
+    that all errors are reported.
+    """
+
+    def __init__(self, pairs: Pairs) -> None:
+        self.pairs = pairs
         self.ok = True
 
-    def put(self, field_name: str, value: object | None) -> None:
-        """Keep ``value`` for ``field_name``; None (a failed read) makes the fields not ok."""
-        if value is None:
-            self.ok = False
-        else:
-            self.values[field_name] = value
+    def __contains__(self, key: str) -> bool:
+        return key in self.pairs
 
-    def get(self, pairs: Pairs, key: str, read: Callable[[Node], T | None], default: T) -> T:
+    def key_node(self, key: str) -> Node:
+        """The node of a key the mapping has, for messages about the key itself."""
+        return self.pairs[key][0]
+
+    def value_node(self, key: str) -> Node:
+        """The value node of a key the mapping has."""
+        return self.pairs[key][1]
+
+    def get(self, key: str, read: Callable[[Node], T | None], default: T) -> T:
         """The value of ``key`` read by ``read``; ``default`` when not given or unreadable."""
-        if key not in pairs:
+        if key not in self.pairs:
             return default
-        value = read(pairs[key][1])
+        value = read(self.pairs[key][1])
         if value is None:
             self.ok = False
             return default
         return value
 
-
-def read_fields(pairs: Pairs, readers: Readers) -> dict[str, object] | None:
-    """Each key given in ``pairs`` read into ``{field name: value}``; None if any failed.
-
-    Every key is read even after a failure, so that all errors are reported.
-    """
-    fields = Fields()
-    for key, (field_name, read) in readers.items():
-        if key in pairs:
-            fields.put(field_name, read(pairs[key][1]))
-    return fields.values if fields.ok else None
+    def check(self, passed: bool) -> None:
+        """Record the outcome of a check across keys; a failed one spoils the section."""
+        self.ok &= passed
 
 
 class NodeReader:
@@ -159,6 +154,28 @@ class NodeReader:
 
     def wrong_type(self, node: Node, subject: str, expected: str) -> None:
         self.error(node, f"{subject} is {describe(node)} (expected {expected})")
+
+    def checked(
+        self, node: Node, check: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T | None:
+        """What a check of ``sipfault.model.validate`` returns, or None after reporting its
+        ``InvalidValue`` at ``node``."""
+        try:
+            return check(*args, **kwargs)
+        except InvalidValue as exc:
+            self.error(node, str(exc))
+            return None
+
+    def holds(
+        self, node: Node, check: Callable[P, object], *args: P.args, **kwargs: P.kwargs
+    ) -> bool:
+        """Whether a check passes; when it does not, its message is reported at ``node``."""
+        try:
+            check(*args, **kwargs)
+        except InvalidValue as exc:
+            self.error(node, str(exc))
+            return False
+        return True
 
     def location(self, node: Node) -> SourceLocation:
         return SourceLocation(self.filename, *self._position(node))
@@ -192,12 +209,9 @@ class NodeReader:
             return None
         pairs = self.pairs(node)
         if allowed is not None:
-            expected = ", ".join(sorted(allowed))
             for key, (key_node, _) in pairs.items():
                 if key not in allowed:
-                    self.error(
-                        key_node, f"unknown key {key!r} {context} (expected one of: {expected})"
-                    )
+                    self.error(key_node, unknown_key(key, context, allowed))
         return pairs
 
     def nonempty_mapping(
@@ -213,25 +227,11 @@ class NodeReader:
         return pairs
 
     def section(
-        self,
-        node: Node,
-        subject: str,
-        context: str,
-        readers: Readers,
-        required: tuple[str, str] | None = None,
-    ) -> dict[str, object] | None:
-        """A mapping with the keys of ``readers``, read into model field values.
-
-        ``required`` is a key the mapping must have and the message when it has not.
-        """
-        pairs = self.mapping(node, subject, context, tuple(readers))
-        if pairs is None:
-            return None
-        values = read_fields(pairs, readers)
-        if required is not None and required[0] not in pairs:
-            self.error(node, required[1])
-            return None
-        return values
+        self, node: Node, subject: str, context: str, allowed: Collection[str]
+    ) -> Section | None:
+        """A mapping with the keys ``allowed``, to be read key by key."""
+        pairs = self.mapping(node, subject, context, allowed)
+        return None if pairs is None else Section(pairs)
 
     def pairs(self, node: MappingNode, active: frozenset[Node] = frozenset()) -> Pairs:
         """A mapping's pairs with YAML merge keys (``<<: *anchor``) applied, duplicates reported.

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from sipfault.core.faults import FAULTS
+from sipfault.model import validate
 from sipfault.model.scenario import Reply
 from sipfault.scenario.header_maps import read_header_map, unique_header
-from sipfault.scenario.nodes import INT, Fields, Pairs, item_nodes, memo, shorten
-from sipfault.scenario.scalars import ScalarReader, not_sip_note
-from sipfault.sip.codes import is_valid_status
+from sipfault.scenario.nodes import INT, item_nodes, memo
+from sipfault.scenario.scalars import ScalarReader
 
 __all__ = ["ReplyReader"]
-
-_STEP_KEYS = ("code", "reason", "after", "headers", "omit", "body", "sdp", "reliable", "fault")
 
 
 class ReplyReader:
@@ -67,105 +64,58 @@ class ReplyReader:
     def _code(self, node: Node, fault: bool = False) -> int | None:
         """A step's status code: 100-699 (RFC 3261 §7.2), or 0-999 in a step with a fault."""
         nodes = self.nodes
-        if fault:
-            # A deliberate malformed message may carry any three-digit number, 701 included.
-            code = nodes.integer(node, "'code'", "a number 0-999 in a step with 'fault'")
-            if code is not None and not 0 <= code <= 999:
-                nodes.error(
-                    node,
-                    f"status code {code} is out of range even for a fault (expected 0-999: "
-                    "a status line has three digits)",
-                )
-                return None
-            return code
-        code = nodes.integer(node, "'code'", "a status code 100-699")
+        expected = "a number 0-999 in a step with 'fault'" if fault else "a status code 100-699"
+        code = nodes.integer(node, "'code'", expected)
         if code is None:
             return None
-        if not is_valid_status(code):
-            nodes.error(
-                node,
-                f"status code {code} is out of range (expected 100-699, RFC 3261 §7.2, "
-                "or a step with 'fault' to send it as a malformed message)" + not_sip_note(code),
-            )
-            return None
-        nodes.warn_not_sip(node, code)
-        return code
+        checked = nodes.checked(node, validate.status_code, code, fault=fault)
+        if checked is not None and not fault:
+            nodes.warn_not_sip(node, checked)
+        return checked
 
     def _step_mapping(self, node: MappingNode) -> Reply | None:
         nodes = self.nodes
-        pairs = nodes.mapping(node, "reply step", "in reply step", _STEP_KEYS)
-        if pairs is None:
+        step = nodes.section(node, "reply step", "in reply step", validate.STEP_KEYS)
+        if step is None:
             return None
-        fields = Fields()
         code: int | None = None
-        if "code" in pairs:
-            code = self._code(pairs["code"][1], fault="fault" in pairs)
-            fields.ok &= code is not None
+        if "code" in step:
+            code = step.get("code", lambda n: self._code(n, fault="fault" in step), None)
         else:
-            nodes.error(node, "reply step has no 'code' (expected a status code 100-699)")
-            fields.ok = False
-        if "reason" in pairs:
-            fields.put("reason", self.reason(pairs["reason"][1]))
-        if "after" in pairs:
-            fields.put("after", nodes.duration(pairs["after"][1], "'after'"))
-        headers: tuple[tuple[str, str], ...] = ()
-        if "headers" in pairs:
-            read_headers = self.headers(pairs["headers"][1])
-            fields.put("headers", read_headers)
-            headers = read_headers or ()
-        if "omit" in pairs:
-            fields.put("omit", self._omit(pairs["omit"][1], headers))
-        if "body" in pairs:
-            body_node = pairs["body"][1]
-            body = nodes.text(body_node, "'body'")
-            if body is not None:
-                nodes.check_placeholders(body_node, "'body'", body)
-            fields.put("body", body)
-        if "sdp" in pairs:
-            fields.put("sdp", self._sdp(pairs["sdp"][1]))
-            if "body" in pairs:
-                nodes.error(
-                    pairs["sdp"][0],
-                    "a reply step cannot have both 'body' and 'sdp' (expected one of them)",
-                )
-                fields.ok = False
-        if "reliable" in pairs:
-            reliable = nodes.boolean(pairs["reliable"][1], "'reliable'")
-            fields.put("reliable", reliable)
-            if reliable and code is not None and not self._can_be_reliable(code, pairs):
-                fields.ok = False
-        if "fault" in pairs:
-            fields.put("fault", self._fault(pairs["fault"][1]))
-        if not fields.ok or code is None:
+            nodes.error(node, validate.NO_CODE)
+            step.check(False)
+        reason = step.get("reason", self.reason, None)
+        after = step.get("after", lambda n: nodes.duration(n, "'after'"), 0.0)
+        headers: tuple[tuple[str, str], ...] = step.get("headers", self.headers, ())
+        omit: tuple[str, ...] = step.get("omit", lambda n: self._omit(n, headers), ())
+        body = step.get("body", self._body, None)
+        sdp = step.get("sdp", self._sdp, None)
+        if "sdp" in step:
+            step.check(
+                nodes.holds(step.key_node("sdp"), validate.body_or_sdp, "body" in step, True)
+            )
+        reliable = step.get("reliable", lambda n: nodes.boolean(n, "'reliable'"), None)
+        if reliable and code is not None:
+            step.check(nodes.holds(step.value_node("reliable"), validate.reliable_code, code))
+        fault = step.get("fault", self._fault, None)
+        if not step.ok or code is None:
             return None
-        location = nodes.location(node)
-        return Reply(code=code, location=location, **fields.values)  # type: ignore[arg-type]
+        return Reply(
+            code=code,
+            reason=reason,
+            after=after,
+            headers=headers,
+            omit=omit,
+            body=body,
+            sdp=sdp,
+            reliable=reliable,
+            fault=fault,
+            location=nodes.location(node),
+        )
 
     def reason(self, node: Node) -> str | None:
         """A reason phrase: one line of text (RFC 3261 §7.2)."""
-        reason = self.nodes.text(node, "'reason'")
-        if reason is None or not self.nodes.one_line(node, "'reason'", reason):
-            return None
-        return reason
-
-    def _can_be_reliable(self, code: int, pairs: Pairs) -> bool:
-        """RFC 3262 §3: only a 101-199 provisional response is sent reliably."""
-        node = pairs["reliable"][1]
-        if code == 100:
-            self.nodes.error(
-                node,
-                "100 Trying cannot be sent reliably (expected a 101-199 "
-                "provisional response, RFC 3262 §3)",
-            )
-            return False
-        if code >= 200:
-            self.nodes.error(
-                node,
-                f"a final response ({code}) cannot be sent reliably (expected "
-                "a 101-199 provisional response, RFC 3262 §3)",
-            )
-            return False
-        return True
+        return self.nodes.checked_text(node, "'reason'", "text", validate.reason)
 
     def headers(self, node: Node) -> tuple[tuple[str, str], ...] | None:
         """Header fields to send: each name with one value or a list of them."""
@@ -176,12 +126,12 @@ class ReplyReader:
 
     def _header_values(self, node: Node, subject: str) -> list[str] | None:
         def header_value(item: Node) -> str | None:
-            expected = "a header value; to leave a header out, use 'omit'"
-            text = self.nodes.text(item, subject, expected)
-            if text is None or not self.nodes.one_line(item, subject, text):
-                return None
-            self.nodes.check_placeholders(item, subject, text)
-            return text
+            value = self.nodes.checked_text(
+                item, subject, validate.HEADER_VALUE_HINT, validate.header_value, subject
+            )
+            if value is not None:
+                self.nodes.check_placeholders(item, subject, value)
+            return value
 
         return self.nodes.one_or_many(node, subject, "header value", header_value)
 
@@ -191,46 +141,34 @@ class ReplyReader:
             node,
             "'omit'",
             "header name",
-            lambda item: nodes.token(item, "'omit' entry", "header name"),
+            lambda item: nodes.checked_text(
+                item, "'omit' entry", "header name", validate.header_name, "'omit' entry"
+            ),
         )
         if names is None:
             return None
-        set_here = {name.lower() for name, _ in headers}
+        set_here = [name for name, _ in headers]
         seen: dict[str, Node] = {}
         ok = True
         for name, item in zip(names, item_nodes(node), strict=True):
-            if name.lower() in set_here:
-                nodes.error(
-                    item,
-                    f"header {name!r} is both set in 'headers' and left out in "
-                    "'omit' (expected one of them)",
-                )
-                ok = False
-            elif not unique_header(nodes, name, item, seen):
+            if not (
+                nodes.holds(item, validate.not_set_and_omitted, name, set_here)
+                and unique_header(nodes, name, item, seen)
+            ):
                 ok = False
         return tuple(names) if ok else None
 
+    def _body(self, node: Node) -> str | None:
+        body = self.nodes.text(node, "'body'")
+        if body is not None:
+            self.nodes.check_placeholders(node, "'body'", body)
+        return body
+
     def _sdp(self, node: Node) -> str | None:
-        expected = "'answer', or SDP text starting with 'v=0'"
-        text = self.nodes.text(node, "'sdp'", expected)
-        if text is None:
-            return None
-        if text.strip() == "answer":
-            return "answer"
-        if text.lstrip().startswith("v="):
-            self.nodes.check_placeholders(node, "'sdp'", text)
-            return text
-        self.nodes.error(node, f"'sdp' is {shorten(text)!r} (expected {expected})")
-        return None
+        sdp = self.nodes.checked_text(node, "'sdp'", validate.SDP_HINT, validate.sdp)
+        if sdp is not None and sdp != "answer":
+            self.nodes.check_placeholders(node, "'sdp'", sdp)
+        return sdp
 
     def _fault(self, node: Node) -> str | None:
-        text = self.nodes.text(node, "'fault'", "a fault name")
-        if text is None:
-            return None
-        if text not in FAULTS:
-            self.nodes.error(
-                node,
-                f"unknown fault {text!r} (expected one of: {', '.join(sorted(FAULTS))})",
-            )
-            return None
-        return text
+        return self.nodes.checked_text(node, "'fault'", "a fault name", validate.fault_name)

@@ -8,7 +8,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sipfault.model.scenario import DialACode, Match, Reply, Rule
 from sipfault.scenario.match import MatchReader
-from sipfault.scenario.nodes import BOOL, Fields, item_nodes, memo
+from sipfault.scenario.nodes import BOOL, item_nodes, memo
 from sipfault.scenario.replies import ReplyReader
 from sipfault.scenario.scalars import ScalarReader
 from sipfault.sip.codes import CATALOGUE, required_headers
@@ -62,53 +62,53 @@ class RuleReader:
 
     def _rule(self, node: Node) -> Rule | None:
         nodes = self.nodes
-        pairs = nodes.mapping(node, "a rule", "in rule", _RULE_KEYS)
-        if pairs is None:
+        rule = nodes.section(node, "a rule", "in rule", _RULE_KEYS)
+        if rule is None:
             return None
-        fields = Fields()
-        match = fields.get(pairs, "match", self.matches.match, Match())
-        replies: tuple[Reply, ...] = fields.get(pairs, "reply", self.replies.reply_list, ())
+        match = rule.get("match", self.matches.match, Match())
+        replies: tuple[Reply, ...] = rule.get("reply", self.replies.reply_list, ())
         # A `drop` that cannot be read is neither true nor false: no error for a missing reply.
         drop: bool | None = False
-        if "drop" in pairs:
-            drop = nodes.boolean(pairs["drop"][1], "'drop'")
-            fields.ok &= drop is not None
-        name = fields.get(pairs, "name", lambda n: nodes.text(n, "rule 'name'"), None)
+        if "drop" in rule:
+            drop = nodes.boolean(rule.value_node("drop"), "'drop'")
+            rule.check(drop is not None)
+        name = rule.get("name", lambda n: nodes.text(n, "rule 'name'"), None)
 
         # `dial_a_code: false` is the same as leaving the key out.
         dial: DialACode | None = None
         dial_given = False
-        if "dial_a_code" in pairs:
-            read_dial = self._dial_a_code(pairs["dial_a_code"][1])
-            fields.ok &= read_dial is not None
+        if "dial_a_code" in rule:
+            read_dial = self._dial_a_code(rule.value_node("dial_a_code"))
+            rule.check(read_dial is not None)
             dial_given = read_dial is not False
             dial = read_dial or None
 
         if drop and replies:
             nodes.error(
-                pairs["drop"][0], "a rule cannot both 'drop' and 'reply' (expected one of them)"
+                rule.key_node("drop"),
+                "a rule cannot both 'drop' and 'reply' (expected one of them)",
             )
-            fields.ok = False
-        if dial_given and "reply" in pairs:
+            rule.check(False)
+        if dial_given and "reply" in rule:
             nodes.error(
-                pairs["dial_a_code"][0],
+                rule.key_node("dial_a_code"),
                 "a rule cannot have both 'dial_a_code' and 'reply' (expected one of them)",
             )
-            fields.ok = False
+            rule.check(False)
         if dial_given and drop:
             nodes.error(
-                pairs["dial_a_code"][0],
+                rule.key_node("dial_a_code"),
                 "a rule cannot both 'drop' and answer with 'dial_a_code' (expected one of them)",
             )
-            fields.ok = False
-        if "reply" not in pairs and drop is False and not dial_given:
+            rule.check(False)
+        if "reply" not in rule and drop is False and not dial_given:
             nodes.error(
                 node,
                 "rule has no 'reply' (expected a list of reply steps, 'dial_a_code: true', "
                 "or 'drop: true' to never answer)",
             )
-            fields.ok = False
-        if not fields.ok or drop is None:
+            rule.check(False)
+        if not rule.ok or drop is None:
             return None
         if (replies or dial) and match.methods is not None and "ACK" in match.methods:
             nodes.warn(
@@ -117,7 +117,7 @@ class RuleReader:
                 "this rule's replies apply only to its other methods",
             )
         if replies:
-            self._check_omits(match.methods, replies, pairs["reply"][1].value)
+            self._check_omits(match.methods, replies, rule.value_node("reply").value)
         return Rule(
             match=match,
             reply=replies,
@@ -140,19 +140,22 @@ class RuleReader:
                 node, "'dial_a_code'", "true, or a mapping with ring, answer_after and fallback"
             )
             return None
-        values = nodes.section(
-            node,
-            "'dial_a_code'",
-            "in dial_a_code",
-            {
-                "ring": ("ring", lambda n: nodes.duration(n, "'ring'")),
-                "answer_after": ("answer_after", lambda n: nodes.duration(n, "'answer_after'")),
-                "fallback": ("fallback", lambda n: nodes.status(n, "'fallback'", 200)),
-            },
+        section = nodes.section(
+            node, "'dial_a_code'", "in dial_a_code", ("ring", "answer_after", "fallback")
         )
-        if values is None:
+        if section is None:
             return None
-        return DialACode(**values)  # type: ignore[arg-type]  # keys and types checked above
+        default = DialACode()
+        dial = DialACode(
+            ring=section.get("ring", lambda n: nodes.duration(n, "'ring'"), default.ring),
+            answer_after=section.get(
+                "answer_after", lambda n: nodes.duration(n, "'answer_after'"), default.answer_after
+            ),
+            fallback=section.get(
+                "fallback", lambda n: nodes.status(n, "'fallback'", 200), default.fallback
+            ),
+        )
+        return dial if section.ok else None
 
     def _check_omits(
         self, methods: frozenset[str] | None, replies: tuple[Reply, ...], items: list[Node]

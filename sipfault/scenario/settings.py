@@ -20,6 +20,18 @@ __all__ = ["SettingsReader"]
 
 # RFC 4028 §5: Min-SE "MUST NOT be less than 90 seconds".
 _LEAST_MIN_SE = 90
+_DEFAULTS_KEYS = (
+    "retry_after",
+    "min_expires",
+    "min_se",
+    "require",
+    "allow_events",
+    "reliable",
+    "require_100rel",
+    "realm",
+)
+# `fail_first` and `expire` fill RegistrarSettings.failures and .forced_expiry.
+_REGISTRAR_KEYS = ("default_expires", "max_expires", "grant_expires", "fail_first", "expire")
 
 
 class SettingsReader:
@@ -33,19 +45,17 @@ class SettingsReader:
 
     def timers(self, node: Node) -> Timers | None:
         nodes = self.nodes
-        values = nodes.section(
-            node,
-            "'timers'",
-            "in timers",
-            {
-                "t1": ("t1", lambda n: nodes.positive_duration(n, "'t1'")),
-                "t2": ("t2", lambda n: nodes.positive_duration(n, "'t2'")),
-                "t4": ("t4", lambda n: nodes.positive_duration(n, "'t4'")),
-            },
-        )
-        if values is None:
+        section = nodes.section(node, "'timers'", "in timers", ("t1", "t2", "t4"))
+        if section is None:
             return None
-        timers = Timers(**values)  # type: ignore[arg-type]  # keys and types checked
+        default = Timers()
+        timers = Timers(
+            t1=section.get("t1", lambda n: nodes.positive_duration(n, "'t1'"), default.t1),
+            t2=section.get("t2", lambda n: nodes.positive_duration(n, "'t2'"), default.t2),
+            t4=section.get("t4", lambda n: nodes.positive_duration(n, "'t4'"), default.t4),
+        )
+        if not section.ok:
+            return None
         if timers.t2 < timers.t1:
             nodes.warn(
                 node,
@@ -58,30 +68,37 @@ class SettingsReader:
 
     def defaults(self, node: Node) -> ResponseDefaults | None:
         nodes = self.nodes
-        values = nodes.section(
-            node,
-            "'defaults'",
-            "in defaults",
-            {
-                "retry_after": ("retry_after", self._retry_after),
-                "min_expires": ("min_expires", lambda n: nodes.seconds(n, "'min_expires'", 1)),
-                "min_se": ("min_se", self._min_se),
-                "require": ("require", lambda n: nodes.tokens(n, "'require'", "option tag")),
-                "allow_events": (
-                    "allow_events",
-                    lambda n: nodes.tokens(n, "'allow_events'", "event package"),
-                ),
-                "reliable": ("reliable", lambda n: nodes.boolean(n, "'reliable'")),
-                "require_100rel": (
-                    "require_100rel",
-                    lambda n: nodes.boolean(n, "'require_100rel'"),
-                ),
-                "realm": ("realm", lambda n: nodes.printable(n, "'realm'", "a realm name")),
-            },
-        )
-        if values is None:
+        section = nodes.section(node, "'defaults'", "in defaults", _DEFAULTS_KEYS)
+        if section is None:
             return None
-        return ResponseDefaults(**values)  # type: ignore[arg-type]  # keys and types checked
+        default = ResponseDefaults()
+        defaults = ResponseDefaults(
+            retry_after=section.get("retry_after", self._retry_after, default.retry_after),
+            min_expires=section.get(
+                "min_expires", lambda n: nodes.seconds(n, "'min_expires'", 1), default.min_expires
+            ),
+            min_se=section.get("min_se", self._min_se, default.min_se),
+            require=section.get(
+                "require", lambda n: nodes.tokens(n, "'require'", "option tag"), default.require
+            ),
+            allow_events=section.get(
+                "allow_events",
+                lambda n: nodes.tokens(n, "'allow_events'", "event package"),
+                default.allow_events,
+            ),
+            reliable=section.get(
+                "reliable", lambda n: nodes.boolean(n, "'reliable'"), default.reliable
+            ),
+            require_100rel=section.get(
+                "require_100rel",
+                lambda n: nodes.boolean(n, "'require_100rel'"),
+                default.require_100rel,
+            ),
+            realm=section.get(
+                "realm", lambda n: nodes.printable(n, "'realm'", "a realm name"), default.realm
+            ),
+        )
+        return defaults if section.ok else None
 
     def _retry_after(self, node: Node) -> tuple[tuple[int, int], ...] | None:
         """``{486: 30, 503: 120}``: Retry-After seconds per code (RFC 3261 §20.33)."""
@@ -134,27 +151,28 @@ class SettingsReader:
 
     def registrar(self, node: Node) -> RegistrarSettings | None:
         nodes = self.nodes
-        values = nodes.section(
-            node,
-            "'registrar'",
-            "in registrar",
-            {
-                "default_expires": (
-                    "default_expires",
-                    lambda n: nodes.seconds(n, "'default_expires'", 1),
-                ),
-                "max_expires": ("max_expires", lambda n: nodes.seconds(n, "'max_expires'", 1)),
-                "grant_expires": (
-                    "grant_expires",
-                    lambda n: nodes.seconds(n, "'grant_expires'", 0),
-                ),
-                "fail_first": ("failures", self._failures),
-                "expire": ("forced_expiry", self._expiries),
-            },
-        )
-        if values is None:
+        section = nodes.section(node, "'registrar'", "in registrar", _REGISTRAR_KEYS)
+        if section is None:
             return None
-        return RegistrarSettings(**values)  # type: ignore[arg-type]  # keys and types checked
+        default = RegistrarSettings()
+        registrar = RegistrarSettings(
+            default_expires=section.get(
+                "default_expires",
+                lambda n: nodes.seconds(n, "'default_expires'", 1),
+                default.default_expires,
+            ),
+            max_expires=section.get(
+                "max_expires", lambda n: nodes.seconds(n, "'max_expires'", 1), default.max_expires
+            ),
+            grant_expires=section.get(
+                "grant_expires",
+                lambda n: nodes.seconds(n, "'grant_expires'", 0),
+                default.grant_expires,
+            ),
+            failures=section.get("fail_first", self._failures, default.failures),
+            forced_expiry=section.get("expire", self._expiries, default.forced_expiry),
+        )
+        return registrar if section.ok else None
 
     def _failures(self, node: Node) -> tuple[RegistrarFailure, ...] | None:
         failures = self.nodes.one_or_many(
@@ -168,26 +186,25 @@ class SettingsReader:
 
     def _failure(self, node: Node) -> RegistrarFailure | None:
         nodes = self.nodes
-        values = nodes.section(
-            node,
-            "a 'fail_first' entry",
-            "in fail_first",
-            {
-                "count": ("count", lambda n: nodes.whole(n, "'count'", 1)),
-                "code": ("code", lambda n: nodes.status(n, "'code'", 300)),
-                "reason": ("reason", self.replies.reason),
-                "headers": ("headers", self.replies.headers),
-            },
-            required=(
-                "code",
+        section = nodes.section(
+            node, "a 'fail_first' entry", "in fail_first", ("count", "code", "reason", "headers")
+        )
+        if section is None:
+            return None
+        count = section.get("count", lambda n: nodes.whole(n, "'count'", 1), 1)
+        code = section.get("code", lambda n: nodes.status(n, "'code'", 300), None)
+        reason = section.get("reason", self.replies.reason, None)
+        headers: tuple[tuple[str, str], ...] = section.get("headers", self.replies.headers, ())
+        if "code" not in section:
+            nodes.error(
+                node,
                 "'fail_first' entry has no 'code' (expected a status code 300-699, "
                 "like {count: 1, code: 503})",
-            ),
-        )
-        if values is None:
+            )
             return None
-        values.setdefault("count", 1)
-        return RegistrarFailure(**values)  # type: ignore[arg-type]  # keys and types checked
+        if not section.ok or code is None:
+            return None
+        return RegistrarFailure(count=count, code=code, reason=reason, headers=headers)
 
     def _expiries(self, node: Node) -> tuple[ForcedExpiry, ...] | None:
         expiries = self.nodes.one_or_many(
@@ -197,23 +214,21 @@ class SettingsReader:
 
     def _expiry(self, node: Node) -> ForcedExpiry | None:
         nodes = self.nodes
-        values = nodes.section(
-            node,
-            "an 'expire' entry",
-            "in expire",
-            {
-                "after": ("after", lambda n: nodes.duration(n, "'after'")),
-                "user": ("aor_user", lambda n: nodes.regex(n, "'user'")),
-            },
-            required=(
-                "after",
+        section = nodes.section(node, "an 'expire' entry", "in expire", ("after", "user"))
+        if section is None:
+            return None
+        after = section.get("after", lambda n: nodes.duration(n, "'after'"), None)
+        aor_user = section.get("user", lambda n: nodes.regex(n, "'user'"), None)
+        if "after" not in section:
+            nodes.error(
+                node,
                 "'expire' entry has no 'after' (expected when to drop the bindings, like "
                 "{after: 30s})",
-            ),
-        )
-        if values is None:
+            )
             return None
-        return ForcedExpiry(**values)  # type: ignore[arg-type]  # keys and types checked
+        if not section.ok or after is None:
+            return None
+        return ForcedExpiry(after=after, aor_user=aor_user)
 
     # -- consistency -------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import pytest
 from uas_harness import OFFER, Harness, request, statuses
 
 from sipfault.core.events import FaultApplied
-from sipfault.core.faults import FAULTS, apply_fault
+from sipfault.core.faults import FAULT_FUNCTIONS, apply_fault
+from sipfault.model.faults import FAULTS
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.parser import parse_message
 
@@ -15,7 +16,11 @@ OK = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nTo: <sip:b@h>;ta
 
 
 def test_every_fault_is_documented() -> None:
-    assert all(description for _, description in FAULTS.values())
+    assert all(description for description in FAULTS.values())
+
+
+def test_every_named_fault_has_a_function_and_every_function_a_name() -> None:
+    assert list(FAULT_FUNCTIONS) == list(FAULTS)
 
 
 def test_byte_faults() -> None:

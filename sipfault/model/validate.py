@@ -1,0 +1,528 @@
+"""The checks of a scenario's values, shared by every front end: one rule, one message.
+
+The YAML loader (``sipfault.scenario``) and the rule builder (``sipfault.api.builder``) validate
+through these functions. Each returns the value (converted where the model holds another type)
+or raises :class:`InvalidValue`, whose text says what is wrong and, in parentheses, what was
+expected; the loader prints it as ``file:line:col: message``, the builder raises it.
+
+The loader checks a value's YAML type before calling a check, so the type errors raised here
+(:class:`InvalidType`) are the builder's; they read the same, e.g. ``'code' is the text '200'
+(expected a status code 100-699)``. Functions named ``*_advice`` return the text of a warning
+(or None) for a value that is valid but likely a mistake.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+from sipfault.model.faults import FAULTS
+from sipfault.model.scenario import PLACEHOLDERS, Reply, placeholder_names
+from sipfault.sip import grammar
+from sipfault.sip.codes import MAX_STATUS, MIN_STATUS, NOT_SIP, is_valid_status
+
+__all__ = [
+    "COUNTERS",
+    "DURATION_HINT",
+    "HEADER_VALUE_HINT",
+    "MEDIA_TYPES",
+    "NO_CODE",
+    "PROBABILITY_HINT",
+    "SDP_HINT",
+    "SECONDS_HINT",
+    "STEP_KEYS",
+    "TRANSPORTS",
+    "InvalidType",
+    "InvalidValue",
+    "at_least_one",
+    "body_or_sdp",
+    "boolean",
+    "counters",
+    "describe",
+    "duration",
+    "fault_name",
+    "header_name",
+    "header_value",
+    "known_keys",
+    "media_type",
+    "media_type_advice",
+    "method",
+    "method_case_advice",
+    "not_set_and_omitted",
+    "not_sip_advice",
+    "not_sip_note",
+    "one_line",
+    "placeholder_advice",
+    "positive_duration",
+    "printable",
+    "probability",
+    "reason",
+    "regex",
+    "reliable_code",
+    "reply",
+    "sdp",
+    "shorten",
+    "status_code",
+    "status_in",
+    "text",
+    "token",
+    "transport",
+    "unknown_key",
+    "whole",
+    "whole_seconds",
+    "wrong_type",
+]
+
+T = TypeVar("T")
+
+
+class InvalidValue(ValueError):
+    """A value the scenario model cannot hold; ``str()`` is the message every front end shows."""
+
+
+class InvalidType(InvalidValue, TypeError):
+    """A value of the wrong kind, such as text where a number was expected."""
+
+
+# -- describing values ----------------------------------------------------------------------
+
+
+def shorten(text: str) -> str:
+    """Text cut to 40 characters, for quoting a value in a message."""
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def describe(value: object) -> str:
+    """What a value is, for ``X is <this> (expected Y)`` messages."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, int | float):
+        return f"the number {shorten(repr(value))}"
+    if isinstance(value, str):
+        return f"the text {shorten(value)!r}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "a list"
+    return f"a value of type {type(value).__name__}"
+
+
+def wrong_type(subject: str, value: object, expected: str) -> InvalidType:
+    """The error for ``value`` of the wrong kind: ``<subject> is <value> (expected <expected>)``."""
+    return InvalidType(f"{subject} is {describe(value)} (expected {expected})")
+
+
+def unknown_key(key: str, context: str, allowed: Collection[str]) -> str:
+    """The message for a key that is not one of ``allowed``, e.g. ``... in reply step``."""
+    return f"unknown key {key!r} {context} (expected one of: {', '.join(sorted(allowed))})"
+
+
+def known_keys(keys: Iterable[str], allowed: Collection[str], context: str) -> None:
+    """Raise for the first of ``keys`` that is not one of ``allowed``."""
+    for key in keys:
+        if key not in allowed:
+            raise InvalidValue(unknown_key(key, context, allowed))
+
+
+def at_least_one(items: Sequence[T], subject: str, expected: str) -> Sequence[T]:
+    """A list given for one-or-many values must hold at least one."""
+    if not items:
+        raise InvalidValue(f"{subject} is an empty list (expected at least one {expected})")
+    return items
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def text(value: object, subject: str, expected: str = "text") -> str:
+    """Text, or a number written where text is expected (``Retry-After: 30`` sends ``30``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise wrong_type(subject, value, expected)
+
+
+def one_line(value: str, subject: str) -> str:
+    """Text that fits on one line of a message: no CR, LF or NUL."""
+    if any(char in value for char in "\r\n\0"):
+        raise InvalidValue(
+            f"{subject} contains a line break or NUL (expected one line; "
+            "malformed messages are made with 'fault')"
+        )
+    return value
+
+
+def printable(value: str, subject: str, kind: str) -> str:
+    """Non-blank text without control characters: it goes in a quoted-string on the wire."""
+    if not value.strip():
+        raise InvalidValue(f"{subject} is blank (expected {kind})")
+    if any((ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in value):
+        raise InvalidValue(
+            f"{subject} contains a control character (expected {kind} without line "
+            "breaks or control characters)"
+        )
+    return value
+
+
+def reason(value: object) -> str:
+    """A reason phrase: one line of text (RFC 3261 §7.2)."""
+    return one_line(text(value, "'reason'"), "'reason'")
+
+
+HEADER_VALUE_HINT = "a header value; to leave a header out, use 'omit'"
+
+
+def header_value(value: object, subject: str) -> str:
+    """One header field value, one line; ``subject`` names it, like ``header 'Subject'``."""
+    return one_line(text(value, subject, HEADER_VALUE_HINT), subject)
+
+
+def placeholder_advice(value: str, subject: str) -> list[str]:
+    """A warning for each ``{name}`` in ``value`` that looks like a placeholder but is none."""
+    known = ", ".join(sorted(PLACEHOLDERS))
+    return [
+        f"unknown placeholder {{{name}}} in {subject} is sent as written (known: {known})"
+        for name in placeholder_names(value)
+        if name not in PLACEHOLDERS
+    ]
+
+
+SDP_HINT = "'answer', or SDP text starting with 'v=0'"
+
+
+def sdp(value: object) -> str:
+    """``answer`` (build an answer to the offer), or literal SDP text."""
+    written = text(value, "'sdp'", SDP_HINT)
+    if written.strip() == "answer":
+        return "answer"
+    if written.lstrip().startswith("v="):
+        return written
+    raise InvalidValue(f"'sdp' is {shorten(written)!r} (expected {SDP_HINT})")
+
+
+def body_or_sdp(has_body: bool, has_sdp: bool) -> None:
+    """A reply step's body is either literal (``body``) or SDP (``sdp``), never both."""
+    if has_body and has_sdp:
+        raise InvalidValue("a reply step cannot have both 'body' and 'sdp' (expected one of them)")
+
+
+# -- tokens ---------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(grammar.TOKEN)
+
+
+def token(value: object, subject: str, kind: str) -> str:
+    """An RFC 3261 §25.1 token: a method, a header field name, an option tag..."""
+    if not isinstance(value, str):
+        raise wrong_type(subject, value, kind)
+    if not _TOKEN_RE.fullmatch(value):
+        raise InvalidValue(
+            f"{subject} {value!r} is not a valid {kind} (expected letters, "
+            "digits and - . ! % * _ + ` ' ~ only, RFC 3261 §25.1)"
+        )
+    return value
+
+
+def method(value: object) -> str:
+    """A request method (RFC 3261 §7.1): a token."""
+    return token(value, "method", "method name")
+
+
+def method_case_advice(name: str) -> str | None:
+    """Methods are case-sensitive (RFC 3261 §7.1): ``invite`` matches no ordinary INVITE."""
+    if name == name.upper():
+        return None
+    return (
+        f"method {name!r} is not upper-case and matches only requests that spell it so "
+        f"(methods are case-sensitive, RFC 3261 §7.1); did you mean {name.upper()!r}?"
+    )
+
+
+def header_name(value: object, subject: str = "header name") -> str:
+    """A header field name (RFC 3261 §7.3.1): a token."""
+    return token(value, subject, "header name")
+
+
+def not_set_and_omitted(name: str, set_names: Iterable[str]) -> str:
+    """A header named in ``omit`` must not also be set in the step's ``headers``."""
+    if name.lower() in {set_name.lower() for set_name in set_names}:
+        raise InvalidValue(
+            f"header {name!r} is both set in 'headers' and left out in 'omit' "
+            "(expected one of them)"
+        )
+    return name
+
+
+# RFC 4566 §5.14 and its registry; "image" carries T.38 fax (RFC 3362).
+MEDIA_TYPES = frozenset({"audio", "video", "text", "application", "message", "image"})
+
+
+def media_type(value: object) -> str:
+    """An SDP ``m=`` media type (RFC 4566 §5.14): a token."""
+    return token(value, "media type", "SDP media type")
+
+
+def media_type_advice(name: str) -> str | None:
+    """A media type outside the registry never matches a real offer."""
+    if name in MEDIA_TYPES:
+        return None
+    known = ", ".join(sorted(MEDIA_TYPES))
+    return (
+        f"media type {name!r} is not a known SDP media type (known: {known}; T.38 fax is 'image')"
+    )
+
+
+TRANSPORTS = ("tcp", "tls", "udp")
+
+
+def transport(value: object) -> str:
+    """``udp``, ``tcp`` or ``tls``, in any case; the model holds it in lower case."""
+    written = text(value, "transport")
+    if written.lower() not in TRANSPORTS:
+        raise InvalidValue(
+            f"unknown transport {written!r} (expected one of: {', '.join(TRANSPORTS)})"
+        )
+    return written.lower()
+
+
+def fault_name(value: object) -> str:
+    """The name of a fault in ``sipfault.model.faults.FAULTS``."""
+    name = text(value, "'fault'", "a fault name")
+    if name not in FAULTS:
+        raise InvalidValue(f"unknown fault {name!r} (expected one of: {', '.join(sorted(FAULTS))})")
+    return name
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+def _integer(value: object, subject: str, expected: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise wrong_type(subject, value, expected)
+    return value
+
+
+def boolean(value: object, subject: str) -> bool:
+    """True or false."""
+    if not isinstance(value, bool):
+        raise wrong_type(subject, value, "true or false")
+    return value
+
+
+def whole(value: object, subject: str, minimum: int) -> int:
+    """A whole number of at least ``minimum``: a counter, a count, a number of attempts."""
+    expected = f"a whole number of at least {minimum}"
+    number = _integer(value, subject, expected)
+    if number < minimum:
+        raise InvalidValue(f"{subject} is {number} (expected {expected})")
+    return number
+
+
+COUNTERS = ("first", "nth", "every")
+
+
+def counters(given: Sequence[str]) -> None:
+    """A rule counts requests one way: at most one of ``first``, ``nth`` and ``every``."""
+    if len(given) > 1:
+        raise InvalidValue(
+            f"'{given[1]}' cannot be combined with '{given[0]}' "
+            "(expected one counter per rule: first, nth or every)"
+        )
+
+
+PROBABILITY_HINT = "a number from 0 to 1, or a percentage like 25%"
+_PERCENT_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%")
+
+
+def probability(value: object) -> float:
+    """A chance from 0 to 1, given as a number or as a percentage like ``25%``."""
+    chance: float
+    if isinstance(value, str):
+        found = _PERCENT_RE.fullmatch(value.strip())
+        if found is None:
+            raise wrong_type("'probability'", value, PROBABILITY_HINT)
+        chance = float(found.group(1)) / 100
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        chance = _as_float(value)
+    else:
+        raise wrong_type("'probability'", value, PROBABILITY_HINT)
+    if not 0.0 <= chance <= 1.0:
+        raise InvalidValue(f"'probability' {value} is out of range (expected {PROBABILITY_HINT})")
+    return chance
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int too large for a float
+        return math.inf
+
+
+# -- status codes ---------------------------------------------------------------------------
+
+
+def not_sip_note(code: int) -> str:
+    """The catalogue's explanation of a number that vendor material wrongly calls a SIP code."""
+    return f". {code}: {NOT_SIP[code]}" if code in NOT_SIP else ""
+
+
+def not_sip_advice(code: int) -> str | None:
+    """303 and 304 fit the grammar but are vendor misprints, not SIP codes."""
+    if is_valid_status(code) and code in NOT_SIP:
+        return f"status code {code} is sent as written, but: {NOT_SIP[code]}"
+    return None
+
+
+NO_CODE = "reply step has no 'code' (expected a status code 100-699)"
+"""The message for a reply step written without its code."""
+
+
+def status_code(value: object, *, fault: bool = False) -> int:
+    """A reply step's code: 100-699 (RFC 3261 §7.2), or 0-999 in a step with a ``fault``.
+
+    A deliberate malformed message may carry any three-digit number, 701 included.
+    """
+    if fault:
+        code = _integer(value, "'code'", "a number 0-999 in a step with 'fault'")
+        if not 0 <= code <= 999:
+            raise InvalidValue(
+                f"status code {code} is out of range even for a fault (expected 0-999: "
+                "a status line has three digits)"
+            )
+        return code
+    code = _integer(value, "'code'", f"a status code {MIN_STATUS}-{MAX_STATUS}")
+    if not is_valid_status(code):
+        raise InvalidValue(
+            f"status code {code} is out of range (expected 100-699, RFC 3261 §7.2, "
+            "or a step with 'fault' to send it as a malformed message)" + not_sip_note(code)
+        )
+    return code
+
+
+def status_in(value: object, subject: str, low: int = MIN_STATUS, high: int = MAX_STATUS) -> int:
+    """A status code from ``low`` to ``high``, as settings take one (a fallback, a failure)."""
+    expected = f"a status code {low}-{high}"
+    code = _integer(value, subject, expected)
+    if not low <= code <= high:
+        raise InvalidValue(
+            f"{subject} {code} is out of range (expected {expected})" + not_sip_note(code)
+        )
+    return code
+
+
+def reliable_code(code: int) -> int:
+    """RFC 3262 §3: only a 101-199 provisional response is sent reliably."""
+    hint = "(expected a 101-199 provisional response, RFC 3262 §3)"
+    if code == 100:
+        raise InvalidValue(f"100 Trying cannot be sent reliably {hint}")
+    if code >= 200:
+        raise InvalidValue(f"a final response ({code}) cannot be sent reliably {hint}")
+    if code < 100:
+        raise InvalidValue(f"{code} is no provisional response and cannot be sent reliably {hint}")
+    return code
+
+
+# -- durations ------------------------------------------------------------------------------
+
+DURATION_HINT = "a number of seconds or a duration like 200ms, 1.5s or 2m"
+SECONDS_HINT = "a whole number of seconds, or a duration like 30s or 5m"
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m)?")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
+
+
+def duration(value: object, subject: str, hint: str = DURATION_HINT) -> float:
+    """Seconds from a number or a text like ``0.5``, ``200ms``, ``1.5s``, ``2m``; never negative."""
+    seconds: float
+    if isinstance(value, str):
+        found = _DURATION_RE.fullmatch(value.strip())
+        if found is None:
+            raise InvalidValue(f"bad duration {value!r} for {subject} (expected {hint})")
+        seconds = float(found.group(1)) * _DURATION_UNITS[found.group(2)]
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = _as_float(value)
+    else:
+        raise wrong_type(subject, value, hint)
+    if math.isnan(seconds):
+        raise InvalidValue(f"{subject} is not a number (expected {hint})")
+    if seconds < 0:
+        raise InvalidValue(f"{subject} is negative (expected {hint})")
+    if math.isinf(seconds):
+        raise InvalidValue(f"{subject} is too long (expected a finite duration)")
+    return seconds
+
+
+def positive_duration(value: object, subject: str) -> float:
+    """A duration greater than zero: a timer value, a lifetime."""
+    seconds = duration(value, subject)
+    if seconds == 0:
+        raise InvalidValue(f"{subject} is zero (expected a positive duration)")
+    return seconds
+
+
+def whole_seconds(value: object, subject: str, minimum: int) -> int:
+    """Whole seconds as SIP sends them (delta-seconds, RFC 3261 §25.1): ``3600`` or ``1m``."""
+    seconds: float
+    if isinstance(value, str):
+        seconds = duration(value, subject, SECONDS_HINT)
+        if not seconds.is_integer():
+            raise InvalidValue(
+                f"{subject} is {seconds:g} seconds (expected whole seconds: SIP sends "
+                "delta-seconds)"
+            )
+    else:
+        seconds = _integer(value, subject, SECONDS_HINT)
+    if seconds < minimum:
+        unit = "second" if minimum == 1 else "seconds"
+        raise InvalidValue(f"{subject} is {seconds:g} (expected at least {minimum} {unit})")
+    return int(seconds)
+
+
+# -- regular expressions --------------------------------------------------------------------
+
+
+def regex(value: object, subject: str, flags: int = 0) -> re.Pattern[str]:
+    """A Python regular expression given as text (or already compiled)."""
+    if isinstance(value, re.Pattern):
+        compiled: re.Pattern[str] = value
+        return compiled
+    if not isinstance(value, str):
+        raise wrong_type(subject, value, "a regular expression")
+    try:
+        return re.compile(value, flags)
+    except Exception as exc:  # re.error, OverflowError, RecursionError
+        raise InvalidValue(
+            f"invalid regex {value!r} for {subject}: {exc} (expected a Python regular expression)"
+        ) from None
+
+
+# -- whole reply steps ----------------------------------------------------------------------
+
+STEP_KEYS = ("code", "reason", "after", "headers", "omit", "body", "sdp", "reliable", "fault")
+"""The keys of a reply step, in a scenario file and in a step given as a dict."""
+
+
+def reply(step: Reply) -> Reply:
+    """A reply step built as a model object, checked as a step written in a file is."""
+    status_code(step.code, fault=step.fault is not None)
+    if step.reason is not None:
+        reason(step.reason)
+    duration(step.after, "'after'")
+    for name, value in step.headers:
+        header_name(name)
+        header_value(value, f"header {name!r}")
+    for name in step.omit:
+        header_name(name, "'omit' entry")
+        not_set_and_omitted(name, (set_name for set_name, _ in step.headers))
+    body_or_sdp(step.body is not None, step.sdp is not None)
+    if step.sdp is not None:
+        sdp(step.sdp)
+    if step.reliable:
+        reliable_code(step.code)
+    if step.fault is not None:
+        fault_name(step.fault)
+    return step

@@ -1,0 +1,220 @@
+"""A scenario file and the rule builder judge the same values alike, in the same words.
+
+Each row of a table is fed through both front ends: written into a YAML scenario (as a flow
+mapping: JSON is YAML) and loaded, and passed to ``build_step`` or ``build_match``. Both must
+accept it, or both refuse it with the row's message (the file's without its ``file:line:col``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import pytest
+
+from sipfault.api.builder import build_match, build_step
+from sipfault.cli import parse_duration
+from sipfault.model.faults import FAULTS
+from sipfault.model.scenario import Reply
+from sipfault.model.validate import InvalidValue
+from sipfault.scenario import check_scenario_text, load_scenario_text
+from sipfault.sip.codes import NOT_SIP
+
+TOKEN_HINT = "(expected letters, digits and - . ! % * _ + ` ' ~ only, RFC 3261 §25.1)"
+DURATION_HINT = "(expected a number of seconds or a duration like 200ms, 1.5s or 2m)"
+ONE_LINE_HINT = "(expected one line; malformed messages are made with 'fault')"
+RELIABLE_HINT = "(expected a 101-199 provisional response, RFC 3262 §3)"
+PROBABILITY_HINT = "(expected a number from 0 to 1, or a percentage like 25%)"
+STEP_KEYS = "after, body, code, fault, headers, omit, reason, reliable, sdp"
+
+STEPS: list[tuple[dict[str, Any], str | None]] = [
+    # status codes, with and without a fault
+    ({"code": 100}, None),
+    ({"code": 699}, None),
+    ({"code": 701},
+     "status code 701 is out of range (expected 100-699, RFC 3261 §7.2, or a step with 'fault' "
+     f"to send it as a malformed message). 701: {NOT_SIP[701]}"),
+    ({"code": 99},
+     "status code 99 is out of range (expected 100-699, RFC 3261 §7.2, or a step with 'fault' "
+     "to send it as a malformed message)"),
+    ({"code": 701, "fault": "malformed-status"}, None),
+    ({"code": 0, "fault": "malformed-status"}, None),
+    ({"code": 1000, "fault": "malformed-status"},
+     "status code 1000 is out of range even for a fault (expected 0-999: a status line has "
+     "three digits)"),
+    ({"code": "200"}, "'code' is the text '200' (expected a status code 100-699)"),
+    ({"after": 1}, "reply step has no 'code' (expected a status code 100-699)"),
+    # faults
+    ({"code": 200, "fault": "drop-first"}, None),
+    ({"code": 200, "fault": "nope"},
+     f"unknown fault 'nope' (expected one of: {', '.join(sorted(FAULTS))})"),
+    # durations
+    ({"code": 200, "after": "200ms"}, None),
+    ({"code": 200, "after": "1.5s"}, None),
+    ({"code": 200, "after": "2m"}, None),
+    ({"code": 200, "after": "0.5"}, None),
+    ({"code": 200, "after": 0.25}, None),
+    ({"code": 200, "after": "-1s"}, f"bad duration '-1s' for 'after' {DURATION_HINT}"),
+    ({"code": 200, "after": "abc"}, f"bad duration 'abc' for 'after' {DURATION_HINT}"),
+    ({"code": 200, "after": "5h"}, f"bad duration '5h' for 'after' {DURATION_HINT}"),
+    ({"code": 200, "after": -1}, f"'after' is negative {DURATION_HINT}"),
+    ({"code": 200, "after": [1]}, f"'after' is a list {DURATION_HINT}"),
+    # reason phrases
+    ({"code": 486, "reason": "Gone Fishing"}, None),
+    ({"code": 486, "reason": "a\nb"}, f"'reason' contains a line break or NUL {ONE_LINE_HINT}"),
+    # header names and values
+    ({"code": 200, "headers": {"Retry-After": 30, "X-A": ["a", "b"]}}, None),
+    ({"code": 200, "headers": {"Bad Name": "x"}},
+     f"header name 'Bad Name' is not a valid header name {TOKEN_HINT}"),
+    ({"code": 200, "headers": {"X:Y": "x"}},
+     f"header name 'X:Y' is not a valid header name {TOKEN_HINT}"),
+    ({"code": 200, "headers": {"X-A": "one\r\nX-B: two"}},
+     f"header 'X-A' contains a line break or NUL {ONE_LINE_HINT}"),
+    ({"code": 200, "headers": {"X-A": "one\ntwo"}},
+     f"header 'X-A' contains a line break or NUL {ONE_LINE_HINT}"),
+    ({"code": 200, "headers": {"X-A": "nul\u0000"}},
+     f"header 'X-A' contains a line break or NUL {ONE_LINE_HINT}"),
+    ({"code": 200, "headers": {"X-A": None}},
+     "header 'X-A' is empty (expected a header value; to leave a header out, use 'omit')"),
+    ({"code": 200, "headers": {"X-A": []}},
+     "header 'X-A' is an empty list (expected at least one header value)"),
+    ({"code": 200, "headers": ["X-A"]}, "'headers' is a list (expected a mapping)"),
+    # omit
+    ({"code": 302, "omit": ["Contact"]}, None),
+    ({"code": 200, "omit": ["a b"]},
+     f"'omit' entry 'a b' is not a valid header name {TOKEN_HINT}"),
+    ({"code": 200, "headers": {"Contact": "<sip:a@b>"}, "omit": ["contact"]},
+     "header 'contact' is both set in 'headers' and left out in 'omit' (expected one of them)"),
+    # body and sdp
+    ({"code": 200, "sdp": "answer"}, None),
+    ({"code": 200, "sdp": "v=0\r\n"}, None),
+    ({"code": 200, "sdp": "offer"},
+     "'sdp' is 'offer' (expected 'answer', or SDP text starting with 'v=0')"),
+    ({"code": 200, "body": "x", "sdp": "answer"},
+     "a reply step cannot have both 'body' and 'sdp' (expected one of them)"),
+    # reliable provisional responses
+    ({"code": 183, "reliable": True}, None),
+    ({"code": 100, "reliable": True}, f"100 Trying cannot be sent reliably {RELIABLE_HINT}"),
+    ({"code": 486, "reliable": True},
+     f"a final response (486) cannot be sent reliably {RELIABLE_HINT}"),
+    ({"code": 183, "reliable": 1}, "'reliable' is the number 1 (expected true or false)"),
+    # keys
+    ({"code": 200, "aftr": "1s"},
+     f"unknown key 'aftr' in reply step (expected one of: {STEP_KEYS})"),
+]  # fmt: skip
+
+MATCHES: list[tuple[dict[str, Any], str | None]] = [
+    # methods are tokens
+    ({"method": "INVITE"}, None),
+    ({"method": ["INVITE", "X-CUSTOM.1"]}, None),
+    ({"method": "IN VITE"}, f"method 'IN VITE' is not a valid method name {TOKEN_HINT}"),
+    ({"method": "INVITE\r\n"}, f"method 'INVITE\\r\\n' is not a valid method name {TOKEN_HINT}"),
+    ({"method": []}, "'method' is an empty list (expected at least one method)"),
+    # header names and regexes
+    ({"headers": {"User-Agent": "^printer/"}}, None),
+    ({"headers": {"Bad Name": "x"}},
+     f"header name 'Bad Name' is not a valid header name {TOKEN_HINT}"),
+    ({"headers": {"X": "*"}},
+     "invalid regex '*' for header 'X': nothing to repeat at position 0 "
+     "(expected a Python regular expression)"),
+    ({"user": "("},
+     "invalid regex '(' for 'user': missing ), unterminated subpattern at position 0 "
+     "(expected a Python regular expression)"),
+    # tokens and keywords
+    ({"media": ["audio", "image"]}, None),
+    ({"media": "a b"}, f"media type 'a b' is not a valid SDP media type {TOKEN_HINT}"),
+    ({"transport": ["UDP", "tls"]}, None),
+    ({"transport": "sctp"}, "unknown transport 'sctp' (expected one of: tcp, tls, udp)"),
+    # counters and chance
+    ({"first": 2}, None),
+    ({"first": 0}, "'first' is 0 (expected a whole number of at least 1)"),
+    ({"nth": "two"}, "'nth' is the text 'two' (expected a whole number of at least 1)"),
+    ({"first": 1, "nth": 2},
+     "'nth' cannot be combined with 'first' (expected one counter per rule: first, nth or every)"),
+    ({"probability": 0.5}, None),
+    ({"probability": "25%"}, None),
+    ({"probability": 1.5}, f"'probability' 1.5 is out of range {PROBABILITY_HINT}"),
+    ({"probability": "150%"}, f"'probability' 150% is out of range {PROBABILITY_HINT}"),
+    ({"probability": "high"}, f"'probability' is the text 'high' {PROBABILITY_HINT}"),
+    ({"in_dialog": False}, None),
+    ({"in_dialog": 1}, "'in_dialog' is the number 1 (expected true or false)"),
+]  # fmt: skip
+
+
+def yaml_errors(text: str) -> list[str]:
+    """The error messages of a scenario text, without their place; [] when it loads."""
+    found = [issue.message for issue in check_scenario_text(text) if issue.is_error]
+    if not found:
+        load_scenario_text(text)
+    return found
+
+
+def api_errors(build: Any, *args: Any, **kwargs: Any) -> list[str]:
+    """The message the builder raises, as a list like ``yaml_errors``; [] when it builds."""
+    try:
+        build(*args, **kwargs)
+    except InvalidValue as exc:
+        return [str(exc)]
+    return []
+
+
+def row_id(row: tuple[dict[str, Any], str | None]) -> str:
+    return json.dumps(row[0])[:60]
+
+
+@pytest.mark.parametrize(("step", "message"), STEPS, ids=[row_id(row) for row in STEPS])
+def test_a_reply_step(step: dict[str, Any], message: str | None) -> None:
+    expected = [] if message is None else [message]
+    assert yaml_errors(f"rules:\n  - reply: [{json.dumps(step)}]\n") == expected
+    assert api_errors(build_step, step) == expected
+
+
+@pytest.mark.parametrize(("match", "message"), MATCHES, ids=[row_id(row) for row in MATCHES])
+def test_a_match(match: dict[str, Any], message: str | None) -> None:
+    expected = [] if message is None else [message]
+    assert yaml_errors(f"rules:\n  - match: {json.dumps(match)}\n    reply: [200]\n") == expected
+    assert api_errors(build_match, **match) == expected
+
+
+@pytest.mark.parametrize(("step", "message"), [row for row in STEPS if row[1] is None],
+                         ids=[row_id(row) for row in STEPS if row[1] is None])
+def test_accepted_steps_are_the_same_model(step: dict[str, Any], message: None) -> None:
+    (rule,) = load_scenario_text(f"rules:\n  - reply: [{json.dumps(step)}]\n").rules
+    assert build_step(step) == rule.reply[0]
+
+
+def message_of(step: dict[str, Any]) -> str | None:
+    """The message the table gives for ``step``."""
+    return next(message for row, message in STEPS if row == step)
+
+
+def test_a_reply_built_as_a_model_object_is_checked_too() -> None:
+    assert build_step(Reply(701, fault="malformed-status")).code == 701
+    for bad, message in [
+        (Reply(701), message_of({"code": 701})),
+        (Reply(200, fault="nope"), message_of({"code": 200, "fault": "nope"})),
+        (Reply(200, headers=(("X-A", "one\ntwo"),)),
+         message_of({"code": 200, "headers": {"X-A": "one\ntwo"}})),
+        (Reply(100, reliable=True), message_of({"code": 100, "reliable": True})),
+        (Reply(200, after=-1), message_of({"code": 200, "after": -1})),
+    ]:
+        assert api_errors(build_step, bad) == [message]
+
+
+DURATIONS = ["200ms", "1.5s", "2m", "0.5", ".5s", "-1s", "abc", "0", "1 s", "1.5S", "5h"]
+
+
+@pytest.mark.parametrize("text", DURATIONS)
+def test_the_command_line_reads_durations_as_a_scenario_file_does(text: str) -> None:
+    """``--t1`` and ``timers: {t1: ...}`` take the same durations, to the same value."""
+    yaml_text = f"timers: {{t1: {json.dumps(text)}, t2: 60m}}\nrules: []\n"
+    seconds: float | None = None
+    try:
+        seconds = parse_duration(text)
+        cli_errors = []
+    except argparse.ArgumentTypeError as exc:
+        cli_errors = [str(exc).replace("--t1", "'t1'")]
+    assert yaml_errors(yaml_text) == cli_errors
+    if seconds is not None:
+        assert load_scenario_text(yaml_text).timers.t1 == seconds

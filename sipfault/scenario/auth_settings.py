@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Literal
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sipfault.model.scenario import AuthSettings
-from sipfault.scenario.nodes import item_nodes
+from sipfault.model.scenario import AuthLockout, AuthSettings
+from sipfault.scenario.nodes import BOOL, item_nodes
 from sipfault.scenario.scalars import ScalarReader
 from sipfault.sip.digest import Algorithm, DigestError
 
@@ -33,7 +34,10 @@ _AUTH_KEYS = (
     "qop",
     "nonce_lifetime",
     "max_attempts",
+    "qop_required",
+    "lockout",
 )
+_LOCKOUT_KEYS = ("attempts", "window")
 # The defaults of every setting but the users (which have none).
 _DEFAULT = AuthSettings(users=())
 
@@ -61,9 +65,12 @@ class AuthSettingsReader:
             lambda n: nodes.distinct(n, "'algorithms'", "digest algorithm", self._algorithm),
             _DEFAULT.algorithms,
         )
-        qop = section.get(
-            "qop", lambda n: nodes.distinct(n, "'qop'", "qop value", self._qop), _DEFAULT.qop
+        qop = section.get("qop", self._qops, _DEFAULT.qop)
+        qop_required = section.get(
+            "qop_required", lambda n: nodes.boolean(n, "'qop_required'"), _DEFAULT.qop_required
         )
+        no_lockout_given: AuthLockout | Literal[False] | None = _DEFAULT.lockout
+        lockout = section.get("lockout", self._lockout, no_lockout_given)
         nonce_lifetime = section.get(
             "nonce_lifetime",
             lambda n: nodes.positive_duration(n, "'nonce_lifetime'"),
@@ -90,7 +97,36 @@ class AuthSettingsReader:
             qop=qop,
             nonce_lifetime=nonce_lifetime,
             max_attempts=max_attempts,
+            qop_required=qop_required,
+            lockout=lockout or None,
         )
+
+    def _qops(self, node: Node) -> tuple[str, ...] | None:
+        """A qop value or a list of them; ``[]`` offers none (RFC 2069 style challenges)."""
+        if isinstance(node, SequenceNode) and not node.value:
+            return ()
+        return self.nodes.distinct(node, "'qop'", "qop value", self._qop)
+
+    def _lockout(self, node: Node) -> AuthLockout | Literal[False] | None:
+        """``{attempts: N, window: DURATION}``, or ``false`` to count per device and call only."""
+        nodes = self.nodes
+        if isinstance(node, ScalarNode) and node.tag == BOOL:
+            if nodes.boolean(node, "'lockout'") is False:
+                return False
+            nodes.error(node, "'lockout' is true (expected {attempts: N, window: 60s}, "
+                              "or false to turn it off)")
+            return None
+        section = nodes.section(node, "'lockout'", "in lockout", _LOCKOUT_KEYS)
+        if section is None:
+            return None
+        default = AuthLockout()
+        attempts = section.get(
+            "attempts", lambda n: nodes.whole(n, "'attempts'", 1), default.attempts
+        )
+        window = section.get(
+            "window", lambda n: nodes.positive_duration(n, "'window'"), default.window
+        )
+        return AuthLockout(attempts, window) if section.ok else None
 
     def _users(self, node: Node) -> tuple[tuple[str, str], ...] | None:
         pairs = self.nodes.nonempty_mapping(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sipfault.model.scenario import (
+    AuthLockout,
     AuthSettings,
     DialACode,
     ForcedExpiry,
@@ -415,6 +416,34 @@ def test_auth_defaults_and_realm_from_defaults() -> None:
     assert scenario.auth == AuthSettings(users=(("printer", "x"),), realm="lab")
     assert scenario.auth.proxy is False
     assert load("auth: {users: {p: x}}\nrules: []\n").auth == AuthSettings(users=(("p", "x"),))
+
+
+def test_auth_qop_none_qop_required_and_lockout() -> None:
+    auth = load("auth:\n  users: {p: x}\n  qop: []\n  qop_required: true\n"
+                "  lockout: {attempts: 4, window: 2m}\nrules: []\n").auth
+    assert auth is not None
+    assert (auth.qop, auth.qop_required, auth.lockout) == ((), True, AuthLockout(4, 120.0))
+    off = load("auth: {users: {p: x}, lockout: false}\nrules: []\n").auth
+    assert off is not None and off.lockout is None
+    default = load("auth: {users: {p: x}}\nrules: []\n").auth
+    assert default is not None and default.lockout == AuthLockout(attempts=10, window=60.0)
+    assert default.algorithms == ("MD5",)
+
+
+@pytest.mark.parametrize(
+    ("lockout", "message"),
+    [
+        ("true", "'lockout' is true (expected {attempts: N, window: 60s}"),
+        ("{attempts: 0}", "'attempts' is 0 (expected a whole number of at least 1)"),
+        ("{window: 0s}", "'window' is zero (expected a positive duration)"),
+        ("{windw: 1s}", "unknown key 'windw' in lockout"),
+    ],
+)
+def test_bad_lockouts_are_reported_at_their_place(lockout: str, message: str) -> None:
+    text = f"auth: {{users: {{p: x}}, lockout: {lockout}}}\nrules: []\n"
+    issues = check_scenario_text(text, "s.yaml")
+    assert any(message in str(issue) and str(issue).startswith("s.yaml:1:")
+               for issue in issues), issues
 
 
 def test_auth_scalars_for_lists_and_www_challenge() -> None:

@@ -156,9 +156,9 @@ def test_unexpected_request_fails_the_test_with_the_ladder(
         "*saw 1 thing the test did not expect:",
         "*- unmatched: no rule took SUBSCRIBE sip:bob@127.0.0.1:* from udp 127.0.0.1:*; "
         "answered 405 by default*",
-        "*Message ladder (-> from the client, <- from sipfault):",
-        "*+  0.000s  udp 127.0.0.1:* -> SUBSCRIBE sip:bob@127.0.0.1:* SIP/2.0*",
-        "*udp 127.0.0.1:* <- SIP/2.0 405 Method Not Allowed*",
+        "*Message ladder (<- received from the client, -> sent by sipfault):",
+        "*+  0.000s  <- udp 127.0.0.1:* SUBSCRIBE sip:bob@127.0.0.1:* SIP/2.0*",
+        "*-> udp 127.0.0.1:* SIP/2.0 405 Method Not Allowed*",
         '*To fix: add a rule such as .on("SUBSCRIBE").reply(200); or let it through with '
         "@pytest.mark.sipfault_allow_unexpected*",
     ])
@@ -219,14 +219,14 @@ def test_failing_expectation_is_readable(project: pytest.Pytester) -> None:
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "*WaitTimeout: waited 0.1 s for 1 ACK request, got 0; what happened*",
-        "*-> INVITE sip:carol@127.0.0.1:* SIP/2.0*",
-        "*<- SIP/2.0 486 Busy Here*",
+        "*<- udp 127.0.0.1:* INVITE sip:carol@127.0.0.1:* SIP/2.0*",
+        "*-> udp 127.0.0.1:* SIP/2.0 486 Busy Here*",
     ])
     # A plain failing assert gets the ladder as a report section.
     result.stdout.fnmatch_lines([
         "*sipfault message ladder (127.0.0.1:*)*",
-        "*-> OPTIONS sip:dave@127.0.0.1:* SIP/2.0*",
-        "*<- SIP/2.0 200 OK*",
+        "*<- udp 127.0.0.1:* OPTIONS sip:dave@127.0.0.1:* SIP/2.0*",
+        "*-> udp 127.0.0.1:* SIP/2.0 200 OK*",
     ])
 
 

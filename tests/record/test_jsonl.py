@@ -10,7 +10,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-
 from sipfault.journal.jsonl import JsonLinesWriter
 
 INVITE = (b"INVITE sip:bob@example.com SIP/2.0\r\nCall-ID: a84b4c76e66710\r\n"

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from sipfault.journal.pcap import MAX_TCP_SEGMENT, PcapWriter
 
 CLIENT_V4 = ("192.0.2.10", 50123)

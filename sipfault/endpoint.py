@@ -21,7 +21,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from typing import Unpack
+from typing import Self, Unpack
 
 from sipfault.config import ListenAddress, ScenarioSource, ServerConfig, ServerOptions
 from sipfault.core.events import Outgoing, Peer
@@ -97,7 +97,7 @@ class Endpoint:
 
     # ------------------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> Endpoint:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -9,6 +9,8 @@ surface as the server, blocking where the server awaits::
         sip.wait_for("ACK", timeout=2)
         assert sip.requests("INVITE")[0].header("User-Agent") == "mydialer/1.0"
 
+It takes what the server takes: a scenario, a :class:`sipfault.config.ServerConfig`, and the
+config's fields as keyword arguments (``Controller(listen="127.0.0.1:5070", seed=7)``).
 Every call is carried out on the server's loop thread, so it is safe from any thread.
 """
 

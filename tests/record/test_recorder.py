@@ -52,7 +52,7 @@ BUSY = (
 )
 
 
-def event_record(event: Any, wall: float) -> dict[str, object]:
+def journal_object(event: Any, wall: float) -> dict[str, object]:
     """The journal's JSON object of one event."""
     return to_record(event, wall).to_json()
 
@@ -69,14 +69,14 @@ def rule_matched(time: float, rule: str = "r", call_id: str = "c") -> RuleMatche
 def test_message_records() -> None:
     request = parse_message(INVITE)
     response = parse_message(BUSY)
-    received = event_record(MessageReceived(1.0, UDP_PEER, request, INVITE), 1000.5)
+    received = journal_object(MessageReceived(1.0, UDP_PEER, request, INVITE), 1000.5)
     assert received == {
         "time": 1000.5, "type": "message", "direction": "in", "transport": "udp",
         "src": {"host": "127.0.0.1", "port": 40000}, "dst": {"host": "127.0.0.1", "port": 5060},
         "retransmission": False, "first_line": "INVITE sip:alice@127.0.0.1:5060 SIP/2.0",
         "method": "INVITE", "call_id": "rec@test", "raw": INVITE,
     }
-    sent = event_record(MessageSent(2.0, UDP_PEER, response, BUSY, True), 1001.0)
+    sent = journal_object(MessageSent(2.0, UDP_PEER, response, BUSY, True), 1001.0)
     assert sent["direction"] == "out"
     assert sent["src"] == {"host": "127.0.0.1", "port": 5060}
     assert (sent["method"], sent["status"], sent["retransmission"]) == ("INVITE", 486, True)
@@ -85,19 +85,19 @@ def test_message_records() -> None:
 def test_event_records() -> None:
     request = parse_message(INVITE)
     assert isinstance(request, Request)
-    assert event_record(RuleMatched(1.0, "busy", "INVITE", "rec@test", request, UDP_PEER),
+    assert journal_object(RuleMatched(1.0, "busy", "INVITE", "rec@test", request, UDP_PEER),
                         5.0) == {
         "time": 5.0, "type": "rule", "rule": "busy", "method": "INVITE", "call_id": "rec@test",
         "transport": "udp", "src": {"host": "127.0.0.1", "port": 40000},
         "dst": {"host": "127.0.0.1", "port": 5060}}
-    unmatched = event_record(RequestUnmatched(1.0, request, UDP_PEER, 405), 5.0)
+    unmatched = journal_object(RequestUnmatched(1.0, request, UDP_PEER, 405), 5.0)
     assert (unmatched["type"], unmatched["method"], unmatched["status"]) == (
         "unmatched", "INVITE", 405)
     assert unmatched["uri"] == "sip:alice@127.0.0.1:5060"
-    dropped = event_record(MessageDropped(1.0, UDP_PEER, b"\xff junk", "unparsable"), 5.0)
+    dropped = journal_object(MessageDropped(1.0, UDP_PEER, b"\xff junk", "unparsable"), 5.0)
     assert (dropped["type"], dropped["reason"], dropped["raw"]) == (
         "dropped", "unparsable", b"\xff junk")
-    finding = event_record(
+    finding = journal_object(
         Finding(1.0, "no-ack", "no ACK", "rec@test", UDP_PEER, {"status": "486"}), 5.0)
     assert finding == {
         "time": 5.0, "type": "finding", "kind": "no-ack", "text": "no ACK",

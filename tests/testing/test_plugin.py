@@ -295,7 +295,7 @@ def test_config_fixtures_can_be_overridden(project: pytest.Pytester) -> None:
 
         def test_tcp_only(sipfault):
             assert sipfault.server.transports == ("tcp",)
-            assert sipfault.server.uas.scenario.timers.t1 == 0.05
+            assert sipfault.server.scenario.timers.t1 == 0.05
             with SipClient(sipfault.host, sipfault.port, "tcp") as client:
                 client.send(client.request("OPTIONS"))
                 assert client.until_final()[-1].status == 200
@@ -306,6 +306,43 @@ def test_config_fixtures_can_be_overridden(project: pytest.Pytester) -> None:
         """
     )
     run(project).assert_outcomes(passed=2)
+
+
+def test_the_config_fixture_can_be_overridden(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import dataclasses
+        import pytest
+
+        @pytest.fixture
+        def sipfault_config(sipfault_config):
+            return dataclasses.replace(sipfault_config, seed=2718, server_header="bench/2")
+        """
+    )
+    project.makefile(".yaml", busy="seed: 1\n" + BUSY_YAML)
+    project.makepyfile(
+        """
+        import pytest
+        from sip_client import SipClient
+
+        def test_seed_and_header(sipfault):
+            assert sipfault.seed == 2718
+            assert sipfault.config.server_header == "bench/2"
+            with SipClient(sipfault.host, sipfault.port) as client:
+                client.send(client.request("OPTIONS"))
+                assert b"\\r\\nServer: bench/2\\r\\n" in client.until_final()[-1].raw
+
+        @pytest.mark.sipfault_scenario("busy.yaml")
+        def test_the_marker_replaces_only_the_scenario(sipfault):
+            assert sipfault.server.scenario.name == "busy"
+            assert sipfault.seed == 2718
+
+        @pytest.mark.asyncio
+        async def test_async_too(sipfault_server):
+            assert sipfault_server.seed == 2718
+        """
+    )
+    run(project).assert_outcomes(passed=3)
 
 
 def test_two_servers_in_one_test(project: pytest.Pytester) -> None:

@@ -123,20 +123,31 @@ class MessageRecord:
     """The status code; None for a request."""
     reason: str | None
     """The reason phrase; None for a request."""
-    headers: tuple[tuple[str, str], ...]
-    """Header fields in wire order, names as written."""
     body: bytes
     """The message body."""
     raw: bytes = field(repr=False)
     """The whole message as it went over the wire."""
+    first_line: str
+    """The Request-Line or Status-Line, as read or written."""
+    message: Message = field(repr=False, compare=False)
+    """The parsed message (the core's object; do not change it)."""
     retransmission: bool = False
     """A copy of an earlier message of the same transaction."""
-    first_line: str = ""
-    """The Request-Line or Status-Line, as read or written."""
-    message: Message | None = field(default=None, repr=False, compare=False)
-    """The parsed message (the core's object; do not change it)."""
     request: Request | None = field(default=None, repr=False, compare=False)
     """For a response sipfault sent: the request it answers."""
+    _headers: tuple[tuple[str, str], ...] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Header fields in wire order, names as written."""
+        # Read from the message when first asked: most records (the console's, the journal
+        # file's) never need them, and a server under load makes one per message.
+        headers = self._headers
+        if headers is None:
+            headers = tuple((header.name, header.value) for header in self.message.headers)
+            object.__setattr__(self, "_headers", headers)
+        return headers
 
     @property
     def is_request(self) -> bool:
@@ -176,7 +187,7 @@ class MessageRecord:
     @property
     def call_id(self) -> str | None:
         """The Call-ID."""
-        return self.header("Call-ID")
+        return self.message.headers.get("Call-ID")
 
     @property
     def text(self) -> str:
@@ -402,22 +413,10 @@ def _message_record(event: MessageReceived | MessageSent, wall: float) -> Messag
         method = cseq[-1] if len(cseq) == 2 else ""
         uri, status, reason = None, message.status, message.reason
     return MessageRecord(
-        direction="in" if received else "out",
-        time=wall,
-        transport=peer.transport,
-        source=peer.remote if received else peer.local,
-        destination=peer.local if received else peer.remote,
-        method=method,
-        uri=uri,
-        status=status,
-        reason=reason,
-        headers=tuple((header.name, header.value) for header in message.headers),
-        body=message.body,
-        raw=event.data,
-        retransmission=event.retransmission,
-        first_line=message.first_line(),
-        message=message,
-        request=event.request if isinstance(event, MessageSent) else None,
+        "in" if received else "out", wall, peer.transport,
+        peer.remote if received else peer.local, peer.local if received else peer.remote,
+        method, uri, status, reason, message.body, event.data, message.first_line(), message,
+        event.retransmission, event.request if isinstance(event, MessageSent) else None,
     )
 
 

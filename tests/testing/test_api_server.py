@@ -100,7 +100,7 @@ async def test_load_replaces_the_rules_with_a_scenario() -> None:
     async with Server(t1=0.05) as server:
         server.on("OPTIONS").reply(500)
         server.load(scenario)
-        assert server.uas.scenario.timers.t1 == 0.05  # the override outlives the load
+        assert server.scenario.timers.t1 == 0.05  # the override outlives the load
         with SipClient(server.host, server.port) as client:
             client.send(client.request("OPTIONS"))
             assert (await in_thread(client.until_final))[-1].status == 488

@@ -13,11 +13,16 @@ from sipfault.version import __version__
 
 if TYPE_CHECKING:
     from sipfault.api.server import Server
+    from sipfault.config import ServerConfig
     from sipfault.testing.controller import Controller
 
-__all__ = ["Controller", "Server", "__version__"]
+__all__ = ["Controller", "Server", "ServerConfig", "__version__"]
 
-_LAZY = {"Server": "sipfault.api.server", "Controller": "sipfault.testing.controller"}
+_LAZY = {
+    "Server": "sipfault.api.server",
+    "ServerConfig": "sipfault.config",
+    "Controller": "sipfault.testing.controller",
+}
 
 
 def __getattr__(name: str) -> Any:

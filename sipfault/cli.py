@@ -16,14 +16,19 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from sipfault.catalogue_view import format_detail, format_table, is_sip_code
-from sipfault.endpoint import KNOWN_TRANSPORTS, Endpoint, ListenAddress
-from sipfault.journal.recorder import Recorder
+from sipfault.config import KNOWN_TRANSPORTS, ListenAddress, ServerConfig
+from sipfault.endpoint import Endpoint
 from sipfault.model.validate import InvalidValue, positive_duration
+from sipfault.record.recorder import Recorder
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
 from sipfault.transport.tls import server_context
 from sipfault.version import __version__
+
+RUN_LISTEN = (ListenAddress("127.0.0.1", 5060), ListenAddress("::1", 5060, optional=True))
+"""Where ``sipfault run`` listens without ``--listen``: loopback only, IPv4, and IPv6 where the
+machine has it."""
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -164,8 +169,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"sipfault: cannot load the TLS certificate and key: {exc}", file=err)
             return EXIT_USAGE
     try:
-        server = Endpoint(scenario, listen=args.listen, transports=args.transport, t1=args.t1,
-                        seed=args.seed, tls=tls)
+        config = ServerConfig(scenario=scenario, listen=tuple(args.listen or RUN_LISTEN),
+                              transports=args.transport, t1=args.t1, seed=args.seed, tls=tls)
+        server = Endpoint(config=config)
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)
         return EXIT_USAGE
@@ -175,10 +181,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"sipfault: cannot write the record: {exc}", file=err)
         return EXIT_USAGE
     # The record first: a line on the console means the message is already on disk.
-    if recorder.journal is not None or recorder.pcap is not None:
-        server.add_listener(recorder.on_event)
+    if recorder.writing:
+        server.add_listener(recorder.on_record)
     reporter = ConsoleReporter(out, verbose=args.verbose, quiet=args.quiet)
-    server.add_listener(reporter.on_event)
+    server.add_listener(reporter.on_record)
     try:
         asyncio.run(_serve(server, reporter, out))
     except OSError as exc:
@@ -201,7 +207,7 @@ async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO) -> No
     async with server:
         print(
             f"sipfault {__version__} listening on {_listening(server)} "
-            f"scenario {server.uas.scenario.name} seed {server.uas.engine.seed}",
+            f"scenario {server.scenario.name} seed {server.seed}",
             file=out, flush=True,
         )
         with collector_tuned_for_serving():

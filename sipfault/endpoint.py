@@ -6,6 +6,10 @@ asked for with a certificate, listens on the next port (5061 next to 5060, the d
 transport. Each input is fed to the UAS with ``loop.time()``; what the UAS wants sent goes back
 to the peer it came from (RFC 3581 symmetric routing), and one timer handle stays armed at the
 UAS's next deadline.
+
+An endpoint runs one :class:`sipfault.config.ServerConfig`. It owns the one mapping from its
+loop's clock to the wall clock (:meth:`Endpoint.wall_time`), and hands each listener one record
+per core event (:func:`sipfault.record.records.to_record`), stamped with wall-clock time.
 """
 
 from __future__ import annotations
@@ -13,76 +17,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import os
-import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Callable, Coroutine
+from typing import Self, Unpack
 
-from sipfault.core.events import Event, Outgoing, Peer
+from sipfault.config import ListenAddress, ScenarioSource, ServerConfig, ServerOptions
+from sipfault.core.events import Outgoing, Peer
+from sipfault.core.registrar import Binding
 from sipfault.core.uas import UserAgentServer
 from sipfault.model.scenario import Scenario
-from sipfault.scenario.loader import load_scenario
+from sipfault.record.records import Record, to_record
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.uri import format_sip_uri
 from sipfault.transport.tcp import StreamConnection, StreamHandler
 from sipfault.transport.udp import UdpEndpoint
 
-TRANSPORTS = ("udp", "tcp")
-"""Transports started by default."""
+__all__ = ["Endpoint", "ListenAddress", "RecordListener"]
 
-KNOWN_TRANSPORTS = ("udp", "tcp", "tls")
-"""Transports a server can listen with; TLS needs a certificate (``tls=`` an SSL context)."""
-
-
-def default_transports(tls: ssl.SSLContext | None) -> tuple[str, ...]:
-    """UDP and TCP, and TLS too when there is a context for it."""
-    return TRANSPORTS if tls is None else (*TRANSPORTS, "tls")
-
-EventListener = Callable[[Event], None]
-
-
-@dataclass(frozen=True)
-class ListenAddress:
-    """An address to listen on; port 0 picks a free one (shared by UDP and TCP)."""
-
-    host: str
-    port: int
-    optional: bool = False
-    """Skip this address, rather than fail, when the machine lacks it (e.g. no IPv6)."""
-
-    @classmethod
-    def parse(cls, text: str) -> ListenAddress:
-        """``HOST:PORT``, ``[V6]:PORT``, ``HOST`` or ``:PORT``."""
-        text = text.strip()
-        if text.startswith("["):
-            host, _, rest = text[1:].partition("]")
-            port_text = rest.removeprefix(":")
-        elif text.count(":") > 1:
-            host, port_text = text, ""
-        else:
-            host, _, port_text = text.partition(":")
-        if port_text and not port_text.isdigit():
-            raise ValueError(f"bad port in {text!r}")
-        port = int(port_text) if port_text else 5060
-        if port > 65535:
-            raise ValueError(f"port out of range in {text!r}")
-        return cls(host or "127.0.0.1", port)
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+RecordListener = Callable[[Record], None]
+"""What :meth:`Endpoint.add_listener` takes: called with every record, in order."""
 
 
 _OPTIONAL_ERRORS = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EADDRINUSE)
 """Why an optional address is skipped: the machine lacks it, or (IPv6) it is taken."""
-
-DEFAULT_LISTEN = (ListenAddress("127.0.0.1", 5060), ListenAddress("::1", 5060, optional=True))
-"""Loopback only unless told otherwise: IPv4, and IPv6 where the machine has it."""
-
 
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
 """Socket buffer asked for: a burst of datagrams waits in the kernel instead of being lost."""
@@ -102,56 +61,43 @@ class Endpoint:
 
     def __init__(
         self,
-        scenario: Scenario | str | os.PathLike[str],
+        scenario: ScenarioSource | None = None,
         *,
-        listen: Sequence[ListenAddress] | str | None = None,
-        transports: Iterable[str] | None = None,
-        t1: float | None = None,
-        seed: int | None = None,
-        rng: random.Random | None = None,
-        tls: ssl.SSLContext | None = None,
+        config: ServerConfig | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        """``tls``: the server-side context (certificate and key loaded) for ``"tls"``;
-        ``transports`` defaults to :func:`default_transports`."""
-        if isinstance(scenario, (str, os.PathLike)):
-            scenario = load_scenario(Path(scenario))
-        if t1 is not None:
-            scenario = replace(scenario, timers=replace(scenario.timers, t1=t1))
-        if listen is None:
-            listen = DEFAULT_LISTEN
-        elif isinstance(listen, str):
-            listen = (ListenAddress.parse(listen),)
-        self.listen_addresses: tuple[ListenAddress, ...] = tuple(listen)
-        if transports is None:
-            transports = default_transports(tls)
-        self.transports = tuple(dict.fromkeys(t.lower() for t in transports))
-        for name in self.transports:
-            if name not in KNOWN_TRANSPORTS:
-                raise ValueError(f"unknown transport {name!r} (expected udp, tcp or tls)")
-        if "tls" in self.transports and tls is None:
-            raise ValueError("the tls transport needs a certificate and key (an SSL context)")
+        """Run ``config`` (default: ``ServerConfig()``), with ``scenario`` and ``options``
+        replacing its fields (see :meth:`ServerConfig.with_options`).
+
+        A scenario file is loaded here: a bad one raises ScenarioError, a bad option ValueError.
+        """
+        self.config = (config or ServerConfig()).with_options(scenario, **options)
+        """The configuration this endpoint runs."""
+        self.listen_addresses: tuple[ListenAddress, ...] = self.config.listen
+        self.transports = self.config.active_transports
         self._shared_port = self.transports != ("tls",)
         """Whether UDP or TCP listen (on one port per address); TLS takes the next one."""
-        ports = [address.port for address in self.listen_addresses]
-        if "tls" in self.transports and self._shared_port and max(ports, default=0) >= 65535:
-            raise ValueError("TLS listens on the port after the UDP/TCP one: none after 65535")
-        self._tls = tls
-        self.uas = UserAgentServer(scenario, seed=seed, rng=rng, wall_clock=time.time)
+        self._tls = self.config.tls
+        self.uas = UserAgentServer(self.config.load_scenario(), seed=self.config.seed,
+                                   rng=self.config.rng, server_header=self.config.server_header,
+                                   wall_clock=time.time)
         self.bound: list[tuple[str, int]] = []
         """(host, port) of each address listened on with UDP and TCP."""
         self.bound_tls: list[tuple[str, int]] = []
         """(host, port) of each address listened on with TLS."""
-        self._listeners: list[EventListener] = []
+        self._listeners: list[RecordListener] = []
         self._udp: dict[tuple[str, int], UdpEndpoint] = {}
         self._tcp_servers: list[asyncio.Server] = []
         self._connections: dict[int, StreamConnection] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # asyncio's loops read time.monotonic(); start() pins the offset to the running loop.
+        self._wall_offset = time.time() - time.monotonic()
 
     # ------------------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> Endpoint:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -161,6 +107,7 @@ class Endpoint:
     async def start(self) -> None:
         """Bind every address with every transport on one port per address."""
         self._loop = asyncio.get_running_loop()
+        self._wall_offset = time.time() - self._loop.time()
         port = tls_port = 0
         for address in self.listen_addresses:
             if self._shared_port:
@@ -286,13 +233,48 @@ class Endpoint:
             return format_sip_uri(self.host, self.tls_port, user, params)
         return format_sip_uri(self.host, self.port, user, params)
 
-    def add_listener(self, listener: EventListener) -> None:
-        """Call ``listener(event)`` for every event, in order, on the loop's thread."""
+    def add_listener(self, listener: RecordListener) -> None:
+        """Call ``listener(record)`` for every record of what happens (one per core event, see
+        :mod:`sipfault.record.records`), in order, on the loop's thread."""
         self._listeners.append(listener)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario in force."""
+        return self.uas.scenario
 
     def replace_scenario(self, scenario: Scenario) -> None:
         """Answer new requests with other rules."""
         self.uas.replace_scenario(scenario)
+
+    @property
+    def seed(self) -> int:
+        """The seed of the random draws (``probability``): the one given, or the one chosen."""
+        return self.uas.seed
+
+    def bindings(self) -> dict[str, list[Binding]]:
+        """Current registrations by address-of-record, as the registrar holds them (§10.3).
+
+        Their times are the loop's clock: ``binding.remaining(endpoint.now())`` is the number
+        of seconds a binding has left.
+        """
+        return self.uas.bindings(self.now())
+
+    # ------------------------------------------------------------------------- clocks
+
+    def now(self) -> float:
+        """The loop's clock (``loop.time()``): the time base of the core, its timers and its
+        bindings. Before the loop runs, and after, asyncio's clock (``time.monotonic()``)."""
+        loop = self._loop
+        return loop.time() if loop is not None else time.monotonic()
+
+    def wall_time(self, loop_time: float) -> float:
+        """The wall-clock time (``time.time()``) of a reading of the loop's clock.
+
+        The offset between the two is taken once, when the endpoint starts, so that times
+        never step backwards within a run; every record carries a time mapped this way.
+        """
+        return loop_time + self._wall_offset
 
     # ------------------------------------------------------------------------ plumbing
 
@@ -351,9 +333,11 @@ class Endpoint:
             self._send(item)
         events = uas.take_events()
         if self._listeners:
+            offset = self._wall_offset
             for event in events:
+                record = to_record(event, event.time + offset)
                 for listener in self._listeners:
-                    listener(event)
+                    listener(record)
         # The handle stays armed while it is due no later than the UAS's next deadline: most
         # new deadlines are later ones, and one that was cancelled costs one early wake-up
         # (which finds nothing due and re-arms) instead of a new handle per message.

@@ -1,36 +1,25 @@
-"""What ``sipfault run`` prints: one line per message, and a summary at exit."""
+"""What ``sipfault run`` prints: one line per message, and a summary at exit.
+
+Each line is a record's own line (:mod:`sipfault.record.records`) after its wall-clock time, so
+the console reads as the Python API's message ladder does: ``<-`` for a message received from
+the client, ``->`` for one sipfault sent.
+"""
 
 from __future__ import annotations
 
 import datetime
-import time
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
-from sipfault.core.events import (
-    Event,
-    Finding,
-    MessageDropped,
-    MessageReceived,
-    MessageSent,
-    Peer,
-)
-from sipfault.sip.message import Request, Response
+from sipfault.record.records import DroppedRecord, FindingRecord, MessageRecord, Record
 
 if TYPE_CHECKING:
     from sipfault.endpoint import Endpoint
 
 
-def format_peer(peer: Peer) -> str:
-    """``udp 127.0.0.1:5070`` or ``tcp [::1]:5070``."""
-    host, port = peer.remote
-    host_text = f"[{host}]" if ":" in host else host
-    return f"{peer.transport} {host_text}:{port}"
-
-
-def short_call_id(call_id: str | None) -> str:
-    """The first 8 characters of a Call-ID, enough to tell calls apart in a log."""
-    return (call_id or "-")[:8]
+def format_clock(wall: float) -> str:
+    """``02:38:17.099``: local time of day to the millisecond."""
+    return datetime.datetime.fromtimestamp(wall).strftime("%H:%M:%S.%f")[:-3]
 
 
 class MessageCounts:
@@ -44,22 +33,22 @@ class MessageCounts:
         self.dropped = 0
         self.findings: Counter[str] = Counter()
 
-    def on_event(self, event: Event) -> None:
-        """Count one event."""
-        if isinstance(event, MessageReceived):
-            if event.retransmission:
-                self.retransmissions_in += 1
-            elif isinstance(event.message, Request):
-                self.requests[event.message.method] += 1
-        elif isinstance(event, MessageSent):
-            if event.retransmission:
-                self.retransmissions_out += 1
-            elif isinstance(event.message, Response):
-                self.responses[event.message.status] += 1
-        elif isinstance(event, MessageDropped):
+    def on_record(self, record: Record) -> None:
+        """Count one record."""
+        if isinstance(record, MessageRecord):
+            if record.retransmission:
+                if record.received:
+                    self.retransmissions_in += 1
+                else:
+                    self.retransmissions_out += 1
+            elif record.received and record.is_request:
+                self.requests[record.method] += 1
+            elif not record.received and record.status is not None:
+                self.responses[record.status] += 1
+        elif isinstance(record, DroppedRecord):
             self.dropped += 1
-        elif isinstance(event, Finding):
-            self.findings[event.kind] += 1
+        elif isinstance(record, FindingRecord):
+            self.findings[record.kind] += 1
 
 
 class ConsoleReporter:
@@ -71,33 +60,25 @@ class ConsoleReporter:
         self.quiet = quiet
         self.counts = MessageCounts()
 
-    def on_event(self, event: Event) -> None:
-        """Count the event and print its line."""
-        self.counts.on_event(event)
+    def on_record(self, record: Record) -> None:
+        """Count the record and print its line (the server's listener)."""
+        self.counts.on_record(record)
         if self.quiet:
             return
-        line = self.format(event)
+        line = self.format(record)
         if line is not None:
             print(line, file=self.out, flush=True)
 
-    def format(self, event: Event) -> str | None:
-        """One line for an event (with the whole message under it when verbose)."""
-        stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
-        if isinstance(event, (MessageReceived, MessageSent)):
-            arrow = "<-" if isinstance(event, MessageReceived) else "->"
-            call_id = short_call_id(event.message.headers.get("Call-ID"))
-            again = " (retransmission)" if event.retransmission else ""
-            line = (f"{stamp} {arrow} {format_peer(event.peer)} "
-                    f"{event.message.first_line()} [{call_id}]{again}")
-            if self.verbose:
-                text = event.data.decode("utf-8", "replace").rstrip("\r\n")
-                line += "\n" + "\n".join(f"    {row}" for row in text.split("\r\n"))
-            return line
-        if isinstance(event, MessageDropped):
-            return f"{stamp} !! {format_peer(event.peer)} dropped: {event.reason}"
-        if isinstance(event, Finding):
-            return f"{stamp} ** {event.kind}: {event.text} [{short_call_id(event.call_id)}]"
-        return None
+    def format(self, record: Record) -> str | None:
+        """The line of a message, a drop or a finding (with the whole message under it when
+        verbose); None for the records the console leaves to the journal."""
+        if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord):
+            return None
+        line = f"{format_clock(record.time)} {record.line()}"
+        if self.verbose and isinstance(record, MessageRecord):
+            text = record.raw.decode("utf-8", "replace").rstrip("\r\n")
+            line += "\n" + "\n".join(f"    {row}" for row in text.split("\r\n"))
+        return line
 
     def flush(self) -> None:
         """Flush the output stream."""
@@ -109,7 +90,7 @@ class ConsoleReporter:
         requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))
         responses = " ".join(f"{c}={n}" for c, n in sorted(counts.responses.items()))
         lines = [
-            f"summary: scenario {server.uas.scenario.name}, seed {server.uas.engine.seed}",
+            f"summary: scenario {server.scenario.name}, seed {server.seed}",
             f"requests: {requests or '-'}",
             f"responses: {responses or '-'}",
             f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
@@ -118,9 +99,9 @@ class ConsoleReporter:
         if counts.findings:
             lines.append("findings: " + " ".join(
                 f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
-        bindings = server.uas.registrar.bindings(time.monotonic())  # the loop's clock
-        for aor, registered in sorted(bindings.items()):
+        now = server.now()
+        for aor, registered in sorted(server.bindings().items()):
             for binding in registered:
                 lines.append(f"binding: {aor} -> {binding.uri} "
-                             f"(expires in {binding.remaining(time.monotonic())} s)")
+                             f"(expires in {binding.remaining(now)} s)")
         print("\n".join(lines), file=self.out, flush=True)

@@ -1,4 +1,4 @@
-"""The Python API: a server for tests, rules built in code, and the request journal.
+"""The Python API: a server for tests, rules built in code, and the journal in memory.
 
 ``sipfault.Server`` (from :mod:`sipfault.api.server`) is the asyncio server; the threaded
 ``sipfault.Controller`` wraps it for synchronous code. Rules are the scenario model's objects
@@ -6,7 +6,7 @@
 """
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, StepSpec, build_match, build_step
-from sipfault.api.records import (
+from sipfault.api.journal import (
     Journal,
     MessageRecord,
     Unexpected,

@@ -8,48 +8,37 @@
         server.check()                                    # nothing unexpected happened
 
 It is :class:`sipfault.endpoint.Endpoint` (the sockets and the UAS) plus the test surface: rules
-added with :meth:`Server.on`, the journal of every message, waits, and the check for what no
-rule expected.
+added with :meth:`Server.on`, the journal (every record of what happened, in memory), waits, and
+the check for what no rule expected. It takes a :class:`sipfault.config.ServerConfig`, or its
+fields as keyword arguments: ``Server("busy.yaml", seed=7)`` or
+``Server(config=ServerConfig(scenario="busy.yaml", seed=7))``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import random
-import ssl
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
-from pathlib import Path
 from typing import Unpack
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
-from sipfault.api.records import (
+from sipfault.api.journal import (
     Journal,
     MessageRecord,
     Unexpected,
     UnexpectedTraffic,
     describe_unexpected,
 )
-from sipfault.core.registrar import Binding
-from sipfault.endpoint import Endpoint, ListenAddress
-from sipfault.model.scenario import Rule, Scenario
-from sipfault.scenario.loader import load_scenario
+from sipfault.config import (
+    EMPTY_SCENARIO,
+    ScenarioSource,
+    ServerConfig,
+    ServerOptions,
+    load_any_scenario,
+)
+from sipfault.endpoint import Endpoint
+from sipfault.model.scenario import Rule
 
-__all__ = ["Server", "load_any_scenario"]
-
-EMPTY_SCENARIO = Scenario(name="python", description="Rules added in code.")
-"""What a server answers with before any rule is added: the RFC defaults only."""
-
-
-def load_any_scenario(scenario: Scenario | str | os.PathLike[str] | None) -> Scenario:
-    """A scenario object, a scenario file loaded, or the empty scenario for None."""
-    if scenario is None:
-        return EMPTY_SCENARIO
-    if isinstance(scenario, Scenario):
-        return scenario
-    return load_scenario(Path(scenario))
+__all__ = ["EMPTY_SCENARIO", "Server", "load_any_scenario"]
 
 
 class Server(Endpoint):
@@ -62,42 +51,26 @@ class Server(Endpoint):
 
     def __init__(
         self,
-        scenario: Scenario | str | os.PathLike[str] | None = None,
+        scenario: ScenarioSource | None = None,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        listen: Sequence[ListenAddress] | str | None = None,
-        transports: Iterable[str] | None = None,
-        t1: float | None = None,
-        seed: int | None = None,
-        rng: random.Random | None = None,
-        tls: ssl.SSLContext | None = None,
+        config: ServerConfig | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
         """``scenario``: a ``Scenario``, a YAML file, or None for no rules yet.
 
-        ``host`` and ``port`` say where to listen unless ``listen`` lists addresses; port 0
-        picks a free one. ``transports`` defaults to UDP and TCP, plus TLS when ``tls`` (a
-        server context, e.g. ``sipfault.transport.tls.server_context(cert, key)``) is given;
-        ``tls_port`` and ``uri(user, "tls")`` tell where TLS listens. ``t1`` overrides the
-        scenario's T1 (RFC 3261 §17.1.1.1), ``seed`` its seed for ``probability``.
+        ``config`` (a :class:`~sipfault.config.ServerConfig`) says how to listen and answer;
+        keyword arguments replace its fields: ``listen`` (or ``host`` and ``port``; port 0
+        picks a free one), ``transports``, ``t1``, ``seed``, ``rng``, ``tls`` (a server
+        context, e.g. ``sipfault.transport.tls.server_context(cert, key)``; ``tls_port`` and
+        ``uri(user, "tls")`` tell where TLS listens) and ``server_header``.
         """
-        if listen is None:
-            listen = (ListenAddress(host, port),)
-        super().__init__(load_any_scenario(scenario), listen=listen, transports=transports,
-                         t1=t1, seed=seed, rng=rng, tls=tls)
-        self._t1 = t1
-        # Event times are loop.time(); start() pins the offset to the wall clock.
-        self._wall_offset = time.time() - time.monotonic()
-        self.journal = Journal(self._to_wall)
-        """Every message and event; read it through the methods below."""
-        self.add_listener(self.journal.on_event)
-
-    def _to_wall(self, loop_time: float) -> float:
-        return loop_time + self._wall_offset
+        super().__init__(scenario, config=config, **options)
+        self.journal = Journal()
+        """Every record of what happened; read it through the methods below."""
+        self.add_listener(self.journal.on_record)
 
     async def start(self) -> None:
         """Bind every address; an error says which address and what to try."""
-        self._wall_offset = time.time() - asyncio.get_running_loop().time()
         try:
             await super().start()
         except OSError as exc:
@@ -113,7 +86,7 @@ class Server(Endpoint):
     @property
     def rules(self) -> tuple[Rule, ...]:
         """The rules in force, in the order they are tried."""
-        return self.uas.scenario.rules
+        return self.scenario.rules
 
     def on(self, method: str | Iterable[str] | None = None, *, name: str | None = None,
            **conditions: Unpack[MatchConditions]) -> RuleBuilder:
@@ -127,22 +100,19 @@ class Server(Endpoint):
 
     def add_rule(self, rule: Rule) -> Rule:
         """Add a rule after the others; the counters of the rules before it carry on."""
-        scenario = replace(self.uas.scenario, rules=(*self.uas.scenario.rules, rule))
-        # Appending leaves every earlier rule at its index, so the engine's per-index counters
-        # stay right; replace_scenario() would restart them.
-        self.uas.engine.scenario = scenario
+        self.uas.add_rule(rule)
         return rule
 
     def clear_rules(self) -> None:
         """Remove every rule (requests get the RFC defaults); counters start again."""
-        self.uas.replace_scenario(replace(self.uas.scenario, rules=()))
+        self.replace_scenario(replace(self.scenario, rules=()))
 
-    def load(self, scenario: Scenario | str | os.PathLike[str]) -> None:
-        """Answer with another scenario's rules and timers from now on; counters start again."""
-        loaded = load_any_scenario(scenario)
-        if self._t1 is not None:
-            loaded = replace(loaded, timers=replace(loaded.timers, t1=self._t1))
-        self.uas.replace_scenario(loaded)
+    def load(self, scenario: ScenarioSource) -> None:
+        """Answer with another scenario's rules and timers from now on; counters start again.
+
+        The configuration's ``t1``, when set, still overrides the scenario's.
+        """
+        self.replace_scenario(self.config.load_scenario(scenario))
 
     # ----------------------------------------------------------------------- journal
 
@@ -160,10 +130,6 @@ class Server(Endpoint):
                        timeout: float = 5.0) -> list[MessageRecord]:
         """Wait for ``count`` requests of ``method``; return them all, or raise WaitTimeout."""
         return await self.journal.wait_for(method, count, timeout)
-
-    def bindings(self) -> dict[str, list[Binding]]:
-        """Current registrations by address-of-record, as the registrar holds them (§10.3)."""
-        return self.uas.registrar.bindings(self._now())
 
     def ladder(self) -> str:
         """The message ladder so far, one line per message, rule taken and finding."""

@@ -98,6 +98,10 @@ class RuleMatched:
     rule: str
     method: str
     call_id: str
+    request: Request
+    """The request the rule took."""
+    peer: Peer
+    """Where the request came from."""
 
 
 @dataclass(frozen=True, slots=True)

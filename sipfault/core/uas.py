@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sipfault.core.auth import Authenticator
@@ -44,7 +45,7 @@ from sipfault.core.events import (
 )
 from sipfault.core.exchange import Exchange
 from sipfault.core.faults import apply_fault
-from sipfault.core.registrar import Registrar
+from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
     RAck,
@@ -119,6 +120,19 @@ class UserAgentServer:
             self.registrar = Registrar(scenario.registrar, scenario.defaults, self._wall_clock)
         if scenario.auth != old.auth or scenario.defaults.realm != old.defaults.realm:
             self.auth = self._authenticator(scenario)
+
+    def add_rule(self, rule: Rule) -> None:
+        """Append a rule; unlike :meth:`replace_scenario`, the rules before it keep counting."""
+        self.engine.scenario = replace(self.scenario, rules=(*self.scenario.rules, rule))
+
+    @property
+    def seed(self) -> int:
+        """The seed of the scenario's random draws (``probability``)."""
+        return self.engine.seed
+
+    def bindings(self, now: float) -> dict[str, list[Binding]]:
+        """The registrar's current bindings by address-of-record (RFC 3261 §10.3)."""
+        return self.registrar.bindings(now)
 
     def _authenticator(self, scenario: Scenario) -> Authenticator:
         """The scenario's digest settings, or a challenger with no users for scripted 401s."""
@@ -386,7 +400,8 @@ class UserAgentServer:
     def _run_rule(self, exchange: Exchange, rule: Rule, now: float) -> None:
         request = exchange.request
         self._events.append(RuleMatched(now, _rule_name(rule, self.scenario.rules),
-                                        request.method, request.call_id))
+                                        request.method, request.call_id, request,
+                                        exchange.transaction.peer))
         if rule.drop:
             # Never answered; forget the transaction when the client would have given up.
             exchange.defer(self.timers, now + 64 * self.scenario.timers.t1,

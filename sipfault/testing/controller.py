@@ -9,6 +9,8 @@ surface as the server, blocking where the server awaits::
         sip.wait_for("ACK", timeout=2)
         assert sip.requests("INVITE")[0].header("User-Agent") == "mydialer/1.0"
 
+It takes what the server takes: a scenario, a :class:`sipfault.config.ServerConfig`, and the
+config's fields as keyword arguments (``Controller(listen="127.0.0.1:5070", seed=7)``).
 Every call is carried out on the server's loop thread, so it is safe from any thread.
 """
 
@@ -16,17 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
-import ssl
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar, Unpack
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
-from sipfault.api.records import MessageRecord, Unexpected
+from sipfault.api.journal import MessageRecord, Unexpected
 from sipfault.api.server import Server
+from sipfault.config import ScenarioSource, ServerConfig, ServerOptions
 from sipfault.core.registrar import Binding
-from sipfault.model.scenario import Rule, Scenario
+from sipfault.model.scenario import Rule
 
 __all__ = ["Controller"]
 
@@ -41,22 +42,19 @@ class Controller:
 
     def __init__(
         self,
-        scenario: Scenario | str | os.PathLike[str] | None = None,
+        scenario: ScenarioSource | None = None,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        transports: Iterable[str] | None = None,
-        t1: float | None = None,
-        seed: int | None = None,
+        config: ServerConfig | None = None,
         ready_timeout: float = 5.0,
-        tls: ssl.SSLContext | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        """Arguments as for :class:`sipfault.Server`; a bad scenario file raises here.
+        """``scenario``, ``config`` and the keyword arguments (``listen`` or ``host`` and
+        ``port``, ``transports``, ``t1``, ``seed``, ``rng``, ``tls``, ``server_header``) as for
+        :class:`sipfault.Server`; a bad scenario file raises here.
 
         ``ready_timeout`` bounds how long :meth:`start` waits for the sockets.
         """
-        self.server = Server(scenario, host=host, port=port, transports=transports, t1=t1,
-                             seed=seed, tls=tls)
+        self.server = Server(scenario, config=config, **options)
         """The server; touch it only through the controller while it runs."""
         self.ready_timeout = ready_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -193,6 +191,16 @@ class Controller:
         """``host:port``, for messages."""
         return self.server.where()
 
+    @property
+    def config(self) -> ServerConfig:
+        """The server's configuration."""
+        return self.server.config
+
+    @property
+    def seed(self) -> int:
+        """The seed of the random draws (``probability``): the one given, or the one chosen."""
+        return self.server.seed
+
     # ------------------------------------------------------------------------ rules
 
     def on(self, method: str | Iterable[str] | None = None, *, name: str | None = None,
@@ -213,7 +221,7 @@ class Controller:
         """Remove every rule; requests get the RFC defaults."""
         self._call(self.server.clear_rules)
 
-    def load(self, scenario: Scenario | str | os.PathLike[str]) -> None:
+    def load(self, scenario: ScenarioSource) -> None:
         """Answer with another scenario's rules from now on."""
         self._call(self.server.load, scenario)
 

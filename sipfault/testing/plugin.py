@@ -6,9 +6,11 @@ Fixtures:
   own thread), for synchronous tests.
 - ``sipfault_server``: a started :class:`sipfault.Server` in the test's own event loop, for
   ``async def`` tests (needs pytest-asyncio).
-- ``sipfault_host`` (``"127.0.0.1"``), ``sipfault_transports`` (``("udp", "tcp")``, plus
+- ``sipfault_config``: the :class:`~sipfault.config.ServerConfig` both start from, built from
+  ``sipfault_host`` (``"127.0.0.1"``), ``sipfault_transports`` (``("udp", "tcp")``, plus
   ``"tls"`` with a context), ``sipfault_tls`` (None, or an ``ssl.SSLContext`` for TLS) and
-  ``sipfault_t1`` (None: the scenario's T1): override them in a conftest to change every server.
+  ``sipfault_t1`` (None: the scenario's T1). Override any of them in a conftest to change every
+  server; override ``sipfault_config`` itself for the other fields (``seed``, ``listen``...).
 
 Markers:
 
@@ -34,9 +36,9 @@ from typing import Protocol
 
 import pytest
 
-from sipfault.api.records import Unexpected, describe_unexpected
+from sipfault.api.journal import Unexpected, describe_unexpected
 from sipfault.api.server import Server, unexpected_hint
-from sipfault.endpoint import default_transports
+from sipfault.config import ListenAddress, ServerConfig, default_transports
 from sipfault.model.scenario import Scenario
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import load_scenario
@@ -125,20 +127,28 @@ def sipfault_t1() -> float | None:
     return None
 
 
-# ------------------------------------------------------------------------- server fixtures
-
-
 @pytest.fixture
-def sipfault(
-    request: pytest.FixtureRequest,
+def sipfault_config(
     sipfault_host: str,
     sipfault_transports: tuple[str, ...],
     sipfault_t1: float | None,
     sipfault_tls: ssl.SSLContext | None,
-) -> Iterator[Controller]:
+) -> ServerConfig:
+    """The configuration the sipfault fixtures start from: a free port on ``sipfault_host``,
+    with ``sipfault_transports``, ``sipfault_t1`` and ``sipfault_tls``. A scenario marker
+    replaces its scenario."""
+    return ServerConfig(listen=(ListenAddress(sipfault_host, 0),),
+                        transports=sipfault_transports, t1=sipfault_t1, tls=sipfault_tls)
+
+
+# ------------------------------------------------------------------------- server fixtures
+
+
+@pytest.fixture
+def sipfault(request: pytest.FixtureRequest,
+             sipfault_config: ServerConfig) -> Iterator[Controller]:
     """A started sipfault server on its own thread, for synchronous tests."""
-    controller = Controller(marked_scenario(request), host=sipfault_host,
-                            transports=sipfault_transports, t1=sipfault_t1, tls=sipfault_tls)
+    controller = Controller(marked_scenario(request), config=sipfault_config)
     controller.start()
     try:
         _watch(request, controller)
@@ -147,16 +157,10 @@ def sipfault(
         controller.stop()
 
 
-async def _sipfault_server(
-    request: pytest.FixtureRequest,
-    sipfault_host: str,
-    sipfault_transports: tuple[str, ...],
-    sipfault_t1: float | None,
-    sipfault_tls: ssl.SSLContext | None,
-) -> AsyncIterator[Server]:
+async def _sipfault_server(request: pytest.FixtureRequest,
+                           sipfault_config: ServerConfig) -> AsyncIterator[Server]:
     """A started sipfault server in the test's own event loop, for ``async def`` tests."""
-    server = Server(marked_scenario(request), host=sipfault_host,
-                    transports=sipfault_transports, t1=sipfault_t1, tls=sipfault_tls)
+    server = Server(marked_scenario(request), config=sipfault_config)
     async with server:
         _watch(request, server)
         yield server

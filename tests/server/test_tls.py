@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sipfault.core.events import Event, MessageDropped, MessageReceived
 from sipfault.endpoint import Endpoint, ListenAddress
+from sipfault.record.records import DroppedRecord, MessageRecord, Record
 from sipfault.sip.message import Response
 from sipfault.sip.params import get_param
 from sipfault.sip.parser import parse_message
@@ -94,8 +94,8 @@ async def test_tls_listens_on_a_port_of_its_own(busy: Endpoint) -> None:
 
 
 async def test_busy_call_over_tls_is_answered_on_its_connection(busy: Endpoint) -> None:
-    events: list[Event] = []
-    busy.add_listener(events.append)
+    records: list[Record] = []
+    busy.add_listener(records.append)
     client = await TlsClient.connect(busy.tls_port)
     try:
         client.writer.write(invite(client.local_port, "tls1"))
@@ -103,8 +103,8 @@ async def test_busy_call_over_tls_is_answered_on_its_connection(busy: Endpoint) 
     finally:
         await client.close()
     assert statuses == [100, 180, 486]
-    received = [e for e in events if isinstance(e, MessageReceived)]
-    assert received and all(e.peer.transport == "tls" for e in received)
+    received = [r for r in records if isinstance(r, MessageRecord) and r.received]
+    assert received and all(r.transport == "tls" for r in received)
 
 
 async def test_via_and_retry_after_over_tls(busy: Endpoint) -> None:
@@ -165,16 +165,16 @@ async def test_garbage_over_tls_is_refused_and_others_are_served(busy: Endpoint)
 async def test_a_failed_handshake_is_journaled_and_the_server_keeps_serving(
     busy: Endpoint,
 ) -> None:
-    events: list[Event] = []
-    busy.add_listener(events.append)
+    records: list[Record] = []
+    busy.add_listener(records.append)
     reader, writer = await asyncio.open_connection("127.0.0.1", busy.tls_port)
     source = writer.get_extra_info("sockname")[:2]
     writer.write(invite(1, "plain"))  # SIP in the clear where a ClientHello should be
     assert await asyncio.wait_for(reader.read(), timeout=5) == b""  # closed
     writer.close()
-    (dropped,) = [e for e in events if isinstance(e, MessageDropped)]
+    (dropped,) = [r for r in records if isinstance(r, DroppedRecord)]
     assert dropped.reason.startswith("TLS handshake failed: [SSL: ")
-    assert dropped.peer.transport == "tls" and dropped.peer.remote == source
+    assert dropped.transport == "tls" and dropped.source == source
     client = await TlsClient.connect(busy.tls_port)
     try:
         client.writer.write(invite(client.local_port, "tls4"))

@@ -42,7 +42,7 @@ def test_wait_for_timeout_is_an_assertion_with_the_ladder() -> None:
     with Controller() as sip, SipClient(sip.host, sip.port, "tcp") as client:
         client.send(client.request("OPTIONS", call_id="opt@test"))
         client.until_final()
-        expected = r"(?s)waited 0\.05 s for 2 OPTIONS requests, got 1.*-> OPTIONS"
+        expected = r"(?s)waited 0\.05 s for 2 OPTIONS requests, got 1.*<- tcp [0-9.:]+ OPTIONS"
         with pytest.raises(WaitTimeout, match=expected):
             sip.wait_for("OPTIONS", count=2, timeout=0.05)
 

@@ -156,9 +156,9 @@ def test_unexpected_request_fails_the_test_with_the_ladder(
         "*saw 1 thing the test did not expect:",
         "*- unmatched: no rule took SUBSCRIBE sip:bob@127.0.0.1:* from udp 127.0.0.1:*; "
         "answered 405 by default*",
-        "*Message ladder (-> from the client, <- from sipfault):",
-        "*+  0.000s  udp 127.0.0.1:* -> SUBSCRIBE sip:bob@127.0.0.1:* SIP/2.0*",
-        "*udp 127.0.0.1:* <- SIP/2.0 405 Method Not Allowed*",
+        "*Message ladder (<- received from the client, -> sent by sipfault):",
+        "*+  0.000s  <- udp 127.0.0.1:* SUBSCRIBE sip:bob@127.0.0.1:* SIP/2.0*",
+        "*-> udp 127.0.0.1:* SIP/2.0 405 Method Not Allowed*",
         '*To fix: add a rule such as .on("SUBSCRIBE").reply(200); or let it through with '
         "@pytest.mark.sipfault_allow_unexpected*",
     ])
@@ -219,14 +219,14 @@ def test_failing_expectation_is_readable(project: pytest.Pytester) -> None:
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "*WaitTimeout: waited 0.1 s for 1 ACK request, got 0; what happened*",
-        "*-> INVITE sip:carol@127.0.0.1:* SIP/2.0*",
-        "*<- SIP/2.0 486 Busy Here*",
+        "*<- udp 127.0.0.1:* INVITE sip:carol@127.0.0.1:* SIP/2.0*",
+        "*-> udp 127.0.0.1:* SIP/2.0 486 Busy Here*",
     ])
     # A plain failing assert gets the ladder as a report section.
     result.stdout.fnmatch_lines([
         "*sipfault message ladder (127.0.0.1:*)*",
-        "*-> OPTIONS sip:dave@127.0.0.1:* SIP/2.0*",
-        "*<- SIP/2.0 200 OK*",
+        "*<- udp 127.0.0.1:* OPTIONS sip:dave@127.0.0.1:* SIP/2.0*",
+        "*-> udp 127.0.0.1:* SIP/2.0 200 OK*",
     ])
 
 
@@ -295,7 +295,7 @@ def test_config_fixtures_can_be_overridden(project: pytest.Pytester) -> None:
 
         def test_tcp_only(sipfault):
             assert sipfault.server.transports == ("tcp",)
-            assert sipfault.server.uas.scenario.timers.t1 == 0.05
+            assert sipfault.server.scenario.timers.t1 == 0.05
             with SipClient(sipfault.host, sipfault.port, "tcp") as client:
                 client.send(client.request("OPTIONS"))
                 assert client.until_final()[-1].status == 200
@@ -306,6 +306,43 @@ def test_config_fixtures_can_be_overridden(project: pytest.Pytester) -> None:
         """
     )
     run(project).assert_outcomes(passed=2)
+
+
+def test_the_config_fixture_can_be_overridden(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import dataclasses
+        import pytest
+
+        @pytest.fixture
+        def sipfault_config(sipfault_config):
+            return dataclasses.replace(sipfault_config, seed=2718, server_header="bench/2")
+        """
+    )
+    project.makefile(".yaml", busy="seed: 1\n" + BUSY_YAML)
+    project.makepyfile(
+        """
+        import pytest
+        from sip_client import SipClient
+
+        def test_seed_and_header(sipfault):
+            assert sipfault.seed == 2718
+            assert sipfault.config.server_header == "bench/2"
+            with SipClient(sipfault.host, sipfault.port) as client:
+                client.send(client.request("OPTIONS"))
+                assert b"\\r\\nServer: bench/2\\r\\n" in client.until_final()[-1].raw
+
+        @pytest.mark.sipfault_scenario("busy.yaml")
+        def test_the_marker_replaces_only_the_scenario(sipfault):
+            assert sipfault.server.scenario.name == "busy"
+            assert sipfault.seed == 2718
+
+        @pytest.mark.asyncio
+        async def test_async_too(sipfault_server):
+            assert sipfault_server.seed == 2718
+        """
+    )
+    run(project).assert_outcomes(passed=3)
 
 
 def test_two_servers_in_one_test(project: pytest.Pytester) -> None:

@@ -1,4 +1,5 @@
-"""The Recorder: server events to JSON lines and pcap, in unit tests and in real runs.
+"""Records and the Recorder: core events to records, records to JSON lines and pcap, in unit
+tests and in real runs.
 
 The real runs start a server on 127.0.0.1 (an ephemeral port), talk to it over UDP and TCP with
 plain sockets, and check the journal line by line and the capture with tshark.
@@ -32,7 +33,7 @@ from sipfault.core.events import (
     RequestUnmatched,
     RuleMatched,
 )
-from sipfault.journal import JsonLinesWriter, PcapWriter, Recorder, WallClock, event_record
+from sipfault.record import JsonLinesWriter, OtherRecord, PcapWriter, Recorder, to_record
 from sipfault.sip.message import Request
 from sipfault.sip.parser import parse_message
 from tests.testing.sip_client import SipClient
@@ -51,20 +52,31 @@ BUSY = (
 )
 
 
+def journal_object(event: Any, wall: float) -> dict[str, object]:
+    """The journal's JSON object of one event."""
+    return to_record(event, wall).to_json()
+
+
+def rule_matched(time: float, rule: str = "r", call_id: str = "c") -> RuleMatched:
+    request = parse_message(INVITE)
+    assert isinstance(request, Request)
+    return RuleMatched(time, rule, "INVITE", call_id, request, UDP_PEER)
+
+
 # --- records, one event type at a time ------------------------------------------------------
 
 
 def test_message_records() -> None:
     request = parse_message(INVITE)
     response = parse_message(BUSY)
-    received = event_record(MessageReceived(1.0, UDP_PEER, request, INVITE), 1000.5)
+    received = journal_object(MessageReceived(1.0, UDP_PEER, request, INVITE), 1000.5)
     assert received == {
         "time": 1000.5, "type": "message", "direction": "in", "transport": "udp",
         "src": {"host": "127.0.0.1", "port": 40000}, "dst": {"host": "127.0.0.1", "port": 5060},
         "retransmission": False, "first_line": "INVITE sip:alice@127.0.0.1:5060 SIP/2.0",
         "method": "INVITE", "call_id": "rec@test", "raw": INVITE,
     }
-    sent = event_record(MessageSent(2.0, UDP_PEER, response, BUSY, True), 1001.0)
+    sent = journal_object(MessageSent(2.0, UDP_PEER, response, BUSY, True), 1001.0)
     assert sent["direction"] == "out"
     assert sent["src"] == {"host": "127.0.0.1", "port": 5060}
     assert (sent["method"], sent["status"], sent["retransmission"]) == ("INVITE", 486, True)
@@ -73,16 +85,19 @@ def test_message_records() -> None:
 def test_event_records() -> None:
     request = parse_message(INVITE)
     assert isinstance(request, Request)
-    assert event_record(RuleMatched(1.0, "busy", "INVITE", "rec@test"), 5.0) == {
-        "time": 5.0, "type": "rule", "rule": "busy", "method": "INVITE", "call_id": "rec@test"}
-    unmatched = event_record(RequestUnmatched(1.0, request, UDP_PEER, 405), 5.0)
+    assert journal_object(RuleMatched(1.0, "busy", "INVITE", "rec@test", request, UDP_PEER),
+                        5.0) == {
+        "time": 5.0, "type": "rule", "rule": "busy", "method": "INVITE", "call_id": "rec@test",
+        "transport": "udp", "src": {"host": "127.0.0.1", "port": 40000},
+        "dst": {"host": "127.0.0.1", "port": 5060}}
+    unmatched = journal_object(RequestUnmatched(1.0, request, UDP_PEER, 405), 5.0)
     assert (unmatched["type"], unmatched["method"], unmatched["status"]) == (
         "unmatched", "INVITE", 405)
     assert unmatched["uri"] == "sip:alice@127.0.0.1:5060"
-    dropped = event_record(MessageDropped(1.0, UDP_PEER, b"\xff junk", "unparsable"), 5.0)
+    dropped = journal_object(MessageDropped(1.0, UDP_PEER, b"\xff junk", "unparsable"), 5.0)
     assert (dropped["type"], dropped["reason"], dropped["raw"]) == (
         "dropped", "unparsable", b"\xff junk")
-    finding = event_record(
+    finding = journal_object(
         Finding(1.0, "no-ack", "no ACK", "rec@test", UDP_PEER, {"status": "486"}), 5.0)
     assert finding == {
         "time": 5.0, "type": "finding", "kind": "no-ack", "text": "no ACK",
@@ -100,37 +115,33 @@ def test_unknown_event_types_are_written_generically() -> None:
         timer: str
         peer: Peer
 
-    record = event_record(TimerFired(1.0, "H", UDP_PEER), 7.0)  # type: ignore[arg-type]
+    other = to_record(TimerFired(1.0, "H", UDP_PEER), 7.0)  # type: ignore[arg-type]
+    assert isinstance(other, OtherRecord)
+    record = other.to_json()
     assert record["type"] == "timer_fired"
     assert record["timer"] == "H"
     assert isinstance(record["peer"], str)
     json.dumps(record)
 
 
-def test_wall_clock_offset() -> None:
-    clock = WallClock(100.0)
-    assert clock(5.0) == 105.0
-    measured = WallClock()
-    assert abs(measured(time.monotonic()) - time.time()) < 1.0
-    assert measured.offset is not None
-
-
 def test_a_failing_writer_stops_without_stopping_the_server() -> None:
     stream = io.StringIO()
-    recorder = Recorder(JsonLinesWriter(stream), clock=WallClock(0.0))
+    recorder = Recorder(JsonLinesWriter(stream))
     stream.close()  # every later write fails
-    recorder.on_event(RuleMatched(1.0, "r", "INVITE", "c"))
-    recorder.on_event(RuleMatched(2.0, "r", "INVITE", "c"))
+    recorder.on_record(to_record(rule_matched(1.0), 1.0))
+    recorder.on_record(to_record(rule_matched(2.0), 2.0))
     assert len(recorder.errors) == 1 and recorder.errors[0].startswith("journal:")
 
 
 def test_pcap_records_each_message_with_its_direction() -> None:
     stream = io.BytesIO()
-    recorder = Recorder(pcap=PcapWriter(stream), clock=WallClock(1_700_000_000.0))
+    recorder = Recorder(pcap=PcapWriter(stream))
+    wall = 1_700_000_000.0
     request = parse_message(INVITE)
-    recorder.on_event(MessageReceived(1.0, UDP_PEER, request, INVITE))
-    recorder.on_event(RuleMatched(1.0, "r", "INVITE", "c"))  # not a packet
-    recorder.on_event(MessageSent(1.5, UDP_PEER, parse_message(BUSY), BUSY))
+    recorder.on_record(to_record(MessageReceived(1.0, UDP_PEER, request, INVITE), wall + 1.0))
+    recorder.on_record(to_record(rule_matched(1.0), wall + 1.0))  # not a packet
+    recorder.on_record(to_record(MessageSent(1.5, UDP_PEER, parse_message(BUSY), BUSY),
+                                 wall + 1.5))
     data = stream.getvalue()
     assert data.count(b"INVITE sip:alice") == 1 and data.count(b"486 Busy Here") == 1
     # Two records after the 24-byte global header: 16-byte record header, IPv4, UDP.
@@ -200,7 +211,7 @@ async def test_real_run_writes_journal_and_pcap(tmp_path: Path, tshark: str) -> 
     started = time.time()
     async with Server() as server:
         recorder = Recorder.open(journal=journal_path, pcap=pcap_path)
-        server.add_listener(recorder.on_event)
+        server.add_listener(recorder.on_record)
         server.on("INVITE").named("busy").reply(100, (486, {"Retry-After": 30}))
         ports = {}
         for transport in ("udp", "tcp"):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sipfault.journal.pcap import MAX_TCP_SEGMENT, PcapWriter
+from sipfault.record.pcap import MAX_TCP_SEGMENT, PcapWriter
 
 CLIENT_V4 = ("192.0.2.10", 50123)
 SERVER_V4 = ("192.0.2.20", 49170)

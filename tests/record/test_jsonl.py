@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 import pytest
 
-from sipfault.journal.jsonl import JsonLinesWriter
+from sipfault.record.jsonl import JsonLinesWriter
 
 INVITE = (b"INVITE sip:bob@example.com SIP/2.0\r\nCall-ID: a84b4c76e66710\r\n"
           b"Content-Length: 0\r\n\r\n")

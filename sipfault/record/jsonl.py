@@ -1,4 +1,6 @@
-"""Write journal records as JSON lines: one compact JSON object (RFC 8259) per line.
+"""Write the journal file: each record's JSON object as one compact line (RFC 8259).
+
+The objects come from :meth:`sipfault.record.records.MessageRecord.to_json` and its siblings.
 
 Values that JSON lacks are converted as follows:
 

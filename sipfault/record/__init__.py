@@ -1,0 +1,36 @@
+"""The record of a run: one record per core event, and the files written from them.
+
+:func:`~sipfault.record.records.to_record` turns each core event into a record
+(:mod:`sipfault.record.records`); the server hands every listener these records. The journal is
+the list of records: in memory for tests (:class:`sipfault.api.journal.Journal`), or a JSON-lines
+file; ``Recorder.open(journal="run.jsonl", pcap="run.pcap")`` gives a listener for
+``Endpoint.add_listener`` that writes both.
+"""
+
+from sipfault.record.jsonl import JsonLinesWriter
+from sipfault.record.pcap import PcapWriter
+from sipfault.record.recorder import Recorder
+from sipfault.record.records import (
+    DroppedRecord,
+    FindingRecord,
+    MessageRecord,
+    OtherRecord,
+    Record,
+    RuleRecord,
+    UnmatchedRecord,
+    to_record,
+)
+
+__all__ = [
+    "DroppedRecord",
+    "FindingRecord",
+    "JsonLinesWriter",
+    "MessageRecord",
+    "OtherRecord",
+    "PcapWriter",
+    "Record",
+    "Recorder",
+    "RuleRecord",
+    "UnmatchedRecord",
+    "to_record",
+]

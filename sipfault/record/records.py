@@ -1,0 +1,450 @@
+"""What happened, as records: the one translation of the core's events into what people read.
+
+:func:`to_record` turns each event of :mod:`sipfault.core.events` into one frozen record stamped
+with wall-clock time. Everything that shows a run renders from these records: the console of
+``sipfault run`` (:mod:`sipfault.reporting`), the journal file (:meth:`to_json`, written by
+:mod:`sipfault.record.jsonl`), the pcap (:mod:`sipfault.record.pcap`), and the Python API's
+in-memory journal and message ladder (:mod:`sipfault.api.journal`).
+
+One direction convention holds everywhere: a message is ``"in"`` when sipfault received it from
+the client and ``"out"`` when sipfault sent it; a line people read shows ``<-`` for a message
+received and ``->`` for one sent, followed by the client's transport and address::
+
+    <- udp 127.0.0.1:5070 INVITE sip:486@127.0.0.1:5060 SIP/2.0 [1-18042@]
+       rule 'busy' took the INVITE [1-18042@]
+    -> udp 127.0.0.1:5070 SIP/2.0 486 Busy Here [1-18042@]
+
+JSON objects (:meth:`to_json`, one per journal line; every one has ``time`` and ``type``):
+
+- ``message``: ``direction`` ("in" or "out"), ``transport``, ``src`` and ``dst``
+  (``{"host", "port"}``), ``retransmission``, ``first_line``, ``method`` (for a response, the
+  CSeq method), ``status`` (responses only), ``call_id``, and ``raw``: the exact bytes (the
+  writer gives text, or ``{"base64": ...}`` when they are not UTF-8).
+- ``rule``: a rule took a request: ``rule``, ``method``, ``call_id``, ``transport``, ``src``,
+  ``dst``.
+- ``unmatched``: no rule took a request; the RFC default answered ``status``: ``method``,
+  ``uri``, ``call_id``, ``transport``, ``src``, ``dst``.
+- ``dropped``: bytes that could not be answered: ``reason``, ``transport``, ``src``, ``dst``,
+  ``raw``.
+- ``finding``: something the client did wrong: ``kind``, ``text``, ``call_id``, ``details``,
+  and ``transport``, ``src``, ``dst`` when known.
+- Any other event (a timer, a fault, a binding that expired) is written with its class name in
+  snake case as ``type`` and its fields as plain values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from sipfault.core.events import (
+    Event,
+    Finding,
+    MessageDropped,
+    MessageReceived,
+    MessageSent,
+    Peer,
+    RequestUnmatched,
+    RuleMatched,
+)
+from sipfault.sip.headers import header_key
+from sipfault.sip.message import Message, Request, Response
+
+__all__ = [
+    "RECEIVED",
+    "SENT",
+    "DroppedRecord",
+    "FindingRecord",
+    "MessageRecord",
+    "OtherRecord",
+    "Record",
+    "RuleRecord",
+    "UnmatchedRecord",
+    "format_address",
+    "to_record",
+]
+
+RECEIVED = "<-"
+"""The arrow of a message sipfault received from the client."""
+SENT = "->"
+"""The arrow of a message sipfault sent to the client."""
+
+CALL_ID_WIDTH = 8
+"""Characters of a Call-ID shown in a line: enough to tell calls apart."""
+
+_INDENT = "   "
+"""Lines about a message (rules, defaults) sit under the message text, past the arrow."""
+
+
+def format_address(address: tuple[str, int]) -> str:
+    """``127.0.0.1:5070`` or ``[::1]:5070``."""
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _short(call_id: str | None) -> str:
+    return f"[{(call_id or '-')[:CALL_ID_WIDTH]}]"
+
+
+def _json_address(address: tuple[str, int]) -> dict[str, object]:
+    return {"host": address[0], "port": address[1]}
+
+
+def _json_flow(transport: str, source: tuple[str, int],
+               destination: tuple[str, int]) -> dict[str, object]:
+    return {"transport": transport, "src": _json_address(source),
+            "dst": _json_address(destination)}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One SIP message sipfault received ("in") or sent ("out")."""
+
+    type: ClassVar[str] = "message"
+
+    direction: str
+    """"in" from the client, "out" from sipfault."""
+    time: float
+    """Wall-clock time (``time.time()``) it arrived or left."""
+    transport: str
+    """"udp", "tcp" or "tls"."""
+    source: tuple[str, int]
+    """Address and port it came from."""
+    destination: tuple[str, int]
+    """Address and port it went to."""
+    method: str
+    """The request's method; for a response, the method in its CSeq (RFC 3261 §8.1.1.5), or
+    "" when the CSeq cannot be read."""
+    uri: str | None
+    """The Request-URI; None for a response."""
+    status: int | None
+    """The status code; None for a request."""
+    reason: str | None
+    """The reason phrase; None for a request."""
+    body: bytes
+    """The message body."""
+    raw: bytes = field(repr=False)
+    """The whole message as it went over the wire."""
+    first_line: str
+    """The Request-Line or Status-Line, as read or written."""
+    message: Message = field(repr=False, compare=False)
+    """The parsed message (the core's object; do not change it)."""
+    retransmission: bool = False
+    """A copy of an earlier message of the same transaction."""
+    request: Request | None = field(default=None, repr=False, compare=False)
+    """For a response sipfault sent: the request it answers."""
+    _headers: tuple[tuple[str, str], ...] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Header fields in wire order, names as written."""
+        # Read from the message when first asked: most records (the console's, the journal
+        # file's) never need them, and a server under load makes one per message.
+        headers = self._headers
+        if headers is None:
+            headers = tuple((header.name, header.value) for header in self.message.headers)
+            object.__setattr__(self, "_headers", headers)
+        return headers
+
+    @property
+    def is_request(self) -> bool:
+        """True for a request, False for a response."""
+        return self.status is None
+
+    @property
+    def received(self) -> bool:
+        """True for a message from the client, False for one sipfault sent."""
+        return self.direction == "in"
+
+    @property
+    def arrow(self) -> str:
+        """``<-`` for a message received, ``->`` for one sent."""
+        return RECEIVED if self.received else SENT
+
+    @property
+    def client(self) -> tuple[str, int]:
+        """The client's address and port: where it came from, or where it went."""
+        return self.source if self.received else self.destination
+
+    @property
+    def source_text(self) -> str:
+        """Where it came from, e.g. ``udp 127.0.0.1:5070``."""
+        return f"{self.transport} {format_address(self.source)}"
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, names ignoring case and compact forms (RFC 3261 §7.3)."""
+        values = self.header_values(name)
+        return values[0] if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        """Every field value of a header, in order."""
+        key = header_key(name)
+        return [value for field_name, value in self.headers if header_key(field_name) == key]
+
+    @property
+    def call_id(self) -> str | None:
+        """The Call-ID."""
+        return self.message.headers.get("Call-ID")
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8 (undecodable bytes replaced)."""
+        return self.body.decode("utf-8", "replace")
+
+    def line(self) -> str:
+        """``<- udp 127.0.0.1:5070 INVITE sip:bob@127.0.0.1 SIP/2.0 [a84b4c76]``."""
+        again = " (retransmission)" if self.retransmission else ""
+        return (f"{self.arrow} {self.transport} {format_address(self.client)} "
+                f"{self.first_line} {_short(self.call_id)}{again}")
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object (see the module docstring)."""
+        record: dict[str, object] = {
+            "time": self.time, "type": self.type, "direction": self.direction,
+            **_json_flow(self.transport, self.source, self.destination),
+            "retransmission": self.retransmission, "first_line": self.first_line,
+            "method": self.method or None,
+        }
+        if self.status is not None:
+            record["status"] = self.status
+        record["call_id"] = self.call_id
+        record["raw"] = self.raw
+        return record
+
+    def __str__(self) -> str:
+        return self.line()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    """A scenario rule took a request."""
+
+    type: ClassVar[str] = "rule"
+
+    time: float
+    """Wall-clock time."""
+    rule: str
+    """The rule's name (or its place in the scenario)."""
+    method: str
+    """The method of the request it took."""
+    call_id: str
+    """The Call-ID of the request it took."""
+    transport: str
+    """The request's transport."""
+    source: tuple[str, int]
+    """Where the request came from."""
+    destination: tuple[str, int]
+    """Where it arrived."""
+    request: Request = field(repr=False, compare=False)
+    """The request it took (the core's object)."""
+
+    def line(self) -> str:
+        """``   rule 'busy' took the INVITE [a84b4c76]``."""
+        return f"{_INDENT}rule {self.rule!r} took the {self.method} {_short(self.call_id)}"
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        return {"time": self.time, "type": self.type, "rule": self.rule, "method": self.method,
+                "call_id": self.call_id,
+                **_json_flow(self.transport, self.source, self.destination)}
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedRecord:
+    """No rule took a request; the RFC default answered it with ``status``."""
+
+    type: ClassVar[str] = "unmatched"
+
+    time: float
+    """Wall-clock time."""
+    method: str
+    """The request's method."""
+    uri: str
+    """Its Request-URI."""
+    status: int
+    """What the default answered: 200 for OPTIONS, 405, 481, 501..."""
+    call_id: str | None
+    """Its Call-ID."""
+    transport: str
+    """Its transport."""
+    source: tuple[str, int]
+    """Where it came from."""
+    destination: tuple[str, int]
+    """Where it arrived."""
+    request: Request = field(repr=False, compare=False)
+    """The request (the core's object)."""
+
+    def line(self) -> str:
+        """``   no rule took the SUBSCRIBE; default answer 405 [a84b4c76]``."""
+        return (f"{_INDENT}no rule took the {self.method}; default answer {self.status} "
+                f"{_short(self.call_id)}")
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        return {"time": self.time, "type": self.type, "method": self.method, "uri": self.uri,
+                "status": self.status, "call_id": self.call_id,
+                **_json_flow(self.transport, self.source, self.destination)}
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedRecord:
+    """Bytes that could not be answered: unparsable, a stray response, a failed handshake."""
+
+    type: ClassVar[str] = "dropped"
+
+    time: float
+    """Wall-clock time."""
+    reason: str
+    """Why, in a few words."""
+    transport: str
+    """The transport they came over."""
+    source: tuple[str, int]
+    """Where they came from."""
+    destination: tuple[str, int]
+    """Where they arrived."""
+    raw: bytes = field(repr=False)
+    """The bytes (empty for a failed TLS handshake)."""
+
+    def line(self) -> str:
+        """``!! udp 127.0.0.1:5070 dropped: unparsable``."""
+        return f"!! {self.transport} {format_address(self.source)} dropped: {self.reason}"
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        return {"time": self.time, "type": self.type, "reason": self.reason,
+                **_json_flow(self.transport, self.source, self.destination), "raw": self.raw}
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRecord:
+    """Something the client did that a test may want to know: a missed ACK, a late retry."""
+
+    type: ClassVar[str] = "finding"
+
+    time: float
+    """Wall-clock time."""
+    kind: str
+    """Short identifier, e.g. "no-ack", "stray-ack", "bad-request"."""
+    text: str
+    """What happened, in one line."""
+    call_id: str | None
+    """The Call-ID concerned, when known."""
+    details: dict[str, str]
+    """More facts, by name."""
+    transport: str | None = None
+    """The client's transport, when known."""
+    source: tuple[str, int] | None = None
+    """The client's address, when known."""
+    destination: tuple[str, int] | None = None
+    """sipfault's address, when known."""
+
+    def line(self) -> str:
+        """``!! finding no-ack: no ACK for the 486 [a84b4c76]``."""
+        return f"!! finding {self.kind}: {self.text} {_short(self.call_id)}"
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        record: dict[str, object] = {
+            "time": self.time, "type": self.type, "kind": self.kind, "text": self.text,
+            "call_id": self.call_id, "details": dict(self.details),
+        }
+        if (self.transport is not None and self.source is not None
+                and self.destination is not None):
+            record.update(_json_flow(self.transport, self.source, self.destination))
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class OtherRecord:
+    """Any other event (a timer fired, a fault applied, a binding expired), field by field."""
+
+    time: float
+    """Wall-clock time."""
+    type: str
+    """The event's class name in snake case, e.g. "binding_expired"."""
+    fields: dict[str, object]
+    """The event's fields (but its time) as plain values: numbers, text, lists, dicts."""
+    event: object = field(repr=False, compare=False)
+    """The core's event."""
+
+    def line(self) -> str:
+        """``   binding expired: aor=sip:alice@x contact=<sip:alice@127.0.0.1> forced=False``."""
+        values = " ".join(f"{name}={value}" for name, value in self.fields.items())
+        return f"{_INDENT}{self.type.replace('_', ' ')}: {values}"
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        return {"time": self.time, "type": self.type, **self.fields}
+
+
+Record = (
+    MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | OtherRecord
+)
+"""What happened, one record per core event."""
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _plain(value: object) -> object:
+    """A field value JSON can carry: numbers, text, bytes (the writer converts), or text."""
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return str(value)
+
+
+def _message_record(event: MessageReceived | MessageSent, wall: float) -> MessageRecord:
+    message = event.message
+    peer = event.peer
+    received = isinstance(event, MessageReceived)
+    if isinstance(message, Request):
+        method, uri, status, reason = message.method, message.uri, None, None
+    else:
+        assert isinstance(message, Response)
+        cseq = (message.headers.get("CSeq") or "").split()
+        method = cseq[-1] if len(cseq) == 2 else ""
+        uri, status, reason = None, message.status, message.reason
+    return MessageRecord(
+        "in" if received else "out", wall, peer.transport,
+        peer.remote if received else peer.local, peer.local if received else peer.remote,
+        method, uri, status, reason, message.body, event.data, message.first_line(), message,
+        event.retransmission, event.request if isinstance(event, MessageSent) else None,
+    )
+
+
+def _flow_from(peer: Peer) -> tuple[str, tuple[str, int], tuple[str, int]]:
+    """Transport, source, destination of what came from ``peer``."""
+    return peer.transport, peer.remote, peer.local
+
+
+def to_record(event: Event, wall: float) -> Record:
+    """The record of one core event that happened at wall-clock time ``wall``."""
+    if isinstance(event, MessageReceived | MessageSent):
+        return _message_record(event, wall)
+    if isinstance(event, RuleMatched):
+        return RuleRecord(wall, event.rule, event.method, event.call_id,
+                          *_flow_from(event.peer), request=event.request)
+    if isinstance(event, RequestUnmatched):
+        request = event.request
+        return UnmatchedRecord(wall, request.method, request.uri, event.status,
+                               request.headers.get("Call-ID"), *_flow_from(event.peer),
+                               request=request)
+    if isinstance(event, MessageDropped):
+        return DroppedRecord(wall, event.reason, *_flow_from(event.peer), raw=event.data)
+    if isinstance(event, Finding):
+        flow = _flow_from(event.peer) if event.peer is not None else (None, None, None)
+        return FindingRecord(wall, event.kind, event.text, event.call_id, dict(event.details),
+                             *flow)
+    fields = {
+        item.name: _plain(getattr(event, item.name))
+        for item in dataclasses.fields(event) if item.name != "time"
+    }
+    return OtherRecord(wall, _snake(type(event).__name__), fields, event)

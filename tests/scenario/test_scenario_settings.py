@@ -535,8 +535,8 @@ def test_auth_scalars_for_lists_and_www_challenge() -> None:
         (
             "users: {p: x}\npasswords: {}",
             "s.yaml:3:3: unknown key 'passwords' in auth "
-            "(expected one of: algorithms, challenge, max_attempts, methods, nonce_lifetime, qop, "
-            "realm, users)",
+            "(expected one of: algorithms, challenge, lockout, max_attempts, methods, "
+            "nonce_lifetime, qop, qop_required, realm, users)",
         ),
     ],
 )

@@ -349,7 +349,9 @@ def _decode_lines(bits: str, width: int, compression: Compression) -> DecodedPag
         content = segment_data[1:] if compression is Compression.MR else segment_data
         if "1" not in content:
             empty += 1
-            if empty >= 6:
+            if empty >= 2:
+                # RTC is six EOLs, but two in a row already end the page: what follows
+                # (the rest of RTC, fill) is no image.
                 complete = True
                 break
             continue
@@ -373,8 +375,6 @@ def _decode_lines(bits: str, width: int, compression: Compression) -> DecodedPag
         previous = row_of(changes, width)
         rows.append(previous)
         flags.append(False)
-    # Six EOLs are the formal RTC; trailing empty lines at the end of data count too.
-    complete = complete or empty >= 2
     return _finish(DecodedPage(rows, width, complete=complete), flags)
 
 

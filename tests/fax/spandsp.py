@@ -155,6 +155,8 @@ class T38Terminal:
     pacing: bool = True
     ident: str = "spandsp"
     log: bool = False
+    version: int = 0
+    """T.38 version of both ends (spandsp's own default is 0)."""
     sent: list[bytes] = field(default_factory=list)
     """IFP packets spandsp has sent and the test has not taken yet."""
     phase_e: int | None = None
@@ -171,6 +173,7 @@ class T38Terminal:
             self.lib.t38_terminal_set_config(self.state, T38_TERMINAL_OPTION_NO_PACING)
         self.t30 = self.lib.t38_terminal_get_t30_state(self.state)
         self.core = self.lib.t38_terminal_get_t38_core_state(self.state)
+        self.lib.t38_set_t38_version(self.core, self.version)
         if self.log:
             level = SPAN_LOG_FLOW | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG
             for logging in (self.lib.t30_get_logging_state(self.t30),
@@ -205,7 +208,9 @@ class T38Terminal:
         del level
         self.messages.append(text.decode(errors="replace").rstrip())
 
-    def feed(self, ifp: bytes) -> int:
+    def feed(self, ifp: bytes, seq: int | None = None) -> int:
+        if seq is not None:
+            self.rx_seq = seq
         result = int(self.lib.t38_core_rx_ifp_packet(self.core, ifp, len(ifp), self.rx_seq))
         self.rx_seq = (self.rx_seq + 1) & 0xFFFF
         return result

@@ -14,8 +14,8 @@ from PIL import Image
 
 from sipfault.fax.events import FaxEvent
 from sipfault.fax.faults import UdptlFaults
+from sipfault.fax.session import FaxSession
 from sipfault.fax.t30 import FaxTerminal
-from sipfault.fax.t38 import decode_ifp, encode_ifp
 from sipfault.fax.tiff import Page
 from sipfault.fax.udptl import UDPTLReceiver, UDPTLSender
 from tests.fax import spandsp
@@ -55,34 +55,26 @@ def read_spandsp_pages(path: Path) -> list[Image.Image]:
 def run_call(ours: FaxTerminal, theirs: spandsp.T38Terminal, *, limit: float = 400.0,
              our_faults: UdptlFaults | None = None, redundancy: int = 2,
              linger: float = 1.0) -> CallResult:
+    """Run until both ends reach phase E (and ``linger`` seconds more) or ``limit``."""
     result = CallResult(ours, theirs)
-    to_us = UDPTLSender(redundancy=redundancy)
     version = theirs.version
-    our_rx = UDPTLReceiver(version=version)
-    from_us = UDPTLSender(redundancy=redundancy)
+    session = FaxSession(ours, version=version, redundancy=redundancy, faults=our_faults)
+    to_us = UDPTLSender(redundancy=redundancy)
     their_rx = UDPTLReceiver(version=version)
     now = 0.0
-    ours.start(now)
+    session.start(now)
     finished_at: float | None = None
     while now < limit:
         theirs.advance(STEP_SAMPLES)
         for ifp in theirs.take():
-            for delivery in our_rx.receive(to_us.wrap(ifp)):
-                if delivery.ifp is None:
-                    ours.lost(1, now)
-                else:
-                    ours.receive(decode_ifp(delivery.ifp, version), now)
-        deadline = ours.next_deadline()
+            session.datagram_received(to_us.wrap(ifp), now)
+        deadline = session.next_deadline()
         if deadline is not None and deadline <= now:
-            ours.handle_timer(now)
-        for packet in ours.take_packets():
-            seq = from_us.seq
-            datagram = from_us.wrap(encode_ifp(packet, version))
-            wire = our_faults.apply(seq, datagram) if our_faults else [datagram]
-            for copy in wire:
-                for delivery in their_rx.receive(copy):
-                    if delivery.ifp is not None:
-                        theirs.feed(delivery.ifp, delivery.seq)
+            session.handle_timer(now)
+        for datagram in session.datagrams_to_send():
+            for delivery in their_rx.receive(datagram):
+                if delivery.ifp is not None:
+                    theirs.feed(delivery.ifp, delivery.seq)
         result.events += ours.take_events()
         now += STEP
         if ours.done and theirs.phase_e is not None:

@@ -62,6 +62,7 @@ T3 = 10.0
 T4 = 3.0
 T5 = 60.0
 RR_INTERVAL = 1.0
+DCN_GRACE = 1.0
 RETRIES = 3
 PPR_LIMIT = 4
 TCF_SECONDS = 1.5
@@ -262,6 +263,7 @@ class FaxTerminal:
         self._retries = 0
         self._silent_until = -1.0
         self._dcn_at: float | None = None
+        self._dcn_sent_by_us = False
         self._after_dcn_reported = False
         # Receiving.
         self._tcf_zero_run = 0
@@ -281,6 +283,9 @@ class FaxTerminal:
         self._ecm_block_count = 0
         self._ecm_dropped_once: set[tuple[int, int, int]] = set()
         self._unanswered: dict[str, float] = {}
+        """Commands left unanswered on purpose and when; removed when the far end repeats."""
+        self._repeated: set[str] = set()
+        self._forced_done: set[int] = set()
         self._dcn_mid_page_sent = False
         # Sending.
         self._modems: list[Modem] = []
@@ -382,12 +387,14 @@ class FaxTerminal:
                                            self._describe(frame)))
         self._check_after_dcn(frame.fcf.name)
         name = frame.fcf.name
-        if name in self._unanswered:
+        if name in self._unanswered or (name == "PPS" and "PPS" in self._unanswered):
             # The far end repeated a command we left unanswered, as T.30 §5.4 asks.
             del self._unanswered[name]
+            self._repeated.add(name)
         if name in ("PRI_MPS", "PRI_EOP", "PRI_EOM"):
             name = name[4:]
-        if name in self.faults.crp_on and name not in self._crp_done and self.role is Role.RECEIVE:
+        if (name in self.faults.crp_on and name not in self._crp_done and name != "DCS"
+                and self.role is Role.RECEIVE):
             self._crp_done.add(name)
             self._fault("crp", f"answered {name} with CRP")
             self._send_frames([Frame(FCF.CRP)])
@@ -424,6 +431,11 @@ class FaxTerminal:
             self._events.append(SignalEvent(self._now, False, event.indicator.name))
 
     def _check_after_dcn(self, what: str) -> None:
+        """T.30 §5.3.6.1.8: after DCN nothing more is sent (what was in flight is forgiven)."""
+        if what == "DCN" or self._dcn_at is None or self._after_dcn_reported:
+            return
+        if self._dcn_sent_by_us and self._now - self._dcn_at < DCN_GRACE:
+            return
         if self._dcn_at is not None and not self._after_dcn_reported:
             self._after_dcn_reported = True
             self._finding("sent-after-dcn", f"the far end sent {what} after DCN")
@@ -453,8 +465,9 @@ class FaxTerminal:
         last = frames[-1].fcf.name
         if self.faults.silence_after == last and self.faults.silence_seconds > 0:
             self._go_silent(last)
-        if frames[-1].fcf is FCF.DCN:
+        if frames[-1].fcf is FCF.DCN and self._now >= self._silent_until:
             self._dcn_at = self._now
+            self._dcn_sent_by_us = True
         return packets
 
     def _go_silent(self, after: str) -> None:
@@ -580,8 +593,20 @@ class FaxTerminal:
         assert self.session is not None
         return self._tcf_longest * 8 >= self.session.rate * 1.0
 
+    def _crp_instead_of_tcf_answer(self) -> bool:
+        """CRP for DCS: sent where CFR or FTT would be, after the TCF that follows DCS."""
+        if "DCS" in self.faults.crp_on and "DCS" not in self._crp_done:
+            self._crp_done.add("DCS")
+            self._fault("crp", "answered DCS with CRP")
+            self._send_frames([Frame(FCF.CRP)])
+            self._arm("T2", self.config.t2)
+            return True
+        return False
+
     def _answer_tcf_good(self, frame: Frame | None) -> State | None:
         assert self.session is not None
+        if self._crp_instead_of_tcf_answer():
+            return State.R_WAIT_COMMAND
         self._events.append(SignalEvent(
             self._now, False, f"TCF {self._tcf_octets} octets, {self._tcf_longest} zeros"))
         if self._ftt_left > 0:
@@ -594,6 +619,8 @@ class FaxTerminal:
         return State.R_WAIT_PAGE
 
     def _answer_tcf_bad(self, frame: Frame | None) -> State | None:
+        if self._crp_instead_of_tcf_answer():
+            return None
         self._send_frames([Frame(FCF.FTT)])
         self._arm("T2", self.config.t2)
         return None
@@ -614,7 +641,7 @@ class FaxTerminal:
     def _store_image(self, frame: Frame | None) -> State | None:
         self._arm("T2", self.config.t2)
         if (self.faults.dcn_mid_page == self._page_number and not self._dcn_mid_page_sent
-                and len(self._image) > 2000):
+                and len(self._image) > self.config.chunk):
             self._dcn_mid_page_sent = True
             self._fault("dcn-mid-page", f"DCN in the middle of page {self._page_number}")
             self._send_frames([Frame(FCF.DCN)])
@@ -635,8 +662,15 @@ class FaxTerminal:
         self._end_page(frame)
         return self._answer_post_page(frame)
 
-    def _page_verdict(self, page: Page) -> str:
+    def _forced_response(self) -> str | None:
         forced = self.faults.page_response.get(self._page_number)
+        if forced is None or self._page_number in self._forced_done:
+            return None
+        self._forced_done.add(self._page_number)
+        return forced
+
+    def _page_verdict(self, page: Page) -> str:
+        forced = self._forced_response()
         if forced:
             self._fault("page-response", f"answered page {self._page_number} with {forced}")
             return forced
@@ -651,7 +685,8 @@ class FaxTerminal:
         name = frame.fcf.name.removeprefix("PRI_")
         if name in self.faults.never_answer:
             self._fault("never-answer", f"left {name} unanswered")
-            self._unanswered.setdefault(name, self._now)
+            if name not in self._repeated:
+                self._unanswered.setdefault(name, self._now)
             self._arm("T2", self.config.t2 * 2)
             return State.R_WAIT_POST_PAGE
         page = self._page_result or Page([], WIDTH)
@@ -730,7 +765,9 @@ class FaxTerminal:
             return None
         if "PPS" in self.faults.never_answer:
             self._fault("never-answer", "left PPS unanswered")
-            self._unanswered.setdefault("PPS", self._now)
+            if "PPS" not in self._repeated:
+                self._unanswered.setdefault("PPS", self._now)
+            self._arm("T2", self.config.t2 * 2)
             return State.R_ECM_BLOCK if self.state is State.R_ECM_BLOCK else State.R_WAIT_PAGE
         # The count may be that of the last burst only (a resend): keep the largest seen.
         self._ecm_block_count = max(self._ecm_block_count, count)
@@ -768,7 +805,7 @@ class FaxTerminal:
         page = Page(decoded.rows, WIDTH, 204.0, self.session.resolution.y_dpi, decoded.bad_rows,
                     decoded.longest_bad_run)
         verdict = "MCF"
-        forced = self.faults.page_response.get(self._page_number)
+        forced = self._forced_response()
         if forced:
             self._fault("page-response", f"answered page {self._page_number} with {forced}")
             verdict = forced

@@ -58,7 +58,7 @@ def test_an_unanswered_post_page_message_is_repeated_then_spandsp_gives_up(
     call = spandsp_sends(tmp_path, FaxFaults(never_answer=frozenset({command})), ecm=ecm)
     assert call.theirs.phase_e == PhaseE.TX_PHDDEAD
     received = [line for line in call.lines() if line.startswith(f"t30 <- {command}")
-                or line.startswith(f"t30 <- PPS-MPS") and command == "PPS"]
+                or (line.startswith("t30 <- PPS-MPS") and command == "PPS")]
     assert len(received) >= 3  # the first and the repeats T.30 §5.4 asks for
     assert call.ours.findings == []
     assert call.ours.result is not PhaseE.OK

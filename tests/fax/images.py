@@ -18,7 +18,9 @@ def random_rows(width: int, count: int, seed: int) -> list[bytes]:
         while len(bits) < width:
             run = rng.choice([rng.randint(1, 5), rng.randint(1, 80), rng.randint(50, 900)])
             bits += ["1" if rng.random() < 0.35 else "0"] * run
-        rows.append(int("".join(bits[:width]), 2).to_bytes((width + 7) // 8, "big"))
+        stride = (width + 7) // 8
+        padded = "".join(bits[:width]).ljust(stride * 8, "0")
+        rows.append(int(padded, 2).to_bytes(stride, "big"))
     return rows
 
 

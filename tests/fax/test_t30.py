@@ -100,8 +100,8 @@ def test_finding_a_dcs_at_a_rate_the_dis_did_not_offer() -> None:
     assert "V.17 14400" in terminal.findings[0].text
 
 
-def _receiver_with_page(faults: FaxFaults = FaxFaults()) -> FaxTerminal:
-    terminal = FaxTerminal(Role.RECEIVE, faults=faults)
+def _receiver_with_page(faults: FaxFaults | None = None) -> FaxTerminal:
+    terminal = FaxTerminal(Role.RECEIVE, faults=faults or FaxFaults())
     terminal.start(0.0)
     session = Session(MODEMS[0], Resolution.FINE, Compression.MH)
     feed(terminal, packets_of(Frame(FCF.DCS, session.encode())), 1.0)

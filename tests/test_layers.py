@@ -18,6 +18,7 @@ PURE_LAYERS = {
     "sip": ("sip",),
     "model": ("sip", "model"),
     "core": ("sip", "model", "core"),
+    "fax": ("sip", "model", "fax"),
 }
 FORBIDDEN = ("asyncio", "socket", "ssl", "time", "yaml", "selectors", "threading")
 ROOT_MODULES = {"sipfault", "sipfault.version"}

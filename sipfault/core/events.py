@@ -96,8 +96,15 @@ class RuleMatched:
 
     time: float
     rule: str
+    """The rule's name, or "rule N" (its place in the scenario) when it has none."""
     method: str
+    """The request's method (also ``request.method``)."""
     call_id: str
+    """The request's Call-ID (also in ``request``)."""
+    request: Request | None = None
+    """The request the rule took; the UAS always sets it (None only in events made by hand)."""
+    peer: Peer | None = None
+    """Where the request came from; the UAS always sets it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,6 +167,14 @@ class ServerTransaction:
         if self.state is not State.TERMINATED:
             self._move(State.TERMINATED, now)
 
+    def abandon(self, now: float) -> None:
+        """A request the scenario never answers (a dropped one): nothing left to absorb.
+
+        Once the client would have given up (64*T1), the transaction ends unanswered.
+        """
+        if self.state in (State.TRYING, State.PROCEEDING):
+            self._move(State.TERMINATED, now)
+
     def _timer_g(self, now: float) -> None:
         """Timer G: re-send the final response, interval doubling up to T2 (§17.2.1)."""
         if self.state is not State.COMPLETED or self.last_response is None:

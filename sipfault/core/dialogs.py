@@ -196,13 +196,20 @@ class Dialogs:
         self._by_key[dialog.key] = dialog
         return dialog
 
-    def confirm(self, dialog: Dialog, response: Response, timers: Timers, now: float) -> None:
-        """A 2xx to ``dialog.invite`` went out: confirmed, and re-sent until its ACK."""
+    def answered(
+        self, dialog: Dialog, invite: InviteUnderway, response: Response, timers: Timers,
+        now: float,
+    ) -> None:
+        """A dialog-creating response to ``invite`` went out (§12.1.1, §13.3.1.4).
+
+        The dialog keeps the INVITE (a PRACK or a BYE looks there); a 2xx confirms it, and is
+        re-sent until its ACK.
+        """
+        dialog.invite = invite
+        if response.status < 200:
+            return
         _move(dialog, DialogState.CONFIRMED)
         dialog.acked = False
-        invite = dialog.invite
-        if invite is None:
-            raise RuntimeError("a 2xx confirms a dialog only with its INVITE")
         retransmission = _Retransmission2xx(self, dialog, response, invite, timers, now)
         # §13.3.1.4 names no timers; the journal calls them "2xx" and "2xx-timeout".
         dialog._retransmit = self._queue.schedule(

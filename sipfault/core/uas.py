@@ -7,6 +7,10 @@ what the stream framer cut) and sends :meth:`take_outgoing` to the peer each cam
 Request handling follows RFC 3261 §8.2 in order: well-formedness (400/416/505), transaction
 matching (§17.2.3), CANCEL (§9.2), method (501), extensions (420), content (415), dialog
 (481), then the scenario's rules, and the RFC defaults for what no rule takes.
+
+The state machines are tables elsewhere: server transactions in ``transactions.py``, dialogs
+in ``dialogs.py``; requests of our own (the BYE of an unacknowledged 2xx) are built and sent
+by ``requests.py``. The per-request state lives on the exchange (``exchange.py``).
 """
 
 from __future__ import annotations
@@ -692,9 +696,7 @@ class UserAgentServer:
                                           exchange.transaction.peer, exchange.session_id,
                                           exchange.session_version)
             exchange.dialog = dialog
-        dialog.invite = exchange
-        if response.status >= 200:
-            self._dialogs.confirm(dialog, response, self.scenario.timers, now)
+        self._dialogs.answered(dialog, exchange, response, self.scenario.timers, now)
 
     def _no_ack_2xx(self, dialog: Dialog, now: float) -> None:
         """§13.3.1.4: no ACK for the 2xx within 64*T1 ended the dialog: send a BYE."""

@@ -132,8 +132,11 @@ class Dialog:
                 timer.cancel()
 
 
+_NOWHERE: frozenset[DialogState] = frozenset()
+
+
 def _move(dialog: Dialog, new: DialogState) -> None:
-    if new not in TRANSITIONS.get(dialog.state, frozenset()):
+    if new not in TRANSITIONS.get(dialog.state, _NOWHERE):
         raise RuntimeError(f"dialog cannot go {dialog.state.value} -> {new.value}")
     dialog.state = new
 

@@ -174,8 +174,8 @@ class Exchange:
             text = self.fill(sdp)
             return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
         origin: Dialog | Exchange = self.dialog if self.dialog is not None else self
-        if origin.session_id == 0:
-            origin.session_id = new_session_id(rng)
+        if origin.session_id == 0:  # 0 stands for none yet, so never drawn
+            origin.session_id = rng.getrandbits(31) + 1
         origin.session_version += 1
         host = self.local_address()[0]
         request = self.request
@@ -184,8 +184,3 @@ class Exchange:
         if self.dialog is not None:
             self.dialog.offer_in_2xx = True
         return build_offer(host, origin.session_id, origin.session_version)
-
-
-def new_session_id(rng: random.Random) -> int:
-    """A sess-id for an SDP origin: never 0, which stands for none yet."""
-    return rng.getrandbits(31) + 1

@@ -253,7 +253,8 @@ class UserAgentServer:
         self._transactions[key] = tx
         their_tag = checked.to.tag
         to_tag = their_tag or self._new_tag()
-        dialog = self._dialogs.find(request.call_id, their_tag, checked.from_.tag)
+        dialog = (self._dialogs.find(request.call_id, their_tag, checked.from_.tag)
+                  if their_tag is not None else None)
         facts = RequestFacts(request, checked.ruri, peer, in_dialog=their_tag is not None)
         exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via)
         self._exchanges[key] = exchange

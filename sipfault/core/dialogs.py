@@ -148,14 +148,14 @@ class Dialogs:
     within 64*T1 (the UAS then sends its BYE). Both are bound once and shared by every dialog.
     """
 
-    __slots__ = ("_by_key", "_on_no_ack", "_queue", "resend")
+    __slots__ = ("_by_key", "_on_no_ack", "_queue", "_resend")
 
     def __init__(
         self, queue: TimerQueue, resend: Resend2xx, on_no_ack: Callable[[Dialog, float], None]
     ) -> None:
         self._by_key: dict[DialogKey, Dialog] = {}
         self._queue = queue
-        self.resend = resend
+        self._resend = resend
         self._on_no_ack = on_no_ack
 
     def __len__(self) -> int:
@@ -283,7 +283,7 @@ class _Retransmission2xx:
                 self._give_up_at, self.give_up, "2xx-timeout", self.response
             )
             self._give_up_at = None
-        self._dialogs.resend(self.response, dialog.peer, self.invite, at)
+        self._dialogs._resend(self.response, dialog.peer, self.invite, at)
         self._interval = min(2 * self._interval, self._timers.t2)
         dialog._retransmit = queue.schedule(
             at + self._interval, self.retransmit, "2xx", self.response

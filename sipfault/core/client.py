@@ -1,4 +1,7 @@
-"""Requests the UAS sends itself: BYE, for now (RFC 3261 §17.1.2 non-INVITE client transaction)."""
+"""The client transaction of a request the UAS sends itself (RFC 3261 §17.1.2, non-INVITE).
+
+``requests.py`` builds those requests and keeps their transactions by branch.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ from sipfault.sip.message import Request, Response
 
 class ClientTransaction:
     """A non-INVITE client transaction: Timer E re-sends over UDP, Timer F gives up (§17.1.2)."""
+
+    __slots__ = ("_done", "_interval", "_on_done", "_queue", "_retransmit", "_send", "_timeout",
+                 "_timers", "branch", "final", "peer", "request")
 
     def __init__(
         self,

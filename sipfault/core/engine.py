@@ -8,7 +8,7 @@ run can be repeated exactly.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sipfault.core.capabilities import allowed_methods
 from sipfault.core.events import Peer
@@ -62,6 +62,11 @@ class ScenarioEngine:
         """Use new rules from now on; counters start again."""
         self.scenario = scenario
         self._counts.clear()
+        self.allow = ", ".join(allowed_methods(self.methods))
+
+    def append(self, rule: Rule) -> None:
+        """Add a rule after the others; the earlier rules keep their counters (and places)."""
+        self.scenario = replace(self.scenario, rules=(*self.scenario.rules, rule))
         self.allow = ", ".join(allowed_methods(self.methods))
 
     @property

@@ -96,7 +96,9 @@ class RuleMatched:
 
     time: float
     rule: str
+    """The rule's name, or "rule N" (its place in the scenario) when it has none."""
     method: str
+    """The request's method (also ``request.method``)."""
     call_id: str
     request: Request
     """The request the rule took."""

@@ -7,10 +7,12 @@ scenario's placeholders stand for.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 from sipfault.core.dialogs import Dialog
 from sipfault.core.engine import RequestFacts
+from sipfault.core.faults import FaultedResponse
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.responses import response_vias
 from sipfault.core.session_timer import SessionTimer
@@ -46,8 +48,7 @@ class Exchange:
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
         "_pending", "_top_via", "_vias", "dialog", "faulted", "in_dialog", "reliable", "request",
-        "ruri",
-        "session_timer", "to_tag", "transaction",
+        "ruri", "session_id", "session_timer", "session_version", "to_tag", "transaction",
     )
 
     def __init__(
@@ -72,8 +73,12 @@ class Exchange:
         """RFC 3262 state, once a reliable provisional has been sent."""
         self.session_timer: SessionTimer | None = None
         """RFC 4028 session timer the INVITE asked for, once accepted."""
-        self.faulted: tuple[int, ...] = ()
-        """Ids of responses sent with a scenario fault, forgotten when the exchange ends."""
+        self.faulted: tuple[FaultedResponse, ...] = ()
+        """Responses sent under a scenario fault, forgotten when the exchange ends."""
+        self.session_id = 0
+        """The SDP origin's sess-id while no dialog holds it (:meth:`session_body`)."""
+        self.session_version = 0
+        """The sess-version of the last SDP sent while no dialog holds it."""
 
     @property
     def facts(self) -> RequestFacts:
@@ -94,6 +99,11 @@ class Exchange:
         if self._pending is None:
             self._pending = []
         self._pending.append(queue.schedule(at, action))
+
+    def stop_if_unanswered(self) -> None:
+        """Forget the steps still to come unless a final response went (its dialog ended)."""
+        if not self.transaction.final_sent:
+            self.cancel_pending()
 
     def cancel_pending(self) -> None:
         """Forget steps not yet taken (a final response went, or a CANCEL came)."""
@@ -152,15 +162,25 @@ class Exchange:
         """Scenario text with its placeholders filled (never evaluated, DESIGN.md)."""
         return fill_placeholders(text, self.placeholders()) if "{" in text else text
 
-    def session_body(self, sdp: str) -> bytes:
-        """SDP for a response: an answer to the request's offer, an offer, or literal text."""
+    def session_body(self, sdp: str, rng: random.Random) -> bytes:
+        """SDP for a response: an answer to the request's offer, an offer, or literal text.
+
+        The ``o=`` line's sess-id is drawn from ``rng`` once per dialog and its sess-version
+        goes up by one with every SDP the dialog sends (RFC 4566 §5.2, RFC 3264 §8), so a
+        run is repeated exactly from its seed. Before the dialog exists (the response that
+        creates it), the exchange holds them, and the dialog takes them over.
+        """
+        if sdp != "answer":
+            text = self.fill(sdp)
+            return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        origin: Dialog | Exchange = self.dialog if self.dialog is not None else self
+        if origin.session_id == 0:  # 0 stands for none yet, so never drawn
+            origin.session_id = rng.getrandbits(31) + 1
+        origin.session_version += 1
         host = self.local_address()[0]
-        session_id = abs(hash(self.request.headers.get("Call-ID", ""))) % 10**9
-        if sdp == "answer":
-            if self.request.body and self.request.content_type == "application/sdp":
-                return build_answer(self.request.body, host, session_id)
-            if self.dialog is not None:
-                self.dialog.offer_in_2xx = True
-            return build_offer(host, session_id)
-        text = self.fill(sdp)
-        return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        request = self.request
+        if request.body and request.content_type == "application/sdp":
+            return build_answer(request.body, host, origin.session_id, origin.session_version)
+        if self.dialog is not None:
+            self.dialog.offer_in_2xx = True
+        return build_offer(host, origin.session_id, origin.session_version)

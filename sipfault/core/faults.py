@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from sipfault.sip.message import Response
+
 FaultFunction = Callable[[bytes, int], list[bytes]]
 
 _CONTENT_LENGTH_RE = re.compile(rb"^(Content-Length|l)[ \t]*:[ \t]*(\d+)\r\n", re.M | re.I)
@@ -76,3 +78,24 @@ FAULT_FUNCTIONS: dict[str, FaultFunction] = {
 def apply_fault(name: str, data: bytes, attempt: int) -> list[bytes]:
     """What to emit for transmission number ``attempt`` of ``data`` under fault ``name``."""
     return FAULT_FUNCTIONS[name](data, attempt)
+
+
+class FaultedResponse:
+    """A response sent under a fault, and how many times it has gone out so far.
+
+    The exchange that sent it keeps it, so retransmissions (by the transaction, the 2xx and
+    reliable 1xx timers) go through the same fault, and it is forgotten with the exchange.
+    """
+
+    __slots__ = ("fault", "response", "sends")
+
+    def __init__(self, response: Response, fault: str) -> None:
+        self.response = response
+        self.fault = fault
+        self.sends = 0
+
+    def emit(self, data: bytes) -> tuple[int, list[bytes]]:
+        """The attempt number of this transmission of ``data``, and what goes out instead."""
+        attempt = self.sends
+        self.sends = attempt + 1
+        return attempt, apply_fault(self.fault, data, attempt)

@@ -34,7 +34,8 @@ class State(enum.Enum):
 
 
 TRANSITIONS: dict[tuple[bool, State], frozenset[State]] = {
-    # (is INVITE, from) -> allowed next states
+    # (is INVITE, from) -> allowed next states. Trying or Proceeding -> Terminated is a
+    # request the scenario never answers, abandoned after 64*T1 (:meth:`abandon`).
     (True, State.PROCEEDING): frozenset(
         {State.PROCEEDING, State.COMPLETED, State.ACCEPTED, State.TERMINATED}
     ),
@@ -45,6 +46,8 @@ TRANSITIONS: dict[tuple[bool, State], frozenset[State]] = {
     (False, State.PROCEEDING): frozenset({State.PROCEEDING, State.COMPLETED, State.TERMINATED}),
     (False, State.COMPLETED): frozenset({State.TERMINATED}),
 }
+
+_NOWHERE: frozenset[State] = frozenset()
 
 TransactionKey = tuple[str, ...]
 
@@ -117,7 +120,7 @@ class ServerTransaction:
         return self.last_response is not None and self.last_response.status >= 200
 
     def _move(self, new: State, now: float) -> None:
-        allowed = TRANSITIONS.get((self.is_invite, self.state), frozenset())
+        allowed = TRANSITIONS.get((self.is_invite, self.state), _NOWHERE)
         if new not in allowed:
             raise RuntimeError(f"transaction cannot go {self.state.value} -> {new.value}")
         self.state = new
@@ -165,6 +168,14 @@ class ServerTransaction:
 
     def _terminate(self, now: float) -> None:
         if self.state is not State.TERMINATED:
+            self._move(State.TERMINATED, now)
+
+    def abandon(self, now: float) -> None:
+        """A request the scenario never answers (a dropped one): nothing left to absorb.
+
+        Once the client would have given up (64*T1), the transaction ends unanswered.
+        """
+        if self.state in (State.TRYING, State.PROCEEDING):
             self._move(State.TERMINATED, now)
 
     def _timer_g(self, now: float) -> None:

@@ -7,14 +7,16 @@ what the stream framer cut) and sends :meth:`take_outgoing` to the peer each cam
 Request handling follows RFC 3261 §8.2 in order: well-formedness (400/416/505), transaction
 matching (§17.2.3), CANCEL (§9.2), method (501), extensions (420), content (415), dialog
 (481), then the scenario's rules, and the RFC defaults for what no rule takes.
+
+The state machines are tables elsewhere: server transactions in ``transactions.py``, dialogs
+in ``dialogs.py``; requests of our own (the BYE of an unacknowledged 2xx) are built and sent
+by ``requests.py``. The per-request state lives on the exchange (``exchange.py``).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
-from typing import Any
 
 from sipfault.core.auth import Authenticator
 from sipfault.core.capabilities import (
@@ -27,7 +29,7 @@ from sipfault.core.capabilities import (
 )
 from sipfault.core.client import ClientTransaction
 from sipfault.core.dial import REDIRECT_USER, dial_a_code_steps
-from sipfault.core.dialogs import Dialog, DialogKey, DialogState
+from sipfault.core.dialogs import Dialog, Dialogs, DialogState, InviteUnderway
 from sipfault.core.engine import RequestFacts, ScenarioEngine
 from sipfault.core.events import (
     BindingExpired,
@@ -44,7 +46,7 @@ from sipfault.core.events import (
     TimerFired,
 )
 from sipfault.core.exchange import Exchange
-from sipfault.core.faults import apply_fault
+from sipfault.core.faults import FaultedResponse
 from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
@@ -54,6 +56,7 @@ from sipfault.core.reliable import (
     client_supports,
     first_rseq,
 )
+from sipfault.core.requests import ClientRequests, in_dialog_request
 from sipfault.core.required import FieldSources, code_fields, may_need_fields
 from sipfault.core.responses import apply_overrides, build_response, response_vias
 from sipfault.core.session_timer import SessionTimer
@@ -87,20 +90,21 @@ class UserAgentServer:
         self.timers = TimerQueue()
         self.timers.observer = self._timer_fired
         self.server_header = server_header
-        self._rng = rng if rng is not None else random.Random()
+        # Tags, branches, nonces and SDP session ids: from the run's seed unless given, so a
+        # run is repeated exactly (a seed of its own, not the rules' generator's sequence).
+        self._rng = rng if rng is not None else random.Random(f"{self.engine.seed}/uas")
         self._transactions: dict[TransactionKey, ServerTransaction] = {}
         self._exchanges: dict[TransactionKey, Exchange] = {}
-        self._dialogs: dict[DialogKey, Dialog] = {}
-        self._clients: dict[str, ClientTransaction] = {}
         self._outgoing: list[Outgoing] = []
         self._events: list[Event] = []
         self.registrar = Registrar(scenario.registrar, scenario.defaults, wall_clock)
         self._expiry_timer: Timer | None = None
-        self._response_faults: dict[int, list[Any]] = {}  # id(response) -> [fault, sends]
         self.auth = self._authenticator(scenario)
         # Bound once and shared: a bound method per transaction would be three more objects
         # for the garbage collector to track, each kept for 64*T1.
         self._tx_callbacks = (self._send_response, self._transaction_terminated, self._no_ack)
+        self._dialogs = Dialogs(self.timers, self._resend_2xx, self._no_ack_2xx)
+        self._requests = ClientRequests(self.timers, self._send_request, self._no_response)
 
     # ----------------------------------------------------------------- the sans-I/O surface
 
@@ -122,12 +126,14 @@ class UserAgentServer:
             self.auth = self._authenticator(scenario)
 
     def add_rule(self, rule: Rule) -> None:
-        """Append a rule; unlike :meth:`replace_scenario`, the rules before it keep counting."""
-        self.engine.scenario = replace(self.scenario, rules=(*self.scenario.rules, rule))
+        """Try ``rule`` after the scenario's others; their counters carry on (unlike
+        :meth:`replace_scenario`, which starts them again)."""
+        self.engine.append(rule)
 
     @property
     def seed(self) -> int:
-        """The seed of the scenario's random draws (``probability``)."""
+        """The run's seed: rules' ``probability`` draws, and tags and SDP ids unless an
+        ``rng`` was given, repeat with it."""
         return self.engine.seed
 
     def bindings(self, now: float) -> dict[str, list[Binding]]:
@@ -170,7 +176,7 @@ class UserAgentServer:
     @property
     def dialogs(self) -> list[Dialog]:
         """Dialogs alive now."""
-        return list(self._dialogs.values())
+        return self._dialogs.alive()
 
     def receive(self, data: bytes, peer: Peer, now: float) -> None:
         """One whole message from ``peer`` (a datagram, or one message the framer cut).
@@ -247,7 +253,8 @@ class UserAgentServer:
         self._transactions[key] = tx
         their_tag = checked.to.tag
         to_tag = their_tag or self._new_tag()
-        dialog = self._find_dialog(request, their_tag, checked.from_.tag)
+        dialog = (self._dialogs.find(request.call_id, their_tag, checked.from_.tag)
+                  if their_tag is not None else None)
         facts = RequestFacts(request, checked.ruri, peer, in_dialog=their_tag is not None)
         exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via)
         self._exchanges[key] = exchange
@@ -357,12 +364,10 @@ class UserAgentServer:
         if dialog is None:
             self._reply(exchange, 481, now)
             return False
-        number = exchange.request.cseq[0]
-        if dialog.remote_cseq is not None and number < dialog.remote_cseq:
+        if not dialog.in_order(exchange.request.cseq[0]):
             self._reply(exchange, 500, now, reason="Request Out Of Order",
                         extra=[("Retry-After", "1")])
             return False
-        dialog.remote_cseq = number
         return True
 
     def _default(self, exchange: Exchange, now: float) -> None:
@@ -383,7 +388,7 @@ class UserAgentServer:
             self._reply(exchange, answer.status, now, reason=answer.reason, extra=answer.headers)
             self._arm_expiry()
         elif method == "BYE" and dialog is not None:  # §15.1.2
-            self._end_dialog(dialog, now)
+            self._dialogs.end(dialog)
             self._reply(exchange, 200, now)
         elif method in ("INVITE", "UPDATE") and dialog is not None:  # §14.2 target refresh
             self._reply_step(exchange, Reply(200, sdp="answer"), now)
@@ -405,7 +410,7 @@ class UserAgentServer:
         if rule.drop:
             # Never answered; forget the transaction when the client would have given up.
             exchange.defer(self.timers, now + 64 * self.scenario.timers.t1,
-                           lambda at: self._abandon(exchange, at))
+                           exchange.transaction.abandon)
             return
         steps = rule.reply
         if rule.dial_a_code is not None:
@@ -425,12 +430,6 @@ class UserAgentServer:
     def _step_action(self, exchange: Exchange, step: Reply) -> Callable[[float], None]:
         return lambda when: self._reply_step(exchange, step, when)
 
-    def _abandon(self, exchange: Exchange, now: float) -> None:
-        tx = exchange.transaction
-        if tx.state in (State.TRYING, State.PROCEEDING):
-            tx.state = State.TERMINATED  # never answered: nothing left to absorb
-            self._transaction_terminated(tx, now)
-
     def _reply_step(self, exchange: Exchange, step: Reply, now: float) -> None:
         """Send one scripted response, unless the transaction has moved past it."""
         tx = exchange.transaction
@@ -446,7 +445,7 @@ class UserAgentServer:
         content_type: str | None = None
         if step.sdp is not None:
             content_type = "application/sdp"
-            body = exchange.session_body(step.sdp)
+            body = exchange.session_body(step.sdp, self._rng)
         elif step.body is not None:
             body = exchange.fill(step.body).encode()
             content_type = "text/plain"
@@ -536,8 +535,7 @@ class UserAgentServer:
         if overrides or omit:
             apply_overrides(response, overrides, omit)
         if fault is not None:
-            self._response_faults[id(response)] = [fault, 0]
-            exchange.faulted += (id(response),)
+            exchange.faulted += (FaultedResponse(response, fault),)
         if not tx.respond(response, now):
             return
         if rseq is not None and exchange.reliable is not None:
@@ -546,7 +544,7 @@ class UserAgentServer:
             self._update_dialog(exchange, response, now)
         elif (is_invite and status >= 300 and exchange.dialog is not None
               and exchange.dialog.state is DialogState.EARLY):
-            self._end_dialog(exchange.dialog, now)
+            self._dialogs.end(exchange.dialog)
         if status >= 200:
             exchange.cancel_pending()
             if exchange.reliable is not None and status >= 300:
@@ -580,7 +578,7 @@ class UserAgentServer:
         return ReliableProvisionals(
             exchange.request, first_rseq(self._rng), self.scenario.timers, self.timers,
             lambda response, at: self._emit(response, exchange.transaction.peer, at, True,
-                                            exchange.request),
+                                            exchange.request, exchange.faulted),
             lambda at: self._prack_timeout(exchange, at),
         )
 
@@ -596,26 +594,39 @@ class UserAgentServer:
     def _send_response(
         self, response: Response, peer: Peer, tx: ServerTransaction, again: bool, now: float
     ) -> None:
-        self._emit(response, peer, now, again, tx.request)
+        """A server transaction sends (or re-sends) a response."""
+        exchange = self._exchanges.get(tx.key)
+        self._emit(response, peer, now, again, tx.request,
+                   exchange.faulted if exchange is not None else ())
+
+    def _resend_2xx(
+        self, response: Response, peer: Peer, invite: InviteUnderway, now: float
+    ) -> None:
+        """A dialog re-sends the 2xx to its INVITE (§13.3.1.4)."""
+        self._emit(response, peer, now, True, invite.request, invite.faulted)
+
+    def _send_request(self, request: Request, peer: Peer, again: bool, now: float) -> None:
+        """A client transaction of ours sends (or re-sends) its request."""
+        self._emit(request, peer, now, again)
 
     def _emit(
         self, message: Message, peer: Peer, now: float, again: bool,
-        request: Request | None = None,
+        request: Request | None = None, faults: tuple[FaultedResponse, ...] = (),
     ) -> None:
+        """Serialize and send, through the scenario fault the exchange gave this message."""
         data = message.to_bytes()
-        fault = self._response_faults.get(id(message)) if self._response_faults else None
-        if fault is None:
-            self._outgoing.append(Outgoing(data, peer))
-            self._events.append(MessageSent(now, peer, message, data, again, request))
-            return
-        name, attempt = fault
-        fault[1] = attempt + 1
-        emitted = apply_fault(name, data, attempt)
-        self._events.append(FaultApplied(now, name, message.headers.get("Call-ID"), attempt,
-                                         len(emitted)))
-        for item in emitted:
-            self._outgoing.append(Outgoing(item, peer))
-            self._events.append(MessageSent(now, peer, message, item, again, request))
+        for faulted in faults:
+            if faulted.response is message:
+                attempt, emitted = faulted.emit(data)
+                self._events.append(FaultApplied(now, faulted.fault,
+                                                 message.headers.get("Call-ID"), attempt,
+                                                 len(emitted)))
+                for item in emitted:
+                    self._outgoing.append(Outgoing(item, peer))
+                    self._events.append(MessageSent(now, peer, message, item, again, request))
+                return
+        self._outgoing.append(Outgoing(data, peer))
+        self._events.append(MessageSent(now, peer, message, data, again, request))
 
     def _reject(
         self, error: SipParseError, data: bytes, peer: Peer, now: float, close: bool = False
@@ -655,13 +666,9 @@ class UserAgentServer:
         if tx is not None and tx.state in (State.COMPLETED, State.CONFIRMED):
             tx.on_ack(now)
             return
-        dialog = self._find_dialog(ack, checked.to.tag, checked.from_.tag)
+        dialog = self._dialogs.find(ack.call_id, checked.to.tag, checked.from_.tag)
         if dialog is not None:
-            if not dialog.acked:
-                dialog.acked = True
-                dialog.stop_retransmission()
-                if dialog.state is DialogState.EARLY:
-                    dialog.state = DialogState.CONFIRMED
+            self._dialogs.acknowledge(dialog)
             return
         self._events.append(Finding(now, "stray-ack", "ACK matched no transaction or dialog",
                                     ack.headers.get("Call-ID"), peer))
@@ -682,58 +689,20 @@ class UserAgentServer:
 
     # --------------------------------------------------------------------------- dialogs
 
-    def _find_dialog(
-        self, request: Request, to_tag: str | None, from_tag: str | None
-    ) -> Dialog | None:
-        """The dialog of a request with these To and From tags (§12.2.2), if any."""
-        if to_tag is None:
-            return None
-        return self._dialogs.get((request.call_id, to_tag, from_tag or ""))
-
     def _update_dialog(self, exchange: Exchange, response: Response, now: float) -> None:
         """§12.1.1: a 1xx with a tag makes an early dialog, a 2xx confirms it."""
-        request = exchange.request
         dialog = exchange.dialog
         if dialog is None:
-            contacts = request.headers.values("Contact")
-            target = contacts[0] if contacts else request.headers.get("From", "")
-            dialog = Dialog(
-                call_id=request.call_id,
-                local_tag=exchange.to_tag,
-                remote_tag=request.from_.tag or "",
-                peer=exchange.transaction.peer,
-                local_uri=request.headers.get("To", "") or "",
-                remote_uri=request.headers.get("From", "") or "",
-                remote_target=target or "",
-                route_set=request.headers.values("Record-Route"),
-                remote_cseq=request.cseq[0],
-            )
-            self._dialogs[dialog.key] = dialog
+            dialog = self._dialogs.create(exchange.request, exchange.to_tag,
+                                          exchange.transaction.peer, exchange.session_id,
+                                          exchange.session_version)
             exchange.dialog = dialog
-        dialog.invite = exchange
-        if response.status >= 200:
-            dialog.state = DialogState.CONFIRMED
-            dialog.acked = False
-            dialog.start_2xx_retransmission(
-                response, self.scenario.timers, self.timers,
-                lambda r, p, at: self._emit(r, p, at, True, request), self._no_ack_2xx, now,
-            )
-
-    def _end_dialog(self, dialog: Dialog, now: float) -> None:
-        del now
-        dialog.state = DialogState.TERMINATED
-        dialog.stop_retransmission()
-        self._dialogs.pop(dialog.key, None)
-        invite = dialog.invite  # an INVITE still ringing ends too
-        if invite is not None and not invite.transaction.final_sent:
-            invite.cancel_pending()
-        dialog.invite = None
+        self._dialogs.answered(dialog, exchange, response, self.scenario.timers, now)
 
     def _no_ack_2xx(self, dialog: Dialog, now: float) -> None:
-        """§13.3.1.4: no ACK for the 2xx within 64*T1: end the dialog with a BYE."""
+        """§13.3.1.4: no ACK for the 2xx within 64*T1 ended the dialog: send a BYE."""
         self._events.append(Finding(now, "no-ack", "no ACK for the 2xx within 64*T1; sent BYE",
                                     dialog.call_id, dialog.peer))
-        self._end_dialog(dialog, now)
         self._send_bye(dialog, now)
 
     def _no_ack(self, tx: ServerTransaction, now: float) -> None:
@@ -742,54 +711,23 @@ class UserAgentServer:
                                     f"no ACK for the {status} within 64*T1 (Timer H)",
                                     tx.request.headers.get("Call-ID"), tx.peer))
 
+    # ----------------------------------------------------------------- requests of our own
+
     def _send_bye(self, dialog: Dialog, now: float) -> None:
         """A BYE of our own, with its client transaction (§15.1.1, §17.1.2)."""
         branch = "z9hG4bK" + self._new_tag(12)
-        dialog.local_cseq += 1
-        host, port = dialog.peer.local
-        host_text = f"[{host}]" if ":" in host else host
-        target = dialog.remote_target
-        if "<" in target:
-            target = target[target.index("<") + 1:target.index(">")]
-        bye = Request("BYE", target or dialog.remote_uri)
-        via = f"SIP/2.0/{dialog.peer.transport.upper()} {host_text}:{port};branch={branch};rport"
-        bye.headers.add("Via", via)
-        bye.headers.add("Max-Forwards", "70")
-        bye.headers.add("From", f"{dialog.local_uri};tag={dialog.local_tag}")
-        bye.headers.add("To", dialog.remote_uri)
-        bye.headers.add("Call-ID", dialog.call_id)
-        bye.headers.add("CSeq", f"{dialog.local_cseq} BYE")
-        for route in dialog.route_set:
-            bye.headers.add("Route", route)
-        if self.server_header:
-            bye.headers.add("User-Agent", self.server_header)
-        bye.headers.add("Content-Length", "0")
-        client = ClientTransaction(
-            bye, branch, dialog.peer, self.scenario.timers, self.timers,
-            lambda message, peer, again, at: self._emit(message, peer, at, again),
-            self._client_done,
-        )
-        self._clients[branch] = client
-        client.start(now)
+        bye = in_dialog_request(dialog, "BYE", branch, user_agent=self.server_header)
+        self._requests.start(bye, branch, dialog.peer, self.scenario.timers, now)
 
-    def _client_done(self, client: ClientTransaction, response: Response | None,
-                     now: float) -> None:
-        self._clients.pop(client.branch, None)
-        if response is None:
-            self._events.append(Finding(now, "no-response", "no final response to our BYE",
-                                        client.request.headers.get("Call-ID"), client.peer))
+    def _no_response(self, client: ClientTransaction, now: float) -> None:
+        self._events.append(Finding(now, "no-response",
+                                    f"no final response to our {client.request.method}",
+                                    client.request.headers.get("Call-ID"), client.peer))
 
     def _on_response(self, response: Response, data: bytes, peer: Peer, now: float) -> None:
         """Responses can only answer our own requests; anything else is dropped (§8.1.3.3)."""
-        try:
-            branch = response.top_via.branch or ""
-        except SipParseError:
-            branch = ""
-        client = self._clients.get(branch)
-        if client is None:
+        if not self._requests.on_response(response, now):
             self._events.append(MessageDropped(now, peer, data, "response matches no request"))
-            return
-        client.on_response(response, now)
 
     # ------------------------------------------------------------------------ bookkeeping
 
@@ -799,8 +737,6 @@ class UserAgentServer:
         exchange = self._exchanges.pop(tx.key, None)
         if exchange is not None:
             exchange.cancel_pending()
-            for response_id in exchange.faulted:
-                self._response_faults.pop(response_id, None)
 
     def _random_bytes(self, size: int) -> bytes:
         return self._rng.getrandbits(size * 8).to_bytes(size, "big")

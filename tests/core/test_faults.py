@@ -58,3 +58,20 @@ rules:
 """)
     h.feed(request())
     assert [data.split(b"\r\n")[0] for data in h.unparsable] == [b"SIP/2.0 701 Unknown Status"]
+
+
+def test_a_fault_follows_a_final_response_through_timer_g_until_its_exchange_ends() -> None:
+    h = Harness.from_yaml("""
+timers: {t1: 500ms}
+rules:
+  - match: {method: INVITE}
+    reply: [{code: 486, fault: duplicate}]
+""")
+    assert statuses(h.feed(request())) == [486, 486]
+    assert statuses(h.advance(0.5)) == [486, 486]  # Timer G re-sends through the fault
+    assert statuses(h.advance(40)) != []
+    attempts = [e.attempt for e in h.events if isinstance(e, FaultApplied)]
+    assert attempts == list(range(len(attempts))) and len(attempts) > 2
+    # A new INVITE on the same branch after the transaction ended is a new exchange.
+    assert statuses(h.feed(request())) == [486, 486]
+    assert [e.attempt for e in h.events if isinstance(e, FaultApplied)][-1] == 0

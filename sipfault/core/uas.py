@@ -332,6 +332,11 @@ class UserAgentServer:
     def _authenticate(self, exchange: Exchange, now: float) -> bool:
         """RFC 3261 §22: challenge, re-challenge, or refuse; True when the request may pass."""
         outcome = self.auth.check(exchange.request, now)
+        if outcome.notice is not None:
+            kind, text = outcome.notice
+            self._events.append(Finding(now, kind, text, exchange.request.headers.get("Call-ID"),
+                                        exchange.transaction.peer,
+                                        {"user": outcome.username or ""}))
         if outcome.kind == "ok":
             return True
         self._reply(exchange, outcome.status, now, reason=outcome.reason,

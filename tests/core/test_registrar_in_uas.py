@@ -57,6 +57,21 @@ def test_wrong_password_ends_in_403() -> None:
     assert h.findings("auth-failed")
 
 
+def test_rfc2069_register_is_accepted_with_a_finding_naming_rfc7616() -> None:
+    h = Harness.from_yaml("auth: {realm: bench, users: {printer: fax-secret}}\nrules: []\n")
+    challenge = response(h.feed(register("z9hG4bK-1", 1)), 401)
+    (offered,) = challenge.headers.lines("WWW-Authenticate")  # MD5 alone, qop="auth"
+    _, params = parse_auth_params(offered)
+    assert (params["algorithm"], params["qop"]) == ("MD5", "auth")
+    digest = compute_response(Algorithm.MD5, "printer", "bench", "fax-secret", "REGISTER",
+                              "sip:127.0.0.1", params["nonce"], 0, "", None)
+    old_style = (f'Authorization: Digest username="printer", realm="bench", '
+                 f'nonce="{params["nonce"]}", uri="sip:127.0.0.1", response="{digest}"')
+    assert statuses(h.feed(register("z9hG4bK-2", 2, old_style))) == [200]
+    (finding,) = h.findings("digest-without-qop")
+    assert "RFC 7616 §3.4" in finding.text and finding.details == {"user": "printer"}
+
+
 def test_binding_expiry_is_journaled_on_the_clock() -> None:
     h = Harness.from_yaml("rules: []\n")
     assert statuses(h.feed(register("z9hG4bK-1", 1, expires=120))) == [200]

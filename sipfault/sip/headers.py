@@ -8,8 +8,10 @@ unchanged message serializes to exactly the bytes it was parsed from.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.memo import Memo
 
 # RFC 3261 §7.3.3 and the IANA registry's compact forms.
 COMPACT_FORMS: dict[str, str] = {
@@ -73,18 +75,18 @@ SINGLE_HEADERS: frozenset[str] = frozenset(
 )
 
 
-_KEYS: dict[str, str] = {}
+# Header names repeat in every message; a memo turns the lower-casing and the compact-form
+# lookup into one dict hit. Names a peer makes long are not kept (see sipfault.sip.memo).
+_KEYS: Memo[str, str] = Memo("header keys", entries=4096, longest=64, size=len)
+_known_key = _KEYS.get
 
 
 def header_key(name: str) -> str:
     """Case-insensitive lookup key of a header name, with compact forms expanded (§7.3.3)."""
-    key = _KEYS.get(name)
+    key = _known_key(name)
     if key is None:
         key = _compute_key(name)
-        # Names repeat, so a memo keeps lookups cheap; bounded in entries and in name length,
-        # or distinct 60 KB names from a peer would pin hundreds of MiB.
-        if len(_KEYS) < 4096 and len(name) <= 64:
-            _KEYS[name] = key
+        _KEYS.remember(name, key)
     return key
 
 
@@ -150,10 +152,15 @@ def split_list(value: str) -> list[str]:
 Field = tuple[str, str, bytes | None, str]
 """One field line as :class:`Headers` stores it: (name, value, raw bytes or None, lookup key).
 
-Plain tuples of strings rather than objects: the garbage collector stops tracking them, and a
-server keeps every message of the last 64*T1 seconds (Timers J and L), so a busy server holds
-millions of fields that a full collection would otherwise walk again and again.
+The layout is this module's own: other modules make fields with :func:`built_field` and
+:func:`wire_field` and read them through :class:`Headers`. Plain tuples of strings rather than
+objects: the garbage collector stops tracking them, and a server keeps every message of the
+last 64*T1 seconds (Timers J and L), so a busy server holds millions of fields that a full
+collection would otherwise walk again and again (bench/callrate.py: the collector's passes
+over tracked fields stalled the loop past T1 at 3000 calls/s).
 """
+_value_of = itemgetter(1)
+_key_of = itemgetter(3)
 
 
 class Header:
@@ -203,7 +210,12 @@ class Header:
 
 def built_field(name: str, value: str) -> Field:
     """A field made in code (no raw bytes): it serializes as ``name: value``."""
-    return (name, value, None, _KEYS.get(name) or header_key(name))
+    return (name, value, None, _known_key(name) or header_key(name))
+
+
+def wire_field(name: str, value: str, raw: bytes) -> Field:
+    """A field read from a message: it serializes as the bytes ``raw`` it was read from."""
+    return (name, value, raw, _known_key(name) or header_key(name))
 
 
 class Headers:
@@ -227,9 +239,10 @@ class Headers:
         headers._index = None
         return headers
 
-    def fields(self) -> tuple[Field, ...]:
-        """The stored fields in wire order, without making a Header for each."""
-        return self._fields
+    def keyed_values(self) -> Iterator[tuple[str, str]]:
+        """(lookup key, value) of every field line in wire order: one pass, no lookups."""
+        fields = self._fields
+        return zip(map(_key_of, fields), map(_value_of, fields), strict=False)  # as long
 
     def __iter__(self) -> Iterator[Header]:
         return (Header(name, value, raw) for name, value, raw, _ in self._fields)
@@ -259,7 +272,7 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        return (_KEYS.get(name) or header_key(name)) in (self._index or self._positions())
+        return (_known_key(name) or header_key(name)) in (self._index or self._positions())
 
     def __repr__(self) -> str:
         return f"Headers({[(f[0], f[1]) for f in self._fields]!r})"
@@ -272,14 +285,14 @@ class Headers:
         """The value of the first field with this name, or ``default``."""
         # Lookups are the hottest code of a server: the memo and the index are read inline.
         index = self._index or self._positions()
-        position = index.get(_KEYS.get(name) or header_key(name))
+        position = index.get(_known_key(name) or header_key(name))
         if position is None:
             return default
         return self._fields[position if position >= 0 else -1 - position][1]
 
     def lines(self, name: str) -> list[str]:
         """The value of every field line with this name, not split on commas."""
-        key = _KEYS.get(name) or header_key(name)
+        key = _known_key(name) or header_key(name)
         position = (self._index or self._positions()).get(key)
         if position is None:
             return []
@@ -289,7 +302,7 @@ class Headers:
 
     def values(self, name: str) -> list[str]:
         """Every element of a header, across lines and commas for list headers (§7.3.1)."""
-        key = _KEYS.get(name) or header_key(name)
+        key = _known_key(name) or header_key(name)
         position = (self._index or self._positions()).get(key)
         if position is None:
             return []
@@ -306,7 +319,7 @@ class Headers:
 
     def count(self, name: str) -> int:
         """How many field lines carry this name."""
-        key = _KEYS.get(name) or header_key(name)
+        key = _known_key(name) or header_key(name)
         position = (self._index or self._positions()).get(key)
         if position is None:
             return 0

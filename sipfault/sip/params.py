@@ -5,19 +5,21 @@ from __future__ import annotations
 import re
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import IPV6_REFERENCE, LENIENT_QUOTED_STRING, TOKEN
 
 Params = tuple[tuple[str, str | None], ...]
 
 # generic-param = token [ EQUAL gen-value ];  gen-value = token / host / quoted-string
 # EQUAL = SWS "=" SWS, so whitespace may surround "=" (RFC 4475 §3.1.1.1).
+# Leniency: a gen-value may be any run of characters but ";", whitespace and DQUOTE.
 _PARAM_RE = re.compile(
-    r"""\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|\[[0-9A-Fa-f:.]+\]|[^;\s"]+)\s*)?$""",
+    f"""\\s*({TOKEN})\\s*(?:=\\s*({LENIENT_QUOTED_STRING}|{IPV6_REFERENCE}|[^;\\s"]+)\\s*)?$""",
     re.S,
 )
 
 
 # ;token[=value] repeated, with nothing the generic pattern would treat specially.
-_SIMPLE_RE = re.compile(r"""(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[^;\s"]+)?)+""")
+_SIMPLE_RE = re.compile(f"""(?:;{TOKEN}(?:=[^;\\s"]+)?)+""")
 
 
 def parse_params(text: str, what: str) -> Params:

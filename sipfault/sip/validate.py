@@ -70,7 +70,7 @@ def _check(request: Request, known_methods: frozenset[str]) -> CheckedRequest:
     vias: list[str] = []
     contacts: list[str] = []
     defect: str | None = None  # the first repeated single field or malformed list, wire order
-    for _, value, _, key in request.headers.fields():
+    for key, value in request.headers.keyed_values():
         if key not in firsts:
             firsts[key] = value
         elif key in SINGLE_HEADERS:

@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from functools import wraps
 from typing import Any, Generic, TypeVar
+from weakref import WeakSet
 
 _Key = TypeVar("_Key", bound=Hashable)
 _Value = TypeVar("_Value")
 
-_MEMOS: list[Memo[Any, Any]] = []
+_MEMOS: WeakSet[Memo[Any, Any]] = WeakSet()  # a memo made in a function goes with it
 
 
 class Memo(Generic[_Key, _Value]):
@@ -40,7 +41,7 @@ class Memo(Generic[_Key, _Value]):
     is emptied first. Results are never None (None means "not kept").
     """
 
-    __slots__ = ("_results", "entries", "get", "longest", "name", "size")
+    __slots__ = ("__weakref__", "_results", "entries", "get", "longest", "name", "size")
 
     def __init__(
         self, name: str, *, entries: int, longest: int, size: Callable[[_Key], int]
@@ -56,7 +57,7 @@ class Memo(Generic[_Key, _Value]):
         self._results: dict[_Key, _Value] = {}
         # Bound once: the dict is emptied in place, never replaced.
         self.get: Callable[[_Key], _Value | None] = self._results.get
-        _MEMOS.append(self)
+        _MEMOS.add(self)
 
     def remember(self, key: _Key, value: _Value) -> None:
         """Keep ``value`` for ``key`` when the key is small enough, emptying a full memo."""
@@ -78,11 +79,11 @@ class Memo(Generic[_Key, _Value]):
 
 
 def memos() -> tuple[Memo[Any, Any], ...]:
-    """Every memo made so far (one per module-level use), for tests and diagnostics."""
+    """Every memo in use, for tests and diagnostics."""
     return tuple(_MEMOS)
 
 
-def clear_caches() -> None:
+def clear_memos() -> None:
     """Empty every memo (tests that count parses, a server that wants its memory back)."""
     for memo in _MEMOS:
         memo.clear()

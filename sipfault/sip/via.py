@@ -74,7 +74,7 @@ def parse_via(value: str) -> Via:
 
 
 # Every request has a new branch, but a client's sent-protocol and sent-by repeat: what comes
-# before the first ";" is read once and kept.
+# before the first ";" is read once and kept. bench/callrate.py: saves ~1 µs a Via (timeit).
 _SENT_BY: Memo[str, tuple[str, str, str, int | None]] = Memo(
     "Via sent-by", entries=256, longest=128, size=len
 )

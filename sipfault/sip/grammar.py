@@ -1,7 +1,9 @@
-"""Pieces of the RFC 3261 §25.1 grammar as named regular expressions.
+"""Pieces of the RFC 3261 §25.1 grammar as named regular expressions, and their readers.
 
-Each pattern quotes the ABNF it implements. Where sipfault is deliberately more lenient than the
-grammar, the comment says so and why.
+The one place the ABNF is spelled: the parsers of each field build their patterns from these
+pieces rather than writing a token or a quoted-string again. Each pattern quotes the ABNF it
+implements. Where sipfault is deliberately more lenient than the grammar, the comment says so
+and why.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ REQUEST_LINE_RE = re.compile(rb"^(\S+) +(\S+) +(\S+) *$")
 # Status-Code = 3DIGIT; Reason-Phrase = *(reserved / unreserved / escaped / UTF8-NONASCII /
 #               UTF8-CONT / SP / HTAB). Leniency: a missing SP before an empty reason phrase.
 STATUS_LINE_RE = re.compile(rb"^([Ss][Ii][Pp]/\S+) +(\d+)(?: (.*))?$")
+
+# HCOLON = *( SP / HTAB ) ":" SWS   (the SWS is stripped from the value that follows)
+HCOLON = r"[ \t]*:"
 
 # LWS = [*WSP CRLF] 1*WSP; SWS = [LWS]
 # message-header = (Accept / ... / extension-header) CRLF

@@ -15,6 +15,7 @@ from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import (
     FIELD_LINE_END_RE,
     FOLD_RE,
+    HCOLON,
     METHOD_RE,
     REQUEST_LINE_RE,
     STATUS_LINE_RE,
@@ -29,8 +30,8 @@ from sipfault.sip.message import Message, Request, Response
 MAX_MESSAGE_SIZE = 64 * 1024
 """Largest message sipfault accepts, head and body (RFC 3261 §21.5.7 513 beyond it)."""
 
-# header-name HCOLON field-value, HCOLON = *( SP / HTAB ) ":" SWS (RFC 3261 §7.3.1, §25.1)
-_HEADER_LINE_RE = re.compile(f"({TOKEN})[ \\t]*:(.*)".encode(), re.S)
+# message-header = header-name HCOLON field-value (RFC 3261 §7.3.1, §25.1)
+_HEADER_LINE_RE = re.compile(f"({TOKEN}){HCOLON}(.*)".encode(), re.S)
 
 # What is read from a line is immutable, and clients repeat most lines message after message,
 # so lines read recently are kept with what was read from them (see sipfault.sip.memo).

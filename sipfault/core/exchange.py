@@ -20,13 +20,19 @@ from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction
 from sipfault.model.scenario import fill_placeholders
 from sipfault.sip.headers import Field
+from sipfault.sip.memo import Memo
 from sipfault.sip.message import Request
 from sipfault.sip.sdp import build_answer, build_offer
 from sipfault.sip.uri import Uri, format_sip_uri
 from sipfault.sip.via import Via
 
 _WILDCARDS = ("0.0.0.0", "::", "")
-_CONTACTS: dict[tuple[str, int, str, str, str], str] = {}
+# The same few users call the same address and port call after call; the user and the host
+# come from the peer's Request-URI and bound the key. bench/callrate.py: saves ~1.2 µs per
+# dialog-creating response (timeit).
+_CONTACTS: Memo[tuple[str, int, str, str, str], str] = Memo(
+    "Contact values", entries=1024, longest=128, size=lambda key: len(key[0]) + len(key[3])
+)
 
 
 def _contact(host: str, port: int, transport: str, user: str, scheme: str) -> str:
@@ -140,10 +146,7 @@ class Exchange:
         contact = _CONTACTS.get(key)
         if contact is None:
             contact = _contact(host, port, transport, user, scheme)
-            if len(user) <= 64:  # the same few users call after call; bounded like every memo
-                if len(_CONTACTS) >= 1024:
-                    _CONTACTS.clear()
-                _CONTACTS[key] = contact
+            _CONTACTS.remember(key, contact)
         return contact
 
     def placeholders(self) -> dict[str, str]:

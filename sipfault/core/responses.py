@@ -26,7 +26,7 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
     RFC 3581 §4: when the client sent ``rport``, fill it with the source port and add
     ``received`` whatever the host. ``top`` is the topmost Via when it was read already.
     """
-    lines = [field[1] for field in request.headers.fields() if field[3] == "via"]
+    lines = request.headers.lines("Via")
     if not lines:
         return []
     elements = split_list(lines[0])
@@ -41,7 +41,7 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
         params = set_param(params, "received", source_host)
         fixed = Via(top.protocol, top.transport, top.host, top.port, params)
         lines[0] = ", ".join([str(fixed), *elements[1:]])
-    return [("Via", line, None, "via") for line in lines]
+    return [built_field("Via", line) for line in lines]
 
 
 def build_response(
@@ -63,35 +63,29 @@ def build_response(
     dialog-creating response (§12.1.1). Timestamp is copied into 100 Trying (§8.2.6.1).
     """
     fields: list[Field] = list(vias)
-    copied: dict[str, str] = {}  # the first From, To, Call-ID and CSeq
-    record_routes: list[str] = []
-    timestamp: str | None = None
-    for _, value, _, key in request.headers.fields():
-        if key in _COPIED:
-            copied.setdefault(key, value)
-        elif key == "record-route":
-            record_routes.append(value)
-        elif key == "timestamp":
-            timestamp = value
-    if "from" in copied:
-        fields.append(("From", copied["from"], None, "from"))
-    to_value = copied.get("to")
+    headers = request.headers
+    from_value = headers.get("From")
+    if from_value is not None:
+        fields.append(built_field("From", from_value))
+    to_value = headers.get("To")
     if to_value is not None:
         if to_tag is not None and not _has_tag(to_value):
             to_value = f"{to_value};tag={to_tag}"
-        fields.append(("To", to_value, None, "to"))
-    if "call-id" in copied:
-        fields.append(("Call-ID", copied["call-id"], None, "call-id"))
-    if "cseq" in copied:
-        fields.append(("CSeq", copied["cseq"], None, "cseq"))
+        fields.append(built_field("To", to_value))
+    call_id = headers.get("Call-ID")
+    if call_id is not None:
+        fields.append(built_field("Call-ID", call_id))
+    cseq = headers.get("CSeq")
+    if cseq is not None:
+        fields.append(built_field("CSeq", cseq))
     if record_route:
-        fields.extend(("Record-Route", value, None, "record-route") for value in record_routes)
-    if status == 100 and timestamp is not None:
-        fields.append(("Timestamp", timestamp, None, "timestamp"))
+        fields += [built_field("Record-Route", value) for value in headers.lines("Record-Route")]
+    if status == 100:
+        fields += [built_field("Timestamp", value) for value in headers.lines("Timestamp")[-1:]]
     fields += [built_field(name, value) for name, value in extra]
     if body and content_type is not None:
-        fields.append(("Content-Type", content_type, None, "content-type"))
-    fields.append(("Content-Length", str(len(body)), None, "content-length"))
+        fields.append(built_field("Content-Type", content_type))
+    fields.append(built_field("Content-Length", str(len(body))))
     if reason is None:
         reason = reason_phrase(status) if is_valid_status(status) else "Unknown Status"
     return Response(status, reason, Headers.of_fields(fields), body)

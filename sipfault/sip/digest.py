@@ -27,6 +27,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
+from sipfault.sip.grammar import LWS, QUOTED_STRING, SWS, TOKEN, TOKEN_RE
+
 __all__ = [
     "Algorithm",
     "DigestError",
@@ -110,35 +112,19 @@ _PREFERENCE: dict[Algorithm, int] = {
 # ---------------------------------------------------------------------------------------------
 # Grammar (RFC 3261 §25.1; RFC 7616 §3.3, §3.4)
 
-# token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
-_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
-# LWS = [*WSP CRLF] 1*WSP ; SWS = [LWS]
-# Written one whitespace unit at a time so that no run of blanks can be split two ways (no
-# backtracking blow-up). Leniency: several folds in a row are accepted.
-_WS_UNIT = r"(?:[ \t]|\r\n[ \t])"
-_SWS = _WS_UNIT + "*"
-_LWS = _WS_UNIT + "+"
-# quoted-string = SWS DQUOTE *(qdtext / quoted-pair) DQUOTE
-# qdtext        = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII
-# quoted-pair   = "\" (%x00-09 / %x0B-0C / %x0E-7F)
-# (UTF8-NONASCII as Python text: any code point above U+007F but lone surrogates.)
-_QDTEXT = r"[\t \x21\x23-\x5b\x5d-\x7e\x80-\ud7ff\ue000-\U0010ffff]|\r\n[ \t]"
-_QUOTED_PAIR = r"\\[\x00-\x09\x0b\x0c\x0e-\x7f]"
-_QUOTED_STRING = f'"((?:{_QDTEXT}|{_QUOTED_PAIR})*)"'
-
+# token, LWS, SWS and quoted-string are RFC 3261's, from sipfault.sip.grammar.
 # credentials = auth-scheme LWS auth-param *(COMMA auth-param)
 # challenge   = auth-scheme LWS auth-param *(COMMA auth-param)
-_SCHEME_RE = re.compile(f"{_SWS}({_TOKEN}){_LWS}")
+_SCHEME_RE = re.compile(f"{SWS}({TOKEN}){LWS}")
 # auth-param = auth-param-name EQUAL ( token / quoted-string ) ; EQUAL = SWS "=" SWS
 # Leniency: every parameter may be a token or a quoted-string, whatever RFC 3261 prescribes
 # for it (clients send qop="auth" and algorithm="MD5"); the value means the same either way.
-_PARAM_RE = re.compile(f"({_TOKEN}){_SWS}={_SWS}(?:({_TOKEN})|{_QUOTED_STRING})")
+_PARAM_RE = re.compile(f"({TOKEN}){SWS}={SWS}(?:({TOKEN})|({QUOTED_STRING}))")
 # COMMA = SWS "," SWS
-_COMMA_RE = re.compile(f"{_SWS},{_SWS}")
-_END_RE = re.compile(f"{_SWS}\\Z")
+_COMMA_RE = re.compile(f"{SWS},{SWS}")
+_END_RE = re.compile(f"{SWS}\\Z")
 # Inside a quoted-string: a quoted-pair, or a fold (read as one SP, RFC 3261 §7.3.1).
 _UNQUOTE_RE = re.compile(r"\\(.)|\r\n[ \t]+", re.DOTALL)
-_TOKEN_RE = re.compile(_TOKEN)
 # nonce-count = "nc" EQUAL 8LHEX. Leniency: upper-case hex too; the response covers the
 # value exactly as sent, so accepting it costs nothing.
 _NC_RE = re.compile(r"[0-9A-Fa-f]{8}")
@@ -166,7 +152,7 @@ def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
         if name in params:
             raise DigestError(f"parameter {name!r} given twice")
         token, quoted = match.group(2), match.group(3)
-        params[name] = token if token is not None else _unquote(quoted)
+        params[name] = token if token is not None else _unquote(quoted[1:-1])
         pos = match.end()
         if _END_RE.match(value, pos):
             return scheme, params
@@ -210,7 +196,7 @@ def format_challenge(
     """
     qops = (qop,) if isinstance(qop, str) else tuple(qop)
     for value in qops:
-        if not _TOKEN_RE.fullmatch(value):
+        if not TOKEN_RE.fullmatch(value):
             raise DigestError(f"qop value {value!r} is not a token")
     parts = [f"realm={_quote(realm, 'realm')}", f"nonce={_quote(nonce, 'nonce')}"]
     if opaque is not None:

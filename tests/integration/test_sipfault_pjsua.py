@@ -8,31 +8,21 @@ from __future__ import annotations
 
 import pytest
 
+from tests.peers.calls import pjsua_dial, pjsua_register_at
 from tests.peers.fixtures import StartSipfault
-from tests.peers.pjsua import AgentResult, pjsua_call, pjsua_register
-from tests.peers.sipfault_cli import SipfaultProcess
 
 pytestmark = pytest.mark.peer
 
 TRANSPORTS = ["udp", "tcp", "tls"]
-#: A short T1 (RFC 3261 §17.1.1.1) so a final response left unacknowledged is retransmitted
-#: within SETTLE and shows in the summary; a conformant UAC ACKs well within it on loopback.
-T1 = "100ms"
-SETTLE = {"udp": 0.4, "tcp": 0.1, "tls": 0.1}
-
-
-def _explain(result: AgentResult, server: SipfaultProcess) -> str:
-    return f"{result.describe()}\n--- sipfault output ---\n{server.output}"
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_call_ends_busy(pjsua2: None, start_sipfault: StartSipfault, transport: str) -> None:
-    server = start_sipfault("scenarios/busy.yaml", t1=T1, tls=transport == "tls")
+    server = start_sipfault("scenarios/busy.yaml", tls=transport == "tls")
 
-    result = pjsua_call(server.uri("486", transport), transport=transport, timeout=15)
+    result = pjsua_dial(server, "486", transport=transport)
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert (result.status, result.reason) == (486, "Busy Here"), why
     assert result.call_states == ["CALLING", "EARLY", "DISCONNECTED"], why
     assert result.statuses("INVITE") == [100, 180, 486], why
@@ -51,25 +41,20 @@ def test_call_ends_busy(pjsua2: None, start_sipfault: StartSipfault, transport: 
     assert 0.9 <= times["486"] - times["180"] <= 2.5, why
     assert [message.method for message in result.sent()] == ["INVITE", "ACK"], why
 
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "ACK": 1}, server.output
-    assert summary.responses == {"100": 1, "180": 1, "486": 1}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "ACK": 1}, responses={"100": 1, "180": 1, "486": 1}, peer=result
+    )
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_call_answered_then_hung_up(
     pjsua2: None, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault("scenarios/answer.yaml", t1=T1, tls=transport == "tls")
+    server = start_sipfault("scenarios/answer.yaml", tls=transport == "tls")
 
-    result = pjsua_call(
-        server.uri("alice", transport), transport=transport, hangup_after=0.3, timeout=15
-    )
+    result = pjsua_dial(server, "alice", transport=transport, hangup_after=0.3)
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     assert result.result.get("answered") is True, why
     assert result.call_states[-2:] == ["CONFIRMED", "DISCONNECTED"], why
     assert result.statuses("INVITE")[-1] == 200, why
@@ -82,34 +67,25 @@ def test_call_answered_then_hung_up(
     assert [message.method for message in result.sent()] == ["INVITE", "ACK", "BYE"], why
     assert result.statuses("BYE") == [200], why
 
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"INVITE": 1, "ACK": 1, "BYE": 1}, server.output
-    assert summary.responses == {"100": 1, "180": 1, "200": 2}, server.output
-    server.assert_clean()
+    server.finish(
+        requests={"INVITE": 1, "ACK": 1, "BYE": 1},
+        responses={"100": 1, "180": 1, "200": 2},
+        peer=result,
+    )
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_register_then_unregister(
     pjsua2: None, start_sipfault: StartSipfault, transport: str
 ) -> None:
-    server = start_sipfault(  # REGISTER: the default registrar
-        "scenarios/busy.yaml", t1=T1, tls=transport == "tls"
-    )
-    registrar = f"sip:{server.host}:{server.tls_port if transport == 'tls' else server.port}"
+    # No rule for REGISTER: the default registrar answers.
+    server = start_sipfault("scenarios/busy.yaml", tls=transport == "tls")
 
-    result = pjsua_register(
-        registrar,
-        user="alice",
-        password="secret",
-        transport=transport,
-        expires=60,
-        unregister=True,
-        timeout=15,
+    result = pjsua_register_at(
+        server, transport=transport, user="alice", password="secret", expires=60, unregister=True
     )
 
-    why = _explain(result, server)
-    assert result.returncode == 0, why
+    why = server.explain(result)
     registered, unregistered = result.result["registered"], result.result["unregistered"]
     assert registered["code"] == 200, why
     # The 200 echoes the binding with an expiry no longer than asked (RFC 3261 §10.3 step 7).
@@ -118,8 +94,4 @@ def test_register_then_unregister(
     ok = result.received("REGISTER")[0]
     assert any("alice@" in contact for contact in ok.header_values("Contact")), why
 
-    server.stop(settle=SETTLE[transport])
-    summary = server.summary
-    assert summary.requests == {"REGISTER": 2}, server.output
-    assert summary.responses == {"200": 2}, server.output
-    server.assert_clean()
+    server.finish(requests={"REGISTER": 2}, responses={"200": 2}, peer=result)

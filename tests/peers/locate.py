@@ -12,6 +12,11 @@ import pytest
 
 #: Repository root: scenario paths and `python -m sipfault` are resolved against it.
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The SIPp scenarios the integration tests play (uac-*.xml against sipfault, uas-*.xml as
+#: reference servers).
+SIPP_SCENARIOS = REPO_ROOT / "tests" / "integration" / "sipp"
+#: Small sipfault scenarios of the integration tests, beside the shipped ones in scenarios/.
+TEST_SCENARIOS = REPO_ROOT / "tests" / "integration" / "scenarios"
 
 
 def running_in_ci() -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import threading
 import time
 from typing import IO
@@ -67,3 +69,19 @@ class LineCollector:
     def join(self, timeout: float) -> None:
         """Wait (bounded) for the reader to reach end of stream."""
         self._thread.join(timeout)
+
+
+def spawn(
+    command: list[str], cwd: str | os.PathLike[str], env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start `command` without a keyboard, its output piped as text for a `LineCollector`."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )

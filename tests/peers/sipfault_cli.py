@@ -2,6 +2,8 @@
 
 The CLI contract relied on here:
 - when ready it prints, flushed, a line matching `LISTENING_RE`;
+- with `--journal FILE` it writes one JSON line per message and event as it happens (read by
+  tests/peers/journal.py);
 - on SIGINT it shuts down, prints a summary with `requests: INVITE=1 ACK=1` and
   `responses: 100=1 180=1 486=1` lines, one `binding: AOR -> URI (expires in N s)` line per
   registrar binding still current, and exits 0.
@@ -15,13 +17,17 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
 
+from tests.peers.journal import Journal, JournalFile
 from tests.peers.locate import REPO_ROOT
-from tests.peers.output import LineCollector
+from tests.peers.output import LineCollector, spawn
 from tests.peers.ports import format_hostport
 
 LISTENING_RE = re.compile(r"listening on (?P<host>\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
@@ -36,6 +42,10 @@ _COUNTS_RE = re.compile(
     r"(?P<counts>(?:\s+[A-Za-z0-9_.!%*+`'~-]+=\d+)+|\s+-)\s*$"
 )
 _REQUIRED = ("requests", "responses")
+#: `finish()`'s default: no finding about the client.
+NO_FINDINGS: Mapping[str, int] = MappingProxyType({})
+#: How often `wait_for` reads the journal again.
+_POLL_INTERVAL = 0.01
 #: "binding: sip:alice@127.0.0.1 -> sip:alice@127.0.0.1:5070;ob (expires in 59 s)"
 _BINDING_RE = re.compile(
     r"^\s*binding:\s+(?P<aor>\S+)\s+->\s+(?P<uri>\S+)\s+\(expires in (?P<expires>\d+) s\)\s*$"
@@ -114,9 +124,19 @@ def resolve_scenario(scenario: str | os.PathLike[str]) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+class PeerReport(Protocol):
+    """What a peer's run gives to explain a failure (SippResult, AgentResult)."""
+
+    def describe(self) -> str: ...
+
+
 @dataclass
 class SipfaultProcess:
-    """A running `sipfault run`; `stop()` ends it and keeps its output and summary."""
+    """A running `sipfault run`; `stop()` ends it and keeps its output and summary.
+
+    It writes a journal; `wait_for()` and `finish()` read it to wait for what the test expects
+    to have happened (a message received, a response sent, a timer fired) instead of sleeping.
+    """
 
     host: str
     """Address it listens on, without brackets."""
@@ -126,6 +146,8 @@ class SipfaultProcess:
     """The child process."""
     command: list[str]
     """Command line it was started with."""
+    journal_file: JournalFile
+    """Its `--journal`, read as it grows."""
     _stdout: LineCollector = field(repr=False)
     _stderr: LineCollector = field(repr=False)
     returncode: int | None = None
@@ -142,15 +164,16 @@ class SipfaultProcess:
         """`host:port` to give SIPp as the remote host."""
         return format_hostport(self.host, self.port)
 
-    def uri(self, user: str, transport: str | None = None) -> str:
-        """A SIP URI addressing `user` on this server, e.g. `sip:486@127.0.0.1:40123`.
+    def uri(self, user: str | None, transport: str | None = None) -> str:
+        """A SIP URI addressing `user` on this server, e.g. `sip:486@127.0.0.1:40123`; without
+        a user (`None`), the server itself, e.g. a registrar's `sip:127.0.0.1:40123`.
 
         For "tls", the TLS port: `sip:486@127.0.0.1:40124;transport=tls`.
         """
         suffix = f";transport={transport}" if transport and transport != "udp" else ""
-        if transport == "tls":
-            return f"sip:{user}@{format_hostport(self.host, self.tls_port)}{suffix}"
-        return f"sip:{user}@{self.hostport}{suffix}"
+        port = self.tls_port if transport == "tls" else self.port
+        userinfo = f"{user}@" if user is not None else ""
+        return f"sip:{userinfo}{format_hostport(self.host, port)}{suffix}"
 
     @property
     def stdout(self) -> str:
@@ -167,20 +190,90 @@ class SipfaultProcess:
         """Standard output, then standard error, read so far."""
         return f"{self.stdout}\n{self.stderr}".strip("\n")
 
+    def explain(self, peer: PeerReport) -> str:
+        """For an assertion message: what the peer reports, then sipfault's output."""
+        return f"{peer.describe()}\n--- sipfault output ---\n{self.output}"
+
     def wait_for_line(self, pattern: str, timeout: float = 5.0) -> bool:
         """Wait (bounded) until a stdout line matches the regex `pattern`."""
         return self._stdout.wait_for(re.compile(pattern), timeout) is not None
 
-    def stop(self, *, settle: float = 0.0, timeout: float = 10.0) -> str:
+    @property
+    def journal(self) -> Journal:
+        """The journal as written so far."""
+        return self.journal_file.read()
+
+    def wait_for(
+        self, predicate: Callable[[Journal], bool], what: str, timeout: float = 10.0
+    ) -> Journal:
+        """Wait until `predicate(journal)` holds; AssertionError, saying `what` was awaited,
+        when it does not within `timeout` s or sipfault exits first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            journal = self.journal
+            if predicate(journal):
+                return journal
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"sipfault's journal did not show {what} within {timeout:g} s "
+                    f"(exit status {self.process.poll()})\n{self.output}"
+                )
+            time.sleep(_POLL_INTERVAL)
+
+    def finish(
+        self,
+        *,
+        requests: Mapping[str, int] | None = None,
+        responses: Mapping[str, int] | None = None,
+        retransmitted: int | None = 0,
+        findings: Mapping[str, int] = NO_FINDINGS,
+        peer: PeerReport | None = None,
+        timeout: float = 10.0,
+    ) -> Summary:
+        """Wait until the exchange is over, stop, and check the summary; return it.
+
+        Over means the journal shows at least `requests` received and `responses` sent (first
+        transmissions, by method and by code as text), and every 3xx-6xx response to an INVITE
+        ended by its ACK: the transaction went to Confirmed, which stops Timer G, and Timer I
+        fired (RFC 3261 §17.2.1), so nothing of it is sent again. A finding beyond `findings`
+        ends the wait early: the check below reports it.
+
+        The summary must then count exactly `requests` and `responses` (where given), exactly
+        `findings` about the client (none by default: an ACK that matched no transaction or
+        dialog, for one, is a `stray-ack` finding) and `retransmitted` responses sent again
+        (unless None). `peer` adds its report to the failure messages.
+        """
+
+        def over(journal: Journal) -> bool:
+            unexpected = any(n > findings.get(kind, 0) for kind, n in journal.findings.items())
+            return unexpected or journal.reached(requests, responses)
+
+        expected = f"requests {dict(requests or {})}, responses {dict(responses or {})}"
+        try:
+            self.wait_for(over, f"{expected} and every rejected INVITE acknowledged", timeout)
+        except AssertionError as error:
+            if peer is not None:
+                error.add_note(peer.describe())
+            raise
+        self.stop()
+        summary = self.summary
+        why = self.explain(peer) if peer is not None else self.output
+        if requests is not None:
+            assert summary.requests == dict(requests), why
+        if responses is not None:
+            assert summary.responses == dict(responses), why
+        # A finding names the cause (a stray ACK) of the retransmissions that may follow it.
+        assert summary.findings == dict(findings), f"findings about the client:\n{why}"
+        if retransmitted is not None:
+            assert summary.retransmissions_out == retransmitted, f"responses sent again:\n{why}"
+        return summary
+
+    def stop(self, *, timeout: float = 10.0) -> str:
         """SIGINT, wait (bounded), assert exit status 0; return the full output.
 
-        `settle` seconds pass first so the last datagrams a peer sent are processed (and any
-        retransmission that an unmatched ACK would cause has time to show in the summary).
         Idempotent: later calls return the same output.
         """
         if self.returncode is None:
-            if settle > 0:
-                time.sleep(settle)
             self.returncode = _interrupt(self.process, timeout)
             self._stdout.join(timeout)
             self._stderr.join(timeout)
@@ -196,16 +289,6 @@ class SipfaultProcess:
         """The exit summary; only meaningful after `stop()`."""
         return parse_summary(self.output)
 
-    def assert_clean(self) -> None:
-        """After `stop()`: no response was sent again and no finding was made about the client.
-
-        Over UDP, an ACK that matched no transaction leaves the final response retransmitted
-        (RFC 3261 §17.2.1, §13.3.1.4); `stop(settle=...)` beyond T1 gives that time to show.
-        """
-        summary = self.summary
-        assert summary.retransmissions_out == 0, f"responses were retransmitted:\n{self.output}"
-        assert summary.findings == {}, f"findings about the client:\n{self.output}"
-
 
 def _interrupt(process: subprocess.Popen[str], timeout: float) -> int:
     """SIGINT the process and return its exit status; SIGKILL it if it overstays `timeout`."""
@@ -220,103 +303,110 @@ def _interrupt(process: subprocess.Popen[str], timeout: float) -> int:
     return process.returncode
 
 
-def sipfault_command(
-    scenario: str | os.PathLike[str],
-    *,
-    listen: str = "127.0.0.1:0",
-    transports: Sequence[str] | None = None,
-    t1: str | None = None,
-    verbose: bool = False,
-    quiet: bool = False,
-    extra_args: Sequence[str] = (),
-) -> list[str]:
-    """The `python -m sipfault run ...` command line for these options."""
-    command = [sys.executable, "-m", "sipfault", "run", str(resolve_scenario(scenario))]
-    command += ["--listen", listen]
-    if transports:
-        command += ["--transport", ",".join(transports)]
-    if t1:
-        command += ["--t1", t1]
-    if verbose:
-        command.append("-v")
-    if quiet:
-        command.append("--quiet")
-    command += list(extra_args)
-    return command
+@dataclass(frozen=True)
+class SipfaultOptions:
+    """How to run `sipfault run`: its command-line options, and T4."""
+
+    listen: str = "127.0.0.1:0"
+    """`--listen`."""
+    transports: Sequence[str] | None = None
+    """`--transport` (default: the CLI's, UDP and TCP)."""
+    t1: str | None = None
+    """`--t1`, e.g. "100ms"."""
+    t4: str | None = None
+    """T4, which the CLI does not set: the scenario is run from a copy with `timers: {t4: ...}`
+    added (it must have no `timers` of its own). Timer I lasts T4 over UDP (RFC 3261 §17.2.1)."""
+    verbose: bool = False
+    """`-v`: whole messages."""
+    quiet: bool = False
+    """`--quiet`."""
+    tls: bool = False
+    """Add the test certificate, so TLS listens too (on `tls_port`)."""
+    extra_args: Sequence[str] = ()
+    """Anything else for the command line."""
+
+    def command(self, scenario: Path, journal: Path) -> list[str]:
+        """The `python -m sipfault run ...` command line."""
+        command = [sys.executable, "-m", "sipfault", "run", str(scenario)]
+        command += ["--listen", self.listen, "--journal", str(journal)]
+        if self.transports:
+            command += ["--transport", ",".join(self.transports)]
+        if self.t1:
+            command += ["--t1", self.t1]
+        if self.verbose:
+            command.append("-v")
+        if self.quiet:
+            command.append("--quiet")
+        if self.tls:
+            command += ["--tls-cert", str(TLS_FILES[0]), "--tls-key", str(TLS_FILES[1])]
+        return command + list(self.extra_args)
+
+    def scenario_file(self, scenario: str | os.PathLike[str], workdir: Path) -> Path:
+        """The scenario to run: the file itself, or a copy in `workdir` that sets T4."""
+        path = resolve_scenario(scenario)
+        if self.t4 is None:
+            return path
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"^timers\s*:", text, re.MULTILINE):
+            raise ValueError(f"{path} sets its own timers; t4={self.t4!r} would clash")
+        copy = workdir / path.name
+        copy.write_text(f"{text.rstrip()}\n\ntimers: {{t4: {self.t4}}}\n", encoding="utf-8")
+        return copy
 
 
 @contextlib.contextmanager
 def run_sipfault(
     scenario: str | os.PathLike[str],
     *,
-    listen: str = "127.0.0.1:0",
-    transports: Sequence[str] | None = None,
-    t1: str | None = None,
-    verbose: bool = False,
-    quiet: bool = False,
-    tls: bool = False,
-    extra_args: Sequence[str] = (),
     ready_timeout: float = 15.0,
     stop_timeout: float = 10.0,
+    **options: Any,
 ) -> Iterator[SipfaultProcess]:
     """Start `sipfault run SCENARIO` and yield it once it prints its listening line.
 
-    `tls=True` adds the test certificate, so TLS listens too (on `tls_port`).
+    `options` are the fields of `SipfaultOptions` (`t1="100ms"`, `tls=True`, ...).
 
     On leaving the block it is stopped with SIGINT (bounded) and must exit 0; call `stop()`
     inside the block to read the summary there. An exception from the block gets sipfault's
     output attached as a note, so the message ladder shows in the failure.
     """
-    command = sipfault_command(
-        scenario,
-        listen=listen,
-        transports=transports,
-        t1=t1,
-        verbose=verbose,
-        quiet=quiet,
-        extra_args=[*extra_args, "--tls-cert", str(TLS_FILES[0]), "--tls-key",
-                    str(TLS_FILES[1])] if tls else extra_args,
-    )
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
-    stdout = LineCollector(process.stdout, "sipfault-stdout")  # type: ignore[arg-type]
-    stderr = LineCollector(process.stderr, "sipfault-stderr")  # type: ignore[arg-type]
-    match = stdout.wait_for(LISTENING_RE, ready_timeout)
-    if match is None:
-        status = _interrupt(process, stop_timeout)
-        stdout.join(stop_timeout)
-        stderr.join(stop_timeout)
-        raise AssertionError(
-            f"sipfault printed no 'listening on HOST:PORT' line within {ready_timeout:.0f} s "
-            f"(exit status {status})\ncommand: {' '.join(command)}\n"
-            f"stdout:\n{stdout.text}\nstderr:\n{stderr.text}"
+    settings = SipfaultOptions(**options)
+    with tempfile.TemporaryDirectory(prefix="sipfault-run-") as tmp:
+        workdir = Path(tmp)
+        journal = workdir / "journal.jsonl"
+        command = settings.command(settings.scenario_file(scenario, workdir), journal)
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        process = spawn(command, cwd=REPO_ROOT, env=env)
+        stdout = LineCollector(process.stdout, "sipfault-stdout")  # type: ignore[arg-type]
+        stderr = LineCollector(process.stderr, "sipfault-stderr")  # type: ignore[arg-type]
+        match = stdout.wait_for(LISTENING_RE, ready_timeout)
+        if match is None:
+            status = _interrupt(process, stop_timeout)
+            stdout.join(stop_timeout)
+            stderr.join(stop_timeout)
+            raise AssertionError(
+                f"sipfault printed no 'listening on HOST:PORT' line within {ready_timeout:.0f} s "
+                f"(exit status {status})\ncommand: {' '.join(command)}\n"
+                f"stdout:\n{stdout.text}\nstderr:\n{stderr.text}"
+            )
+        tls_match = TLS_LISTENING_RE.search(match.string)
+        running = SipfaultProcess(
+            host=match["host"].strip("[]"),
+            port=int(match["port"]),
+            process=process,
+            command=command,
+            journal_file=JournalFile(journal),
+            _stdout=stdout,
+            _stderr=stderr,
+            tls_port=int(tls_match["port"]) if tls_match else 0,
         )
-    running = SipfaultProcess(
-        host=match["host"].strip("[]"),
-        port=int(match["port"]),
-        process=process,
-        command=command,
-        _stdout=stdout,
-        _stderr=stderr,
-        tls_port=int(tls_match["port"]) if (tls_match := TLS_LISTENING_RE.search(
-            match.string)) else 0,
-    )
-    try:
-        yield running
-    except BaseException as error:
-        with contextlib.suppress(AssertionError):
-            running.stop(timeout=stop_timeout)
-        error.add_note(f"sipfault (exit status {running.returncode}) output:\n{running.output}")
-        raise
-    running.stop(timeout=stop_timeout)
+        try:
+            yield running
+        except BaseException as error:
+            with contextlib.suppress(AssertionError):
+                running.stop(timeout=stop_timeout)
+            error.add_note(f"sipfault (exit status {running.returncode}) output:\n{running.output}")
+            raise
+        running.stop(timeout=stop_timeout)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.peers.locate import require_sipp
+from tests.peers.output import spawn
 from tests.peers.ports import format_hostport, free_port
 
 #: SIPp exit statuses (`sipp -h`, "Exit codes"), as the shell sees them.
@@ -408,15 +409,7 @@ def sipp_server(
             if calls is not None:
                 command += ["-m", str(calls)]
             command += list(extra_args)
-            process = subprocess.Popen(
-                command,
-                cwd=work,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-            )
+            process = spawn(command, cwd=work)
             candidate = SippServer(local_ip, port, transport, process, command, work)
             deadline = time.monotonic() + ready_timeout
             while process.poll() is None and time.monotonic() < deadline:

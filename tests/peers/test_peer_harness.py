@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from tests.peers.sipfault_cli import LISTENING_RE, parse_summary
+from tests.peers.journal import JournalFile
+from tests.peers.locate import REPO_ROOT
+from tests.peers.sipfault_cli import LISTENING_RE, SipfaultOptions, parse_summary
 from tests.peers.sipp import parse_stat_csv
 
 
@@ -111,3 +116,64 @@ def test_summary_binding_lines_are_read() -> None:
 
 def test_summary_without_binding_lines_has_none() -> None:
     assert parse_summary("requests: REGISTER=2\nresponses: 200=2\n").bindings == []
+
+
+def _message(direction: str, first_line: str, **fields: object) -> str:
+    """A journal line as sipfault/journal/recorder.py writes one for a message."""
+    record = {"type": "message", "direction": direction, "first_line": first_line}
+    return json.dumps({**record, "call_id": "c1", "retransmission": False, **fields})
+
+
+def test_journal_counts_first_transmissions_as_the_summary_does(tmp_path: Path) -> None:
+    busy, invite = "SIP/2.0 486 Busy Here", "INVITE sip:486@h SIP/2.0"
+    lines = [
+        _message("in", invite, method="INVITE"),
+        _message("out", "SIP/2.0 100 Trying", method="INVITE", status=100),
+        _message("out", busy, method="INVITE", status=486),
+        _message("out", busy, method="INVITE", status=486, retransmission=True),
+        _message("in", invite, method="INVITE", retransmission=True),
+        json.dumps({"type": "finding", "kind": "stray-ack", "call_id": "c1"}),
+    ]
+    path = tmp_path / "journal.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    journal = JournalFile(path).read()
+    assert journal.requests == {"INVITE": 1}
+    assert journal.responses == {"100": 1, "486": 1}
+    assert journal.findings == {"stray-ack": 1}
+    assert journal.reached({"INVITE": 1}, {"486": 1}) is False  # the 486 is not ACKed
+    assert journal.reached({"INVITE": 2}, None) is False
+
+
+def test_a_rejected_invite_is_acknowledged_once_timer_i_fires(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    busy = _message("out", "SIP/2.0 486 Busy Here", method="INVITE", status=486)
+    ringing = _message("out", "SIP/2.0 180 Ringing", call_id="c2", method="INVITE", status=180)
+    ack = _message("in", "ACK sip:486@h SIP/2.0", method="ACK")
+    path.write_text(f"{busy}\n{ringing}\n{ack}\n")
+    journal_file = JournalFile(path)
+    assert journal_file.read().unacknowledged_rejections == 1
+    timer = json.dumps({"type": "timer_fired", "timer": "I", "call_id": "c1"})
+    with path.open("a") as handle:
+        handle.write(timer[:10])  # a line being written is not read yet
+        handle.flush()
+        assert journal_file.read().unacknowledged_rejections == 1
+        handle.write(timer[10:] + "\n")
+    journal = journal_file.read()
+    assert journal.unacknowledged_rejections == 0
+    assert journal.reached({"ACK": 1}, {"486": 1, "180": 1})
+    assert len(journal.records) == 4
+
+
+def test_t4_runs_a_copy_of_the_scenario_with_its_timers(tmp_path: Path) -> None:
+    options = SipfaultOptions(t4="100ms")
+    copy = options.scenario_file("scenarios/busy.yaml", tmp_path)
+    original = (REPO_ROOT / "scenarios" / "busy.yaml").read_text()
+    assert copy.parent == tmp_path
+    assert copy.read_text() == f"{original.rstrip()}\n\ntimers: {{t4: 100ms}}\n"
+    assert SipfaultOptions().scenario_file("scenarios/busy.yaml", tmp_path) == (
+        REPO_ROOT / "scenarios" / "busy.yaml"
+    )
+    timed = tmp_path / "timed.yaml"
+    timed.write_text("name: timed\ntimers: {t1: 1s}\nrules: []\n")
+    with pytest.raises(ValueError, match="sets its own timers"):
+        options.scenario_file(timed, tmp_path / "elsewhere")

@@ -1,11 +1,13 @@
 """The registrar and digest authentication, as PJSUA2 and SIPp register with them.
 
 - PJSUA2 registers through a 401 with MD5 and with SHA-256 credentials (scenarios offering
-  one algorithm each), picks SHA-256 when register-auth.yaml offers both, refreshes its
-  binding on its own timer, and unregisters (Expires: 0) leaving no binding in the summary;
+  one algorithm each), picks SHA-256 when register-auth-rfc8760.yaml offers both, refreshes
+  its binding on its own timer, and unregisters (Expires: 0) leaving no binding in the summary;
 - SIPp registers and unregisters through 401 challenges with its [authentication] keyword
-  (MD5: SIPp 3.6 computes no other digest, and answers only the first challenge of a 401, so
-  it cannot answer register-auth.yaml, whose first challenge is SHA-256);
+  (MD5: SIPp 3.6 computes no other digest, and answers only the first challenge of a 401).
+  It registers with the shipped register-auth.yaml (MD5 alone) and fails on
+  register-auth-rfc8760.yaml, whose first challenge is SHA-256: the device behaviour that
+  made MD5 the default;
 - a wrong password is challenged again until `max_attempts`, then refused with 403;
 - register-423.yaml answers Expires 60 with 423 and Min-Expires 300, and PJSUA2 and SIPp
   register again with 300;
@@ -25,8 +27,9 @@ import pytest
 from tests.peers.calls import pjsua_register_at, sipp_call
 from tests.peers.fields import contact_uri, delta_seconds, digest_params, name_addr_params
 from tests.peers.fixtures import StartSipfault
-from tests.peers.locate import TEST_SCENARIOS
+from tests.peers.locate import SIPP_SCENARIOS, TEST_SCENARIOS
 from tests.peers.pjsua import SipMessage
+from tests.peers.sipp import run_sipp
 
 pytestmark = pytest.mark.peer
 
@@ -126,12 +129,12 @@ def test_pjsua_registers_with_digest(
     assert 590 <= binding.expires <= 600, server.output
 
 
-def test_pjsua_answers_the_first_challenge_of_register_auth_yaml(
+def test_pjsua_answers_the_first_challenge_of_register_auth_rfc8760_yaml(
     pjsua2: None, start_sipfault: StartSipfault
 ) -> None:
-    """register-auth.yaml offers SHA-256 first, then MD5 (RFC 8760 §2.4); PJSUA2 answers
-    the first it supports, SHA-256, and is registered."""
-    server = start_sipfault("scenarios/register-auth.yaml")
+    """register-auth-rfc8760.yaml offers SHA-256 first, then MD5 (RFC 8760 §2.4); PJSUA2
+    answers the first it supports, SHA-256, and is registered."""
+    server = start_sipfault("scenarios/register-auth-rfc8760.yaml")
 
     result = pjsua_register_at(server, user=USER, password=PASSWORD, expires=600)
 
@@ -274,10 +277,15 @@ def test_pjsua_first_register_gets_503_with_retry_after(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(
+    "scenario",
+    [TEST_SCENARIOS / "register-md5.yaml", Path("scenarios/register-auth.yaml")],
+    ids=["register-md5", "shipped-register-auth"],
+)
 def test_sipp_registers_and_unregisters_through_401(
-    sipp: str, start_sipfault: StartSipfault, transport: str
+    sipp: str, start_sipfault: StartSipfault, transport: str, scenario: Path
 ) -> None:
-    server = start_sipfault(TEST_SCENARIOS / "register-md5.yaml")
+    server = start_sipfault(scenario)
 
     result = sipp_call(
         server,
@@ -406,3 +414,21 @@ def test_sipp_checks_fail_against_a_wrong_registrar(
     server = start_sipfault(scenario)
 
     sipp_call(server, xml, service=USER, auth=auth, fails_with=complaint)
+
+
+def test_sipp_reading_only_the_first_challenge_fails_on_register_auth_rfc8760(
+    sipp: str, start_sipfault: StartSipfault
+) -> None:
+    """The device behaviour register-auth-rfc8760.yaml tests: SIPp answers only the first
+    challenge of a 401 and computes only MD5, so a SHA-256 first challenge defeats it, while
+    the shipped register-auth.yaml (MD5 alone) registers it (the test above)."""
+    server = start_sipfault("scenarios/register-auth-rfc8760.yaml")
+
+    result = run_sipp(SIPP_SCENARIOS / "uac-register-auth.xml", server.host, server.port,
+                      service=USER, calls=1, timeout=20.0,
+                      extra_args=("-au", USER, "-ap", PASSWORD))
+
+    why = server.explain(result)
+    assert result.returncode != 0 and result.successful == 0, why
+    assert "authentication must use MD5" in result.errors, why
+    server.finish(requests={"REGISTER": 1}, responses={"401": 1}, peer=result)

@@ -81,7 +81,7 @@ def target_address(
     For sipfault, its exit summary's retransmission counts are appended to `notes`.
     """
     if target == "sipfault":
-        with run_sipfault(SCENARIO, quiet=True, transports=[transport]) as server:
+        with run_sipfault(SCENARIO, quiet=True, transports=[transport], journal=False) as server:
             yield server.host, server.port
             server.stop()
             counts = server.summary.other.get("retransmissions", {})

@@ -324,11 +324,16 @@ class SipfaultOptions:
     """Add the test certificate, so TLS listens too (on `tls_port`)."""
     extra_args: Sequence[str] = ()
     """Anything else for the command line."""
+    journal: bool = True
+    """Write the `--journal` that `wait_for()` and `finish()` read; the call-rate benchmark
+    turns it off, to measure sipfault as `sipfault run --quiet` serves."""
 
     def command(self, scenario: Path, journal: Path) -> list[str]:
         """The `python -m sipfault run ...` command line."""
         command = [sys.executable, "-m", "sipfault", "run", str(scenario)]
-        command += ["--listen", self.listen, "--journal", str(journal)]
+        command += ["--listen", self.listen]
+        if self.journal:
+            command += ["--journal", str(journal)]
         if self.transports:
             command += ["--transport", ",".join(self.transports)]
         if self.t1:

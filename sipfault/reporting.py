@@ -11,7 +11,13 @@ import datetime
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
-from sipfault.record.records import DroppedRecord, FindingRecord, MessageRecord, Record
+from sipfault.record.records import (
+    DroppedRecord,
+    FindingRecord,
+    MessageRecord,
+    Record,
+    UnmatchedRecord,
+)
 
 if TYPE_CHECKING:
     from sipfault.endpoint import Endpoint
@@ -32,6 +38,8 @@ class MessageCounts:
         self.retransmissions_out = 0
         self.dropped = 0
         self.findings: Counter[str] = Counter()
+        self.unmatched: Counter[tuple[str, int]] = Counter()
+        """Requests no rule took, by method and the status the default answered."""
 
     def on_record(self, record: Record) -> None:
         """Count one record."""
@@ -49,6 +57,8 @@ class MessageCounts:
             self.dropped += 1
         elif isinstance(record, FindingRecord):
             self.findings[record.kind] += 1
+        elif isinstance(record, UnmatchedRecord):
+            self.unmatched[record.method, record.status] += 1
 
 
 class ConsoleReporter:
@@ -96,6 +106,10 @@ class ConsoleReporter:
             f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
             f"dropped: {counts.dropped}",
         ]
+        if counts.unmatched:
+            lines.append("unmatched: " + ", ".join(
+                f"{method}={n} -> {status}"
+                for (method, status), n in sorted(counts.unmatched.items())))
         if counts.findings:
             lines.append("findings: " + " ".join(
                 f"{kind}={n}" for kind, n in sorted(counts.findings.items())))

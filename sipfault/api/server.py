@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Unpack
 
-from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
+from sipfault.api.builder import MatchConditions, RuleBuilder, build_match, build_unmatched
 from sipfault.api.journal import (
     Journal,
     MessageRecord,
@@ -36,7 +36,7 @@ from sipfault.config import (
     load_any_scenario,
 )
 from sipfault.endpoint import Endpoint
-from sipfault.model.scenario import Rule
+from sipfault.model.scenario import Rule, UnmatchedAnswer
 
 __all__ = ["EMPTY_SCENARIO", "Server", "load_any_scenario"]
 
@@ -102,6 +102,19 @@ class Server(Endpoint):
         """Add a rule after the others; the counters of the rules before it carry on."""
         self.uas.add_rule(rule)
         return rule
+
+    def unmatched(self, code: int | UnmatchedAnswer, reason: str | None = None) -> None:
+        """Answer ``code`` (300-699) to a request no rule takes when some rule takes its method
+        (404 by default), as a scenario's ``unmatched`` says; counters carry on.
+
+        A method no rule takes still gets 405, an unknown one 501 (docs/scenarios.md).
+        """
+        if isinstance(code, UnmatchedAnswer):
+            answer = build_unmatched(code)
+        else:
+            answer = build_unmatched({"code": code, "reason": reason} if reason is not None
+                                     else {"code": code})
+        self.uas.answer_unmatched(answer)
 
     def clear_rules(self) -> None:
         """Remove every rule (requests get the RFC defaults); counters start again."""

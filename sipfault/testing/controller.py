@@ -27,7 +27,7 @@ from sipfault.api.journal import MessageRecord, Unexpected
 from sipfault.api.server import Server
 from sipfault.config import ScenarioSource, ServerConfig, ServerOptions
 from sipfault.core.registrar import Binding
-from sipfault.model.scenario import Rule
+from sipfault.model.scenario import Rule, UnmatchedAnswer
 
 __all__ = ["Controller"]
 
@@ -216,6 +216,11 @@ class Controller:
     def rules(self) -> tuple[Rule, ...]:
         """The rules in force, in order."""
         return self._call(lambda: self.server.rules)
+
+    def unmatched(self, code: int | UnmatchedAnswer, reason: str | None = None) -> None:
+        """Answer ``code`` to requests no rule takes, of a method some rule takes (see
+        Server.unmatched)."""
+        self._call(self.server.unmatched, code, reason)
 
     def clear_rules(self) -> None:
         """Remove every rule; requests get the RFC defaults."""

@@ -11,6 +11,7 @@ import datetime
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
+from sipfault.record.jsonl import valid_text
 from sipfault.record.records import (
     DroppedRecord,
     FindingRecord,
@@ -77,7 +78,9 @@ class ConsoleReporter:
             return
         line = self.format(record)
         if line is not None:
-            print(line, file=self.out, flush=True)
+            # Bytes that were not UTF-8 are shown as \xNN, as the journal writes them: a
+            # console in strict UTF-8 cannot print the surrogates the parser keeps them as.
+            print(valid_text(line), file=self.out, flush=True)
 
     def format(self, record: Record) -> str | None:
         """The line of a message, a drop or a finding (with the whole message under it when

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sipfault.record.records import (
     DroppedRecord,
+    FaultRecord,
     FindingRecord,
     MessageRecord,
     Record,
@@ -266,14 +267,17 @@ class Journal:
 def format_ladder(records: Iterable[Record], limit: int = LADDER_LINES) -> str:
     """A readable message ladder: time since the first record, then each record's line.
 
-    ``<-`` is a message received from the client, ``->`` one sipfault sent; rules taken,
-    default answers and findings are shown where they happened.
+    ``<-`` is a message received from the client, ``->`` one sipfault sent (marked when a
+    scenario fault altered it, and shown marked ``[dropped by fault ...]`` when a fault kept it
+    off the wire); rules taken, default answers and findings are shown where they happened.
     """
     lines: list[str] = []
     start: float | None = None
     for record in records:
         if start is None:
             start = record.time
+        if isinstance(record, FaultRecord) and not record.withheld:
+            continue  # the copies that went out carry the fault on their own lines
         lines.append(f"  +{record.time - start:7.3f}s  {record.line()}")
     if not lines:
         return "  (no messages)"

@@ -47,7 +47,7 @@ from sipfault.core.events import (
     TimerFired,
 )
 from sipfault.core.exchange import Exchange
-from sipfault.core.faults import FaultedResponse
+from sipfault.core.faults import FaultedResponse, copy_effect, fault_effect
 from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
@@ -646,13 +646,19 @@ class UserAgentServer:
         data = message.to_bytes()
         for faulted in faults:
             if faulted.response is message:
+                fault = faulted.fault
                 attempt, emitted = faulted.emit(data)
-                self._events.append(FaultApplied(now, faulted.fault,
-                                                 message.headers.get("Call-ID"), attempt,
-                                                 len(emitted)))
-                for item in emitted:
+                # The fault's record names the response and the copies name the fault, so
+                # a withheld or altered transmission shows where the message would have.
+                self._events.append(FaultApplied(
+                    now, fault, message.headers.get("Call-ID"), attempt, len(emitted),
+                    fault_effect(fault, data, emitted), faulted.response, peer, request, again,
+                ))
+                for index, item in enumerate(emitted):
+                    effect = copy_effect(fault, data, item, index)
                     self._outgoing.append(Outgoing(item, peer))
-                    self._events.append(MessageSent(now, peer, message, item, again, request))
+                    self._events.append(MessageSent(now, peer, message, item, again, request,
+                                                    fault if effect else None, effect))
                 return
         self._outgoing.append(Outgoing(data, peer))
         self._events.append(MessageSent(now, peer, message, data, again, request))

@@ -69,7 +69,14 @@ class Unexpected:
 
 
 class WaitTimeout(AssertionError):
-    """``wait_for`` saw fewer requests than asked before its timeout (an assertion failure)."""
+    """``wait_for`` saw fewer requests than asked before its timeout (an assertion failure).
+
+    Its text holds the message ladder; pytest shows it once, without sipfault's own frames.
+    """
+
+    where: str | None = None
+    """``host:port`` of the server that waited, when a server raised it (the pytest plugin
+    leaves that server's ladder out of the report, as the text already holds it)."""
 
 
 class UnexpectedTraffic(AssertionError):
@@ -237,6 +244,7 @@ class Journal:
         Returns every such request so far (retransmissions left out). Raises
         :class:`WaitTimeout`, with the ladder, when they do not come within ``timeout`` s.
         """
+        __tracebackhide__ = True  # a failing test shows its own line, not sipfault's
         if count < 1:
             raise ValueError(f"count={count} (expected 1 or more)")
         found = self.requests(method)

@@ -26,6 +26,7 @@ from sipfault.api.journal import (
     MessageRecord,
     Unexpected,
     UnexpectedTraffic,
+    WaitTimeout,
     describe_unexpected,
 )
 from sipfault.config import (
@@ -142,7 +143,12 @@ class Server(Endpoint):
     async def wait_for(self, method: str | None = None, count: int = 1,
                        timeout: float = 5.0) -> list[MessageRecord]:
         """Wait for ``count`` requests of ``method``; return them all, or raise WaitTimeout."""
-        return await self.journal.wait_for(method, count, timeout)
+        __tracebackhide__ = True  # a failing test shows its own line, not sipfault's
+        try:
+            return await self.journal.wait_for(method, count, timeout)
+        except WaitTimeout as exc:
+            exc.where = self.where()
+            raise
 
     def ladder(self) -> str:
         """The message ladder so far, one line per message, rule taken and finding."""
@@ -162,6 +168,7 @@ class Server(Endpoint):
         ``allow`` lists kinds to let through: "unmatched", "dropped", a finding's kind such as
         "no-ack", or the status code a refused request got (405, 481...).
         """
+        __tracebackhide__ = True
         allowed = list(allow)
         items = [item for item in self.unexpected() if not item.allowed_by(allowed)]
         if items:

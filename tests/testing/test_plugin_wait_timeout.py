@@ -54,6 +54,12 @@ async def test_waits_in_vain(sipfault, sipfault_server):
 """
 
 
+def failures(result: pytest.RunResult) -> str:
+    """The failure reports, without pytest's short summary (which repeats the whole message
+    of every failure when running under CI)."""
+    return result.stdout.str().split("short test summary info")[0]
+
+
 def project(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
     pytester.makepyfile(sip_client=CLIENT_SOURCE)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
@@ -67,7 +73,7 @@ def test_a_wait_timeout_shows_the_ladder_once_without_sipfault_frames(
 ) -> None:
     result = project(pytester, source)
     result.assert_outcomes(failed=1)
-    text = result.stdout.str()
+    text = failures(result)
     result.stdout.fnmatch_lines([
         "*await*wait_for(\"INVITE\", timeout=0.1)" if "async" in source
         else "*sipfault.wait_for(\"INVITE\", timeout=0.1)",
@@ -84,7 +90,7 @@ def test_a_wait_timeout_shows_the_ladder_once_without_sipfault_frames(
 def test_the_other_servers_ladder_is_still_shown(pytester: pytest.Pytester) -> None:
     result = project(pytester, TWO_SERVERS)
     result.assert_outcomes(failed=1)
-    text = result.stdout.str()
+    text = failures(result)
     assert len(re.findall(r"OPTIONS sip:zed@", text)) == 1, text  # in the WaitTimeout
     assert len(re.findall(r"OPTIONS sip:yan@", text)) == 1, text  # in its own section
     assert len(re.findall(r"sipfault message ladder", text)) == 1, text

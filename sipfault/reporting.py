@@ -11,7 +11,15 @@ import datetime
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
-from sipfault.record.records import DroppedRecord, FindingRecord, MessageRecord, Record
+from sipfault.record.jsonl import valid_text
+from sipfault.record.records import (
+    DroppedRecord,
+    FaultRecord,
+    FindingRecord,
+    MessageRecord,
+    Record,
+    UnmatchedRecord,
+)
 
 if TYPE_CHECKING:
     from sipfault.endpoint import Endpoint
@@ -22,21 +30,44 @@ def format_clock(wall: float) -> str:
     return datetime.datetime.fromtimestamp(wall).strftime("%H:%M:%S.%f")[:-3]
 
 
+_PENDING_LIMIT = 4096
+"""Responses whose first transmission a fault withheld, kept until one goes out: the oldest
+are forgotten past this many (a ``drop`` fault never lets one go)."""
+
+
 class MessageCounts:
-    """Requests by method and responses by code, in and out, first transmissions only."""
+    """Requests by method and responses by code, in and out, first transmissions only.
+
+    A response whose first transmission a fault withheld counts in ``withheld``, and in
+    ``responses`` when a retransmission of it gets through; copies a fault duplicated are
+    counted in ``faults`` only.
+    """
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.responses: Counter[int] = Counter()
+        self.withheld: Counter[int] = Counter()
+        """Responses by code whose first transmission a fault withheld."""
+        self.faults: Counter[str] = Counter()
+        """Transmissions a fault dropped, altered or duplicated, by fault name."""
+        self._pending: dict[int, None] = {}  # ids of withheld responses not yet sent
         self.retransmissions_in = 0
         self.retransmissions_out = 0
         self.dropped = 0
         self.findings: Counter[str] = Counter()
+        self.unmatched: Counter[tuple[str, int]] = Counter()
+        """Requests no rule took, by method and the status the default answered."""
 
     def on_record(self, record: Record) -> None:
         """Count one record."""
         if isinstance(record, MessageRecord):
-            if record.retransmission:
+            if record.fault_effect == "duplicated":
+                return
+            if self._pending and not record.received and id(record.message) in self._pending:
+                del self._pending[id(record.message)]  # the first copy of it that went out
+                if record.status is not None:
+                    self.responses[record.status] += 1
+            elif record.retransmission:
                 if record.received:
                     self.retransmissions_in += 1
                 else:
@@ -49,6 +80,19 @@ class MessageCounts:
             self.dropped += 1
         elif isinstance(record, FindingRecord):
             self.findings[record.kind] += 1
+        elif isinstance(record, UnmatchedRecord):
+            self.unmatched[record.method, record.status] += 1
+        elif isinstance(record, FaultRecord):
+            self._count_fault(record)
+
+    def _count_fault(self, record: FaultRecord) -> None:
+        if record.effect != "passed":
+            self.faults[record.fault] += 1
+        if record.withheld and not record.retransmission:
+            self.withheld[record.status] += 1
+            if len(self._pending) >= _PENDING_LIMIT:
+                del self._pending[next(iter(self._pending))]
+            self._pending[id(record.message)] = None
 
 
 class ConsoleReporter:
@@ -67,12 +111,16 @@ class ConsoleReporter:
             return
         line = self.format(record)
         if line is not None:
-            print(line, file=self.out, flush=True)
+            # Bytes that were not UTF-8 are shown as \xNN, as the journal writes them: a
+            # console in strict UTF-8 cannot print the surrogates the parser keeps them as.
+            print(valid_text(line), file=self.out, flush=True)
 
     def format(self, record: Record) -> str | None:
         """The line of a message, a drop or a finding (with the whole message under it when
         verbose); None for the records the console leaves to the journal."""
-        if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord):
+        if isinstance(record, FaultRecord) and not record.withheld:
+            return None  # the copies that went out carry the fault on their own lines
+        if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord | FaultRecord):
             return None
         line = f"{format_clock(record.time)} {record.line()}"
         if self.verbose and isinstance(record, MessageRecord):
@@ -89,6 +137,9 @@ class ConsoleReporter:
         counts = self.counts
         requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))
         responses = " ".join(f"{c}={n}" for c, n in sorted(counts.responses.items()))
+        if counts.withheld:
+            responses = f"{responses or '-'} (withheld by faults: " + " ".join(
+                f"{c}={n}" for c, n in sorted(counts.withheld.items())) + ")"
         lines = [
             f"summary: scenario {server.scenario.name}, seed {server.seed}",
             f"requests: {requests or '-'}",
@@ -96,6 +147,13 @@ class ConsoleReporter:
             f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
             f"dropped: {counts.dropped}",
         ]
+        if counts.faults:
+            lines.append("faults: " + " ".join(
+                f"{name}={n}" for name, n in sorted(counts.faults.items())))
+        if counts.unmatched:
+            lines.append("unmatched: " + ", ".join(
+                f"{method}={n} -> {status}"
+                for (method, status), n in sorted(counts.unmatched.items())))
         if counts.findings:
             lines.append("findings: " + " ".join(
                 f"{kind}={n}" for kind, n in sorted(counts.findings.items())))

@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import Any, TypeAlias, TypedDict
 
 from sipfault.model import validate
-from sipfault.model.scenario import Match, Reply, Rule
+from sipfault.model.scenario import Match, Reply, Rule, UnmatchedAnswer
 
 __all__ = [
     "MatchConditions",
@@ -35,6 +35,7 @@ __all__ = [
     "StepSpec",
     "build_match",
     "build_step",
+    "build_unmatched",
     "parse_duration",
 ]
 
@@ -251,6 +252,23 @@ def build_step(step: StepSpec) -> Reply:
         f"reply step {step!r} (expected a code like 486, (486, {{headers}}), "
         "(486, {headers}, {options}), a dict with 'code', or a Reply)"
     )
+
+
+def build_unmatched(answer: int | Mapping[str, Any] | UnmatchedAnswer) -> UnmatchedAnswer:
+    """The answer to requests no rule takes, written as a scenario file's ``unmatched``: a
+    code like 480, a dict ``{"code": 404, "reason": "Not Here"}``, or the model object."""
+    if isinstance(answer, UnmatchedAnswer):
+        return validate.unmatched(answer)
+    if isinstance(answer, int) and not isinstance(answer, bool):
+        return UnmatchedAnswer(validate.unmatched_code(answer))
+    if not isinstance(answer, Mapping):
+        raise validate.wrong_type("'unmatched'", answer, validate.UNMATCHED_HINT)
+    validate.known_keys(answer, validate.UNMATCHED_KEYS, "in unmatched")
+    if "code" not in answer:
+        raise validate.InvalidValue(validate.NO_UNMATCHED_CODE)
+    reason = answer.get("reason")
+    return UnmatchedAnswer(validate.unmatched_code(answer["code"]),
+                           None if reason is None else validate.reason(reason))
 
 
 class RuleBuilder:

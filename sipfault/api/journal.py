@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sipfault.record.records import (
     DroppedRecord,
+    FaultRecord,
     FindingRecord,
     MessageRecord,
     Record,
@@ -68,7 +69,14 @@ class Unexpected:
 
 
 class WaitTimeout(AssertionError):
-    """``wait_for`` saw fewer requests than asked before its timeout (an assertion failure)."""
+    """``wait_for`` saw fewer requests than asked before its timeout (an assertion failure).
+
+    Its text holds the message ladder; pytest shows it once, without sipfault's own frames.
+    """
+
+    where: str | None = None
+    """``host:port`` of the server that waited, when a server raised it (the pytest plugin
+    leaves that server's ladder out of the report, as the text already holds it)."""
 
 
 class UnexpectedTraffic(AssertionError):
@@ -236,6 +244,7 @@ class Journal:
         Returns every such request so far (retransmissions left out). Raises
         :class:`WaitTimeout`, with the ladder, when they do not come within ``timeout`` s.
         """
+        __tracebackhide__ = True  # a failing test shows its own line, not sipfault's
         if count < 1:
             raise ValueError(f"count={count} (expected 1 or more)")
         found = self.requests(method)
@@ -266,14 +275,17 @@ class Journal:
 def format_ladder(records: Iterable[Record], limit: int = LADDER_LINES) -> str:
     """A readable message ladder: time since the first record, then each record's line.
 
-    ``<-`` is a message received from the client, ``->`` one sipfault sent; rules taken,
-    default answers and findings are shown where they happened.
+    ``<-`` is a message received from the client, ``->`` one sipfault sent (marked when a
+    scenario fault altered it, and shown marked ``[dropped by fault ...]`` when a fault kept it
+    off the wire); rules taken, default answers and findings are shown where they happened.
     """
     lines: list[str] = []
     start: float | None = None
     for record in records:
         if start is None:
             start = record.time
+        if isinstance(record, FaultRecord) and not record.withheld:
+            continue  # the copies that went out carry the fault on their own lines
         lines.append(f"  +{record.time - start:7.3f}s  {record.line()}")
     if not lines:
         return "  (no messages)"

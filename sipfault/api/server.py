@@ -20,12 +20,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Unpack
 
-from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
+from sipfault.api.builder import MatchConditions, RuleBuilder, build_match, build_unmatched
 from sipfault.api.journal import (
     Journal,
     MessageRecord,
     Unexpected,
     UnexpectedTraffic,
+    WaitTimeout,
     describe_unexpected,
 )
 from sipfault.config import (
@@ -36,7 +37,7 @@ from sipfault.config import (
     load_any_scenario,
 )
 from sipfault.endpoint import Endpoint
-from sipfault.model.scenario import Rule
+from sipfault.model.scenario import Rule, UnmatchedAnswer
 
 __all__ = ["EMPTY_SCENARIO", "Server", "load_any_scenario"]
 
@@ -103,6 +104,19 @@ class Server(Endpoint):
         self.uas.add_rule(rule)
         return rule
 
+    def unmatched(self, code: int | UnmatchedAnswer, reason: str | None = None) -> None:
+        """Answer ``code`` (300-699) to a request no rule takes when some rule takes its method
+        (404 by default), as a scenario's ``unmatched`` says; counters carry on.
+
+        A method no rule takes still gets 405, an unknown one 501 (docs/scenarios.md).
+        """
+        if isinstance(code, UnmatchedAnswer):
+            answer = build_unmatched(code)
+        else:
+            answer = build_unmatched({"code": code, "reason": reason} if reason is not None
+                                     else {"code": code})
+        self.uas.answer_unmatched(answer)
+
     def clear_rules(self) -> None:
         """Remove every rule (requests get the RFC defaults); counters start again."""
         self.replace_scenario(replace(self.scenario, rules=()))
@@ -129,7 +143,12 @@ class Server(Endpoint):
     async def wait_for(self, method: str | None = None, count: int = 1,
                        timeout: float = 5.0) -> list[MessageRecord]:
         """Wait for ``count`` requests of ``method``; return them all, or raise WaitTimeout."""
-        return await self.journal.wait_for(method, count, timeout)
+        __tracebackhide__ = True  # a failing test shows its own line, not sipfault's
+        try:
+            return await self.journal.wait_for(method, count, timeout)
+        except WaitTimeout as exc:
+            exc.where = self.where()
+            raise
 
     def ladder(self) -> str:
         """The message ladder so far, one line per message, rule taken and finding."""
@@ -149,6 +168,7 @@ class Server(Endpoint):
         ``allow`` lists kinds to let through: "unmatched", "dropped", a finding's kind such as
         "no-ack", or the status code a refused request got (405, 481...).
         """
+        __tracebackhide__ = True
         allowed = list(allow)
         items = [item for item in self.unexpected() if not item.allowed_by(allowed)]
         if items:

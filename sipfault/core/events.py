@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sipfault.sip.message import Message, Request
+from sipfault.sip.message import Message, Request, Response
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,11 @@ class MessageSent:
     retransmission: bool = False
     request: Request | None = None
     """For a response: the request it answers."""
+    fault: str | None = None
+    """The scenario fault that changed this copy (``data`` is what it made), or None."""
+    fault_effect: str | None = None
+    """What the fault did to this copy: "altered" (other bytes than the message's) or
+    "duplicated" (an extra copy); None when ``fault`` is None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +124,11 @@ class RequestUnmatched:
 
 @dataclass(frozen=True, slots=True)
 class FaultApplied:
-    """A scenario fault changed what went out for one transmission of a response."""
+    """A scenario fault acted on one transmission of a response.
+
+    Each copy that went out is a :class:`MessageSent` naming the fault; a transmission the fault
+    withheld (``effect`` "dropped") has no :class:`MessageSent`, only this event.
+    """
 
     time: float
     fault: str
@@ -128,6 +137,22 @@ class FaultApplied:
     """0 for the first transmission, then 1, 2... for retransmissions."""
     emitted: int
     """How many messages went out instead of one (0 for a dropped one)."""
+    effect: str = "altered"
+    """"dropped" (nothing went out), "altered" (other bytes went out), "duplicated" (more
+    than one copy), or "passed" (the message went out as it was, e.g. after ``drop-first``)."""
+    message: Response | None = None
+    """The response the fault acted on, as sipfault built it."""
+    peer: Peer | None = None
+    """Where the response was going."""
+    request: Request | None = None
+    """The request it answers."""
+    retransmission: bool = False
+    """Whether this was a retransmission of the response (``attempt`` > 0)."""
+
+    @property
+    def withheld(self) -> bool:
+        """True when the fault kept this transmission off the wire."""
+        return self.emitted == 0
 
 
 @dataclass(frozen=True, slots=True)

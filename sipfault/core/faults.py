@@ -75,6 +75,28 @@ FAULT_FUNCTIONS: dict[str, FaultFunction] = {
 """The function of every fault ``sipfault.model.faults.FAULTS`` names, by the same name."""
 
 
+BUILT_FAULTS = frozenset({"malformed-status"})
+"""Faults applied when the response is built: every transmission of it carries the fault."""
+
+
+def fault_effect(name: str, data: bytes, emitted: list[bytes]) -> str:
+    """What fault ``name`` did to one transmission of ``data``, given what it emitted instead:
+    "dropped", "altered", "duplicated", or "passed" (sent as it was)."""
+    if not emitted:
+        return "dropped"
+    if name in BUILT_FAULTS or any(item != data for item in emitted):
+        return "altered"
+    return "duplicated" if len(emitted) > 1 else "passed"
+
+
+def copy_effect(name: str, data: bytes, item: bytes, index: int) -> str | None:
+    """What fault ``name`` made of the ``index``-th copy it emitted of ``data``: "altered",
+    "duplicated" (a copy after the first), or None (the message as it was)."""
+    if name in BUILT_FAULTS or item != data:
+        return "altered"
+    return "duplicated" if index > 0 else None
+
+
 def apply_fault(name: str, data: bytes, attempt: int) -> list[bytes]:
     """What to emit for transmission number ``attempt`` of ``data`` under fault ``name``."""
     return FAULT_FUNCTIONS[name](data, attempt)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from sipfault.core.auth import Authenticator
 from sipfault.core.capabilities import (
@@ -46,7 +47,7 @@ from sipfault.core.events import (
     TimerFired,
 )
 from sipfault.core.exchange import Exchange
-from sipfault.core.faults import FaultedResponse
+from sipfault.core.faults import FaultedResponse, copy_effect, fault_effect
 from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
@@ -62,7 +63,7 @@ from sipfault.core.responses import apply_overrides, build_response, response_vi
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
-from sipfault.model.scenario import AuthSettings, Reply, Rule, Scenario
+from sipfault.model.scenario import AuthSettings, Reply, Rule, Scenario, UnmatchedAnswer
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
@@ -399,11 +400,33 @@ class UserAgentServer:
             self._reply_step(exchange, Reply(200, sdp="answer"), now)
         elif method in ("BYE", "PRACK", "UPDATE"):
             self._reply(exchange, 481, now)
+        elif self._rules_take(method):
+            # The scenario answers this method, just not this request: 404 (or its own
+            # `unmatched`), never a 405 whose Allow would name the method it refuses (§21.4.6).
+            refusal = self.scenario.unmatched
+            self._reply(exchange, refusal.code, now, reason=refusal.reason)
         else:
-            self._reply(exchange, 405, now, extra=[("Allow", self._allow())])
+            self._reply(exchange, 405, now)  # Allow without the method (_allow_for)
+
+    def _rules_take(self, method: str) -> bool:
+        """Whether some rule takes requests of ``method`` (a rule without one takes any)."""
+        methods = self.engine.methods
+        return methods is None or method in methods
+
+    def answer_unmatched(self, answer: UnmatchedAnswer) -> None:
+        """Answer requests no rule takes, of a method some rule takes, with ``answer``; the
+        rules' counters carry on."""
+        self.engine.scenario = replace(self.engine.scenario, unmatched=answer)
 
     def _allow(self) -> str:
         return self.engine.allow
+
+    def _allow_for(self, status: int, method: str) -> Callable[[], str]:
+        """The Allow of a response: a 405's never names the method it refuses (§21.4.6)."""
+        if status != 405:
+            return self._allow
+        return lambda: ", ".join(
+            name for name in self.engine.allow.split(", ") if name != method)
 
     # ------------------------------------------------------------------- scenario rules
 
@@ -515,7 +538,8 @@ class UserAgentServer:
         defaults = self.scenario.defaults
         if may_need_fields(status, request.method, defaults):
             named = {header_key(name) for name, _ in fields}
-            sources = FieldSources(request, defaults, self._allow, exchange.contact,
+            sources = FieldSources(request, defaults, self._allow_for(status, request.method),
+                                   exchange.contact,
                                    lambda proxy: self._challenge(proxy, now),
                                    exchange.local_address()[0])
             fields += [f for f in code_fields(status, sources) if header_key(f[0]) not in named]
@@ -622,13 +646,19 @@ class UserAgentServer:
         data = message.to_bytes()
         for faulted in faults:
             if faulted.response is message:
+                fault = faulted.fault
                 attempt, emitted = faulted.emit(data)
-                self._events.append(FaultApplied(now, faulted.fault,
-                                                 message.headers.get("Call-ID"), attempt,
-                                                 len(emitted)))
-                for item in emitted:
+                # The fault's record names the response and the copies name the fault, so
+                # a withheld or altered transmission shows where the message would have.
+                self._events.append(FaultApplied(
+                    now, fault, message.headers.get("Call-ID"), attempt, len(emitted),
+                    fault_effect(fault, data, emitted), faulted.response, peer, request, again,
+                ))
+                for index, item in enumerate(emitted):
+                    effect = copy_effect(fault, data, item, index)
                     self._outgoing.append(Outgoing(item, peer))
-                    self._events.append(MessageSent(now, peer, message, item, again, request))
+                    self._events.append(MessageSent(now, peer, message, item, again, request,
+                                                    fault if effect else None, effect))
                 return
         self._outgoing.append(Outgoing(data, peer))
         self._events.append(MessageSent(now, peer, message, data, again, request))

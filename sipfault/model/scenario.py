@@ -26,6 +26,7 @@ __all__ = [
     "Scenario",
     "SourceLocation",
     "Timers",
+    "UnmatchedAnswer",
     "fill_placeholders",
     "placeholder_names",
 ]
@@ -288,6 +289,20 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class UnmatchedAnswer:
+    """The answer to a request no rule took, of a method some rule takes for other requests.
+
+    404 by default: the scenario answers this method, just not for this user (RFC 3261
+    §21.4.5); a 405 would have to list the method as allowed in its own Allow (§21.4.6).
+    """
+
+    code: int = 404
+    """A final status code, 300..699."""
+    reason: str | None = None
+    """Reason phrase; None uses the standard phrase of the code."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A named list of rules, tried in order; the first rule whose match holds answers."""
 
@@ -307,5 +322,7 @@ class Scenario:
     """How REGISTER is answered when no rule takes it."""
     auth: AuthSettings | None = None
     """Digest authentication; None: nothing is challenged."""
+    unmatched: UnmatchedAnswer = UnmatchedAnswer()
+    """How a request no rule took is answered when its method is one the rules take."""
     source: str | None = None
     """Path of the file the scenario came from; None when built in code."""

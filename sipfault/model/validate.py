@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from sipfault.model.faults import FAULTS
-from sipfault.model.scenario import PLACEHOLDERS, Reply, placeholder_names
+from sipfault.model.scenario import PLACEHOLDERS, Reply, UnmatchedAnswer, placeholder_names
 from sipfault.sip import grammar
 from sipfault.sip.codes import MAX_STATUS, MIN_STATUS, NOT_SIP, is_valid_status
 
@@ -34,6 +34,8 @@ __all__ = [
     "SECONDS_HINT",
     "STEP_KEYS",
     "TRANSPORTS",
+    "UNMATCHED_HINT",
+    "UNMATCHED_KEYS",
     "InvalidType",
     "InvalidValue",
     "at_least_one",
@@ -70,6 +72,8 @@ __all__ = [
     "token",
     "transport",
     "unknown_key",
+    "unmatched",
+    "unmatched_code",
     "whole",
     "whole_seconds",
     "wrong_type",
@@ -526,3 +530,25 @@ def reply(step: Reply) -> Reply:
     if step.fault is not None:
         fault_name(step.fault)
     return step
+
+
+# -- the answer to requests no rule takes ---------------------------------------------------
+
+UNMATCHED_KEYS = ("code", "reason")
+"""The keys of ``unmatched`` written as a mapping."""
+UNMATCHED_HINT = "a status code 300-699, or a mapping like {code: 404, reason: Not Here}"
+NO_UNMATCHED_CODE = "'unmatched' has no 'code' (expected a status code 300-699)"
+"""The message for ``unmatched`` written as a mapping without its code."""
+
+
+def unmatched_code(value: object) -> int:
+    """A final answer that refuses or redirects: 300-699 (a 2xx would accept the request)."""
+    return status_in(value, "'unmatched' code", 300, MAX_STATUS)
+
+
+def unmatched(answer: UnmatchedAnswer) -> UnmatchedAnswer:
+    """An ``unmatched`` answer built as a model object, checked as one written in a file is."""
+    unmatched_code(answer.code)
+    if answer.reason is not None:
+        reason(answer.reason)
+    return answer

@@ -12,6 +12,7 @@ from sipfault.record.pcap import PcapWriter
 from sipfault.record.recorder import Recorder
 from sipfault.record.records import (
     DroppedRecord,
+    FaultRecord,
     FindingRecord,
     MessageRecord,
     OtherRecord,
@@ -23,6 +24,7 @@ from sipfault.record.records import (
 
 __all__ = [
     "DroppedRecord",
+    "FaultRecord",
     "FindingRecord",
     "JsonLinesWriter",
     "MessageRecord",

@@ -10,9 +10,12 @@ Values that JSON lacks are converted as follows:
 - Any other ``Mapping`` becomes an object; tuples become arrays (as ``json`` does).
 - Anything else (and NaN or an infinity) raises TypeError or ValueError before a byte is written.
 
-Non-ASCII text is written as UTF-8. A line that UTF-8 (or the stream's encoding) cannot carry,
-such as a string holding a lone surrogate from ``surrogateescape`` decoding, is written with
-``\\uXXXX`` escapes instead, which any JSON reader decodes to the same string.
+Non-ASCII text is written as UTF-8, and every line is valid UTF-8 that strict readers (``jq``,
+``json.loads`` of the decoded bytes) take. Text holding bytes that were not UTF-8 (a method,
+Request-URI, Call-ID or header value the parser kept with ``surrogateescape``) is passed, every
+string of the record alike (keys and nested values too), through :func:`valid_text`, which
+writes each such byte as the four characters ``\\xNN``; the exact bytes are in the message's
+``raw``. A stream in a narrower encoding than UTF-8 gets ``\\uXXXX`` escapes instead.
 """
 
 from __future__ import annotations
@@ -20,11 +23,45 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping
 from typing import TextIO
 
-__all__ = ["JsonLinesWriter"]
+__all__ = ["JsonLinesWriter", "valid_text"]
+
+# A lone surrogate: from `surrogateescape` decoding (U+DC80..U+DCFF stand for the bytes
+# 0x80..0xFF), or any other that UTF-8 cannot carry.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def valid_text(text: str) -> str:
+    """``text`` with each byte that was not UTF-8 written as ``\\xNN`` (e.g. ``OP\\xa8IONS``).
+
+    What the parser read with ``surrogateescape`` holds lone surrogates, which no UTF-8 file
+    can carry; any other lone surrogate becomes ``\\uXXXX`` text. Valid text is returned as is.
+    """
+    if text.isascii():
+        return text
+    return _SURROGATE_RE.sub(_escape_surrogate, text)
+
+
+def _valid(value: object) -> object:
+    """``value`` with every string in it (mapping keys too) made valid by :func:`valid_text`."""
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, Mapping):
+        return {_valid(key): _valid(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_valid(item) for item in value]
+    return value
 
 
 def _to_json(value: object) -> object:
@@ -43,19 +80,19 @@ def _to_json(value: object) -> object:
 def encode_line(record: Mapping[str, object], *, ascii_only: bool = False) -> str:
     """Return ``record`` as one compact JSON object and ``\\n``; UTF-8 text unless ``ascii_only``.
 
-    Falls back to ``\\uXXXX`` escapes when the text holds a lone surrogate, which UTF-8 cannot
-    carry.
+    Every string goes through :func:`valid_text` when the line would otherwise hold a lone
+    surrogate, so the line is always valid UTF-8.
     """
-    if not ascii_only:
-        line = json.dumps(dict(record), ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False, default=_to_json)
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:
-            pass
-        else:
+    line = json.dumps(dict(record), ensure_ascii=ascii_only, separators=(",", ":"),
+                      allow_nan=False, default=_to_json)
+    try:
+        line.encode("utf-8")  # the common case: nothing to escape, checked at C speed
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not ascii_only or "\\ud" not in line:
             return line + "\n"
-    line = json.dumps(dict(record), ensure_ascii=True, separators=(",", ":"),
+    line = json.dumps(_valid(record), ensure_ascii=ascii_only, separators=(",", ":"),
                       allow_nan=False, default=_to_json)
     return line + "\n"
 

@@ -28,8 +28,15 @@ JSON objects (:meth:`to_json`, one per journal line; every one has ``time`` and 
   ``raw``.
 - ``finding``: something the client did wrong: ``kind``, ``text``, ``call_id``, ``details``,
   and ``transport``, ``src``, ``dst`` when known.
-- Any other event (a timer, a fault, a binding that expired) is written with its class name in
-  snake case as ``type`` and its fields as plain values.
+- ``fault_applied``: a scenario fault acted on one transmission of a response: ``fault``,
+  ``effect`` ("dropped", "altered", "duplicated" or "passed"), ``attempt`` (0 for the first
+  transmission), ``emitted`` (copies that went out), ``call_id``, ``retransmission``,
+  ``first_line``, ``method``, ``status``, ``transport``, ``src``, ``dst``. A ``message``
+  record of a copy a fault altered or duplicated has ``fault``: ``{"name", "effect"}``; a
+  transmission the fault dropped has no ``message`` record, and its line on the console is
+  the message's own, marked ``[dropped by fault drop-first]``.
+- Any other event (a timer, a binding that expired) is written with its class name in snake
+  case as ``type`` and its fields as plain values.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import ClassVar
 
 from sipfault.core.events import (
     Event,
+    FaultApplied,
     Finding,
     MessageDropped,
     MessageReceived,
@@ -56,6 +64,7 @@ __all__ = [
     "RECEIVED",
     "SENT",
     "DroppedRecord",
+    "FaultRecord",
     "FindingRecord",
     "MessageRecord",
     "OtherRecord",
@@ -152,10 +161,7 @@ class MessageRecord:
         """The request's method; for a response, the method in its CSeq (RFC 3261 §8.1.1.5),
         or "" when the CSeq cannot be read."""
         message = self.message
-        if isinstance(message, Request):
-            return message.method
-        cseq = (message.headers.get("CSeq") or "").split()
-        return cseq[-1] if len(cseq) == 2 else ""
+        return message.method if isinstance(message, Request) else _cseq_method(message)
 
     @property
     def uri(self) -> str | None:
@@ -189,6 +195,18 @@ class MessageRecord:
         if line is None:
             line = self._first_line = self.message.first_line()
         return line
+
+    @property
+    def fault(self) -> str | None:
+        """The scenario fault that altered or duplicated this copy, or None."""
+        event = self._event
+        return event.fault if isinstance(event, MessageSent) else None
+
+    @property
+    def fault_effect(self) -> str | None:
+        """"altered" or "duplicated" when ``fault`` is set."""
+        event = self._event
+        return event.fault_effect if isinstance(event, MessageSent) else None
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
@@ -247,8 +265,9 @@ class MessageRecord:
     def line(self) -> str:
         """``<- udp 127.0.0.1:5070 INVITE sip:bob@127.0.0.1 SIP/2.0 [a84b4c76]``."""
         again = " (retransmission)" if self.retransmission else ""
+        fault = _fault_note(self.fault_effect, self.fault) if self.fault else ""
         return (f"{self.arrow} {self.transport} {format_address(self.client)} "
-                f"{self.first_line} {_short(self.call_id)}{again}")
+                f"{self.first_line} {_short(self.call_id)}{again}{fault}")
 
     def to_json(self) -> dict[str, object]:
         """The journal's JSON object (see the module docstring)."""
@@ -261,6 +280,8 @@ class MessageRecord:
         if self.status is not None:
             record["status"] = self.status
         record["call_id"] = self.call_id
+        if self.fault is not None:
+            record["fault"] = {"name": self.fault, "effect": self.fault_effect}
         record["raw"] = self.raw
         return record
 
@@ -408,6 +429,73 @@ class FindingRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FaultRecord:
+    """A scenario fault acted on one transmission of a response sipfault sent."""
+
+    type: ClassVar[str] = "fault_applied"
+
+    time: float
+    """Wall-clock time."""
+    fault: str
+    """The fault's name, e.g. "drop-first"."""
+    effect: str
+    """"dropped", "altered", "duplicated", or "passed" (sent as it was)."""
+    attempt: int
+    """0 for the first transmission, then 1, 2... for retransmissions."""
+    emitted: int
+    """How many copies went out (0 when dropped)."""
+    call_id: str | None
+    """The response's Call-ID."""
+    transport: str
+    """The client's transport."""
+    source: tuple[str, int]
+    """sipfault's address, where the response left from."""
+    destination: tuple[str, int]
+    """The client's address, where it was going."""
+    first_line: str
+    """The response's Status-Line, as sipfault built it."""
+    method: str
+    """The method in its CSeq."""
+    status: int
+    """Its status code."""
+    retransmission: bool = False
+    """Whether this was a retransmission of the response."""
+    message: Response | None = field(default=None, repr=False, compare=False)
+    """The response (the core's object)."""
+    request: Request | None = field(default=None, repr=False, compare=False)
+    """The request it answers."""
+
+    @property
+    def withheld(self) -> bool:
+        """True when the fault kept this transmission off the wire."""
+        return self.effect == "dropped"
+
+    def line(self) -> str:
+        """``-> udp 127.0.0.1:5070 SIP/2.0 200 OK [a84b4c76] [dropped by fault drop-first]``
+        for a withheld transmission, else ``   fault truncate altered the 200 [a84b4c76]``."""
+        if self.withheld:
+            again = " (retransmission)" if self.retransmission else ""
+            return (f"{SENT} {self.transport} {format_address(self.destination)} "
+                    f"{self.first_line} {_short(self.call_id)}{again}"
+                    f"{_fault_note(self.effect, self.fault)}")
+        return f"{_INDENT}fault {self.fault} {self.effect} the {self.status} {_short(self.call_id)}"
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object (see the module docstring)."""
+        return {"time": self.time, "type": self.type, "fault": self.fault,
+                "effect": self.effect, "attempt": self.attempt, "emitted": self.emitted,
+                "call_id": self.call_id, "retransmission": self.retransmission,
+                "first_line": self.first_line, "method": self.method or None,
+                "status": self.status,
+                **_json_flow(self.transport, self.source, self.destination)}
+
+
+def _fault_note(effect: str | None, fault: str) -> str:
+    """`` [dropped by fault drop-first]``: what a fault did to a transmission, after its line."""
+    return f" [{effect} by fault {fault}]"
+
+
+@dataclass(frozen=True, slots=True)
 class OtherRecord:
     """Any other event (a timer fired, a fault applied, a binding expired), field by field."""
 
@@ -431,7 +519,8 @@ class OtherRecord:
 
 
 Record = (
-    MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | OtherRecord
+    MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | FaultRecord
+    | OtherRecord
 )
 """What happened, one record per core event."""
 
@@ -449,6 +538,21 @@ def _plain(value: object) -> object:
     if isinstance(value, tuple | list):
         return [_plain(item) for item in value]
     return str(value)
+
+
+def _cseq_method(message: Response) -> str:
+    """The method in a response's CSeq (RFC 3261 §8.1.1.5), or "" when it cannot be read."""
+    cseq = (message.headers.get("CSeq") or "").split()
+    return cseq[-1] if len(cseq) == 2 else ""
+
+
+def _fault_record(event: FaultApplied, message: Response, peer: Peer,
+                  wall: float) -> FaultRecord:
+    return FaultRecord(
+        wall, event.fault, event.effect, event.attempt, event.emitted, event.call_id,
+        peer.transport, peer.local, peer.remote, message.first_line(), _cseq_method(message),
+        message.status, event.retransmission, message, event.request,
+    )
 
 
 def _flow_from(peer: Peer) -> tuple[str, tuple[str, int], tuple[str, int]]:
@@ -474,6 +578,8 @@ def to_record(event: Event, wall: float) -> Record:
         flow = _flow_from(event.peer) if event.peer is not None else (None, None, None)
         return FindingRecord(wall, event.kind, event.text, event.call_id, dict(event.details),
                              *flow)
+    if isinstance(event, FaultApplied) and event.message is not None and event.peer is not None:
+        return _fault_record(event, event.message, event.peer, wall)
     fields = {
         item.name: _plain(getattr(event, item.name))
         for item in dataclasses.fields(event) if item.name != "time"

@@ -22,6 +22,7 @@ from sipfault.model.scenario import (
     Rule,
     Scenario,
     Timers,
+    UnmatchedAnswer,
 )
 from sipfault.scenario.auth_settings import AuthSettingsReader
 from sipfault.scenario.compose import compose
@@ -39,7 +40,10 @@ __all__ = [
     "load_scenario_text",
 ]
 
-_TOP_KEYS = ("name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth")
+_TOP_KEYS = (
+    "name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth",
+    "unmatched",
+)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -134,6 +138,7 @@ class _ScenarioReader:
         auth: AuthSettings | None = top.get(
             "auth", lambda n: self.auth.auth(n, defaults.realm), None
         )
+        unmatched = top.get("unmatched", self.settings.unmatched, UnmatchedAnswer())
         if top.ok:
             top.check(self.settings.check_expires_bounds(top.pairs, defaults, registrar))
 
@@ -157,6 +162,7 @@ class _ScenarioReader:
             defaults=defaults,
             registrar=registrar,
             auth=auth,
+            unmatched=unmatched,
             source=self.source,
         )
 

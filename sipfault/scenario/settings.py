@@ -1,17 +1,20 @@
-"""The settings sections ``timers``, ``defaults`` and ``registrar``, and how they fit together."""
+"""The settings sections ``timers``, ``defaults``, ``registrar`` and ``unmatched``, and how they
+fit together."""
 
 from __future__ import annotations
 
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
+from sipfault.model import validate
 from sipfault.model.scenario import (
     ForcedExpiry,
     RegistrarFailure,
     RegistrarSettings,
     ResponseDefaults,
     Timers,
+    UnmatchedAnswer,
 )
-from sipfault.scenario.nodes import MAP, Pairs
+from sipfault.scenario.nodes import INT, MAP, Pairs
 from sipfault.scenario.replies import ReplyReader
 from sipfault.scenario.scalars import ScalarReader
 from sipfault.sip.codes import RETRY_AFTER_CODES
@@ -229,6 +232,29 @@ class SettingsReader:
         if not section.ok or after is None:
             return None
         return ForcedExpiry(after=after, aor_user=aor_user)
+
+    # -- requests no rule takes --------------------------------------------------------------
+
+    def unmatched(self, node: Node) -> UnmatchedAnswer | None:
+        """``unmatched: 480``, or ``unmatched: {code: 404, reason: Not Here}``."""
+        nodes = self.nodes
+        if isinstance(node, ScalarNode) and node.tag == INT:
+            code = nodes.status(node, "'unmatched' code", 300)
+            return None if code is None else UnmatchedAnswer(code)
+        if not isinstance(node, MappingNode):
+            nodes.wrong_type(node, "'unmatched'", validate.UNMATCHED_HINT)
+            return None
+        section = nodes.section(node, "'unmatched'", "in unmatched", validate.UNMATCHED_KEYS)
+        if section is None:
+            return None
+        code = section.get("code", lambda n: nodes.status(n, "'unmatched' code", 300), None)
+        reason = section.get("reason", self.replies.reason, None)
+        if "code" not in section:
+            nodes.error(node, validate.NO_UNMATCHED_CODE)
+            return None
+        if not section.ok or code is None:
+            return None
+        return UnmatchedAnswer(code, reason)
 
     # -- consistency -------------------------------------------------------------------------
 

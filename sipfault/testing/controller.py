@@ -27,7 +27,7 @@ from sipfault.api.journal import MessageRecord, Unexpected
 from sipfault.api.server import Server
 from sipfault.config import ScenarioSource, ServerConfig, ServerOptions
 from sipfault.core.registrar import Binding
-from sipfault.model.scenario import Rule
+from sipfault.model.scenario import Rule, UnmatchedAnswer
 
 __all__ = ["Controller"]
 
@@ -133,6 +133,7 @@ class Controller:
 
     def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``function`` on the loop thread (or here, when no loop runs) and return."""
+        __tracebackhide__ = True
         loop = self._loop
         if loop is None or threading.current_thread() is self._thread:
             return function(*args, **kwargs)
@@ -145,16 +146,17 @@ class Controller:
                 result.set_exception(exc)
 
         loop.call_soon_threadsafe(run)
-        return result.result(_CALL_TIMEOUT)
+        return _outcome(result, _CALL_TIMEOUT)
 
     def _await(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        __tracebackhide__ = True
         loop = self._loop
         if loop is None:
             coroutine.close()
             raise RuntimeError("the server is not running; call start() first, or use "
                                "`with Controller() as sip:`")
         future = asyncio.run_coroutine_threadsafe(coroutine, loop)
-        return future.result(timeout + _CALL_TIMEOUT)
+        return _outcome(future, timeout + _CALL_TIMEOUT)
 
     def _require_started(self) -> None:
         if self._state not in ("running", "stopped"):
@@ -217,6 +219,11 @@ class Controller:
         """The rules in force, in order."""
         return self._call(lambda: self.server.rules)
 
+    def unmatched(self, code: int | UnmatchedAnswer, reason: str | None = None) -> None:
+        """Answer ``code`` to requests no rule takes, of a method some rule takes (see
+        Server.unmatched)."""
+        self._call(self.server.unmatched, code, reason)
+
     def clear_rules(self) -> None:
         """Remove every rule; requests get the RFC defaults."""
         self._call(self.server.clear_rules)
@@ -241,6 +248,7 @@ class Controller:
     def wait_for(self, method: str | None = None, count: int = 1,
                  timeout: float = 5.0) -> list[MessageRecord]:
         """Block until ``count`` requests of ``method`` arrived; raise WaitTimeout if not."""
+        __tracebackhide__ = True  # a failing test shows its own line, not sipfault's
         return self._await(self.server.wait_for(method, count, timeout), timeout)
 
     def bindings(self) -> dict[str, list[Binding]]:
@@ -261,4 +269,19 @@ class Controller:
 
     def check(self, allow: Iterable[str | int] = ()) -> None:
         """Raise UnexpectedTraffic if anything unexpected happened (see Server.check)."""
+        __tracebackhide__ = True
         self._call(self.server.check, list(allow))
+
+
+def _outcome(future: concurrent.futures.Future[T], timeout: float) -> T:
+    """The result of a call made on the loop thread, or its exception raised here.
+
+    A failed expectation (an AssertionError such as WaitTimeout) is raised afresh from here:
+    the frames of the loop thread and of ``concurrent.futures`` it went through say nothing to
+    the test that failed.
+    """
+    __tracebackhide__ = True
+    try:
+        return future.result(timeout)
+    except AssertionError as exc:
+        raise exc.with_traceback(None) from None

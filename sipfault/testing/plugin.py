@@ -24,7 +24,8 @@ request that no rule took and that the defaults refused (405, 481, 501...), a fi
 client (a missing ACK, a malformed request), or a message it could not read; the failure text
 holds the message ladder. The ini option ``sipfault_allow_unexpected = true`` or the command line
 flag ``--sipfault-allow-unexpected`` turns this off for the whole run. A failing test gets the
-ladder in a report section too.
+ladder in a report section too, unless its failure already shows it (a ``WaitTimeout``), and
+the frames of sipfault's own code are left out of its traceback.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Protocol
 
 import pytest
 
-from sipfault.api.journal import Unexpected, describe_unexpected
+from sipfault.api.journal import Unexpected, WaitTimeout, describe_unexpected
 from sipfault.api.server import Server, unexpected_hint
 from sipfault.config import ListenAddress, ServerConfig, default_transports
 from sipfault.model.scenario import Scenario
@@ -254,10 +255,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach each server's message ladder to a failing test's report."""
+    """Attach each server's message ladder to a failing test's report, once: not for the
+    server whose WaitTimeout already shows it."""
     report = yield
     if (report.when == "call" and report.failed and not item.stash.get(_REPORTED, False)):
+        failure = call.excinfo.value if call.excinfo is not None else None
+        shown = failure.where if isinstance(failure, WaitTimeout) else None
         for server in item.stash.get(_WATCHED, []):
-            report.sections.append((f"sipfault message ladder ({server.where()})",
-                                    server.ladder()))
+            if shown is None or server.where() != shown:
+                report.sections.append((f"sipfault message ladder ({server.where()})",
+                                        server.ladder()))
     return report

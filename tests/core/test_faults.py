@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from uas_harness import OFFER, Harness, request, statuses
 
-from sipfault.core.events import FaultApplied
+from sipfault.core.events import FaultApplied, MessageSent
 from sipfault.core.faults import FAULT_FUNCTIONS, apply_fault
 from sipfault.model.faults import FAULTS
 from sipfault.sip.errors import SipParseError
@@ -75,3 +75,38 @@ rules:
     # A new INVITE on the same branch after the transaction ended is a new exchange.
     assert statuses(h.feed(request())) == [486, 486]
     assert [e.attempt for e in h.events if isinstance(e, FaultApplied)][-1] == 0
+
+
+def test_the_fault_record_names_the_response_and_the_copies_name_the_fault() -> None:
+    h = Harness.from_yaml("""
+rules:
+  - match: {method: INVITE, user: drop}
+    reply: [{code: 200, sdp: answer, fault: drop-first}]
+  - match: {method: INVITE, user: cut}
+    reply: [{code: 486, fault: truncate}]
+  - match: {method: INVITE, user: twice}
+    reply: [{code: 486, fault: duplicate}]
+""")
+    h.feed(request(uri="sip:drop@127.0.0.1", body=OFFER))
+    h.advance(0.5)
+    h.feed(request(uri="sip:cut@127.0.0.1", branch="z9hG4bK-2", call_id="c2"))
+    h.feed(request(uri="sip:twice@127.0.0.1", branch="z9hG4bK-3", call_id="c3"))
+    applied = [e for e in h.events if isinstance(e, FaultApplied)]
+    assert [(e.fault, e.effect, e.withheld, e.retransmission) for e in applied] == [
+        ("drop-first", "dropped", True, False),
+        ("drop-first", "passed", False, True),
+        ("truncate", "altered", False, False),
+        ("duplicate", "duplicated", False, False),
+    ]
+    dropped = applied[0]
+    assert dropped.message is not None and dropped.message.status == 200
+    assert dropped.request is not None and dropped.request.method == "INVITE"
+    assert dropped.peer is not None and dropped.peer.remote == ("127.0.0.1", 5070)
+    sent = [e for e in h.events if isinstance(e, MessageSent)]
+    assert [(e.message.first_line(), e.fault, e.fault_effect) for e in sent] == [
+        ("SIP/2.0 200 OK", None, None),  # the retransmission drop-first let through as it was
+        ("SIP/2.0 486 Busy Here", "truncate", "altered"),
+        ("SIP/2.0 486 Busy Here", None, None),
+        ("SIP/2.0 486 Busy Here", "duplicate", "duplicated"),
+    ]
+    assert sent[1].message is applied[2].message  # the copy and the fault name one response

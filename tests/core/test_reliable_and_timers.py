@@ -152,7 +152,9 @@ rules:
     challenge = final("401", 1).headers.lines("WWW-Authenticate")
     assert [c.split("algorithm=")[1].split(",")[0] for c in challenge] == ["MD5"]
     assert all('realm="sipfault"' in c and "qop=\"auth\"" in c for c in challenge)
-    assert "INVITE" in (final("405", 2).headers.get("Allow") or "")
+    # §21.4.6: a 405's Allow names the methods allowed, so never the one it refuses.
+    allow = final("405", 2).headers.get("Allow") or ""
+    assert "BYE" in allow and "INVITE" not in allow
     assert final("423", 3).headers.get("Min-Expires") == "60"
     assert final("302", 4).headers.get("Contact") == "<sip:302@127.0.0.1:5060>"
     assert final("503", 5).headers.get("Retry-After") == "120"

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from sipfault.api.builder import build_match, build_step
+from sipfault.api.builder import build_match, build_step, build_unmatched
 from sipfault.cli import parse_duration
 from sipfault.model.faults import FAULTS
-from sipfault.model.scenario import Reply
+from sipfault.model.scenario import Reply, UnmatchedAnswer
 from sipfault.model.validate import InvalidValue
 from sipfault.scenario import check_scenario_text, load_scenario_text
 from sipfault.sip.codes import NOT_SIP
@@ -218,3 +218,41 @@ def test_the_command_line_reads_durations_as_a_scenario_file_does(text: str) -> 
     assert yaml_errors(yaml_text) == cli_errors
     if seconds is not None:
         assert load_scenario_text(yaml_text).timers.t1 == seconds
+
+
+UNMATCHED: list[tuple[Any, str | None]] = [
+    (404, None),
+    (480, None),
+    (302, None),
+    ({"code": 404, "reason": "Nobody Here"}, None),
+    ({"code": 603}, None),
+    (200, "'unmatched' code 200 is out of range (expected a status code 300-699)"),
+    (701, "'unmatched' code 701 is out of range (expected a status code 300-699). "
+          f"701: {NOT_SIP[701]}"),
+    ({"code": 99}, "'unmatched' code 99 is out of range (expected a status code 300-699)"),
+    ("480", "'unmatched' is the text '480' (expected a status code 300-699, or a mapping like "
+            "{code: 404, reason: Not Here})"),
+    ([404], "'unmatched' is a list (expected a status code 300-699, or a mapping like "
+            "{code: 404, reason: Not Here})"),
+    ({"reason": "x"}, "'unmatched' has no 'code' (expected a status code 300-699)"),
+    ({"code": 404, "reason": "a\nb"}, f"'reason' contains a line break or NUL {ONE_LINE_HINT}"),
+    ({"code": 404, "after": 1},
+     "unknown key 'after' in unmatched (expected one of: code, reason)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "message"), UNMATCHED,
+                         ids=[json.dumps(row[0])[:40] for row in UNMATCHED])
+def test_the_answer_to_unmatched_requests(answer: Any, message: str | None) -> None:
+    expected = [] if message is None else [message]
+    assert yaml_errors(f"unmatched: {json.dumps(answer)}\nrules: []\n") == expected
+    assert api_errors(build_unmatched, answer) == expected
+    if message is None:
+        loaded = load_scenario_text(f"unmatched: {json.dumps(answer)}\nrules: []\n").unmatched
+        assert build_unmatched(answer) == loaded
+
+
+def test_an_unmatched_answer_built_as_a_model_object_is_checked_too() -> None:
+    assert build_unmatched(UnmatchedAnswer(480, "Away")) == UnmatchedAnswer(480, "Away")
+    assert api_errors(build_unmatched, UnmatchedAnswer(200)) == [
+        message for answer, message in UNMATCHED if answer == 200]

@@ -161,7 +161,10 @@ class MessageRecord:
         """The request's method; for a response, the method in its CSeq (RFC 3261 §8.1.1.5),
         or "" when the CSeq cannot be read."""
         message = self.message
-        return message.method if isinstance(message, Request) else _cseq_method(message)
+        if isinstance(message, Request):
+            return message.method
+        assert isinstance(message, Response)
+        return _cseq_method(message)
 
     @property
     def uri(self) -> str | None:

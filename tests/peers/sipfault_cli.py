@@ -37,6 +37,7 @@ TLS_LISTENING_RE = re.compile(r"tls on (?:\[[^\]]+\]|[^\s\[\]]+):(?P<port>\d+)")
 TLS_FILES = (REPO_ROOT / "tests" / "tls" / "cert.pem", REPO_ROOT / "tests" / "tls" / "key.pem")
 #: A summary line of counts: "requests: ACK=1 INVITE=1", "retransmissions: in=0 out=1";
 #: "requests: -" when there were none.
+_WITHHELD_RE = re.compile(r"\s*\(withheld by faults:(?P<counts>(?:\s+\d+=\d+)+)\)\s*$")
 _COUNTS_RE = re.compile(
     r"(?:^|\s)(?P<kind>[a-z][a-z0-9_-]*):"
     r"(?P<counts>(?:\s+[A-Za-z0-9_.!%*+`'~-]+=\d+)+|\s+-)\s*$"
@@ -74,7 +75,8 @@ class Summary:
     """Responses sent, by status code as text (e.g. {"100": 1, "486": 1})."""
     other: dict[str, dict[str, int]]
     """Any further count lines, e.g. {"retransmissions": {"in": 0, "out": 1},
-    "findings": {"stray-ack": 1}}; a line that was not printed is absent."""
+    "findings": {"stray-ack": 1}, "withheld": {"200": 1}} (responses a fault kept back); a
+    line that was not printed is absent."""
     bindings: list[Binding] = field(default_factory=list)
     """Registrar bindings still current at the end, in the order printed."""
 
@@ -102,6 +104,13 @@ def parse_summary(output: str) -> Summary:
         if bound:
             bindings.append(Binding(bound["aor"], bound["uri"], int(bound["expires"])))
             continue
+        withheld = _WITHHELD_RE.search(line)
+        if withheld:  # `responses: 200=1 (withheld by faults: 200=1)`
+            line = line[: withheld.start()]
+            found["withheld"] = dict(
+                (name, int(count)) for name, count in
+                (item.split("=", 1) for item in withheld["counts"].split())
+            )
         match = _COUNTS_RE.search(line)
         if match:
             items = [item for item in match["counts"].split() if item != "-"]

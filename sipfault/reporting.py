@@ -11,7 +11,13 @@ import datetime
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
-from sipfault.record.records import DroppedRecord, FindingRecord, MessageRecord, Record
+from sipfault.record.records import (
+    DroppedRecord,
+    FindingRecord,
+    KeepAliveRecord,
+    MessageRecord,
+    Record,
+)
 
 if TYPE_CHECKING:
     from sipfault.endpoint import Endpoint
@@ -31,6 +37,7 @@ class MessageCounts:
         self.retransmissions_in = 0
         self.retransmissions_out = 0
         self.dropped = 0
+        self.keepalives = 0
         self.findings: Counter[str] = Counter()
 
     def on_record(self, record: Record) -> None:
@@ -47,6 +54,8 @@ class MessageCounts:
                 self.responses[record.status] += 1
         elif isinstance(record, DroppedRecord):
             self.dropped += 1
+        elif isinstance(record, KeepAliveRecord):
+            self.keepalives += 1
         elif isinstance(record, FindingRecord):
             self.findings[record.kind] += 1
 
@@ -71,7 +80,10 @@ class ConsoleReporter:
 
     def format(self, record: Record) -> str | None:
         """The line of a message, a drop or a finding (with the whole message under it when
-        verbose); None for the records the console leaves to the journal."""
+        verbose; keep-alives too when verbose); None for the records the console leaves to
+        the journal."""
+        if isinstance(record, KeepAliveRecord) and self.verbose:
+            return f"{format_clock(record.time)} {record.line()}"
         if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord):
             return None
         line = f"{format_clock(record.time)} {record.line()}"
@@ -95,6 +107,7 @@ class ConsoleReporter:
             f"responses: {responses or '-'}",
             f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
             f"dropped: {counts.dropped}",
+            f"keepalives: {counts.keepalives}",
         ]
         if counts.findings:
             lines.append("findings: " + " ".join(

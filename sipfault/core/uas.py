@@ -73,6 +73,7 @@ from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
+from sipfault.sip.sanitize import safe_value
 from sipfault.sip.stun import BINDING, StunClass, StunError, parse_stun
 from sipfault.sip.stun import answer as stun_answer
 from sipfault.sip.validate import CheckedRequest, check_request
@@ -695,7 +696,8 @@ class UserAgentServer:
             vias = response_vias(partial, peer, top)
             reply_to = response_peer(peer, top, self.force_rport)
         except SipParseError:  # a malformed Via is copied as it stands (RFC 4475 §3.1.2.1)
-            vias = [built_field("Via", value) for value in partial.headers.lines("Via")]
+            vias = [built_field("Via", safe_value(value))
+                    for value in partial.headers.lines("Via")]
             reply_to = peer  # and the answer goes to the packet's source port
         response = build_response(partial, error.status, vias=vias, to_tag=self._new_tag(),
                                   reason=error.reason,

@@ -148,9 +148,11 @@ def _crc(data: bytes) -> int:
 
 def parse_stun(data: bytes) -> StunMessage:
     """Read one whole STUN message; :class:`StunError` says what is wrong with it."""
-    if not is_stun(data):
+    if len(data) < HEADER_SIZE or data[0] & 0xC0 or data[4:8] != _COOKIE_BYTES:
         raise StunError("not a STUN message (no magic cookie)")
     (message_type, length) = struct.unpack_from("!HH", data)
+    if length % 4:
+        raise StunError(f"STUN length {length} is not a multiple of 4")
     if HEADER_SIZE + length != len(data):
         raise StunError(f"STUN length {length} does not match the {len(data)} bytes received")
     method, kind = _split_type(message_type)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import gc
 import signal
 import sys
@@ -17,13 +18,13 @@ from typing import TextIO
 
 from sipfault.catalogue_view import format_detail, format_table, is_sip_code
 from sipfault.config import KNOWN_TRANSPORTS, ListenAddress, ServerConfig
-from sipfault.endpoint import Endpoint
+from sipfault.endpoint import Endpoint, ListenError
 from sipfault.model.validate import InvalidValue, positive_duration
 from sipfault.record.recorder import Recorder
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
-from sipfault.transport.tls import server_context
+from sipfault.transport.tls import CertificateFileError, server_context
 from sipfault.version import __version__
 
 RUN_LISTEN = (ListenAddress("127.0.0.1", 5060), ListenAddress("::1", 5060, optional=True))
@@ -62,7 +63,7 @@ def parse_transports(text: str) -> tuple[str, ...]:
 
 
 def parse_listen(text: str) -> ListenAddress:
-    """``HOST:PORT`` or ``[V6]:PORT``."""
+    """``HOST:PORT``, ``[V6]:PORT`` or ``:PORT`` (on 127.0.0.1)."""
     try:
         return ListenAddress.parse(text)
     except ValueError as exc:
@@ -82,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument(
         "--listen", action="append", type=parse_listen, metavar="HOST:PORT",
-        help="address to listen on, repeatable (default 127.0.0.1:5060 and [::1]:5060)",
+        help="address to listen on, repeatable: HOST:PORT, [IPv6]:PORT, or :PORT for "
+        "127.0.0.1 (default 127.0.0.1:5060 and [::1]:5060)",
     )
     run.add_argument(
         "--transport", type=parse_transports, metavar="LIST",
@@ -93,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="certificate chain (PEM) for the tls transport")
     run.add_argument("--tls-key", metavar="FILE.pem",
                      help="private key (PEM) of the certificate, if not in --tls-cert")
+    run.add_argument("--force-rport", action="store_true",
+                     help="answer UDP requests at their source port even when the Via has no "
+                     "rport (clients behind NAT); default: the Via's port, as RFC 3261 says")
     run.add_argument("--t1", type=parse_duration, metavar="DURATION",
                      help="RFC 3261 timer T1 (default from the scenario, else 500ms)")
     run.add_argument("--seed", type=int, help="seed for random choices (printed when not given)")
@@ -165,12 +170,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.tls_cert and (args.transport is None or "tls" in args.transport):
         try:
             tls = server_context(args.tls_cert, args.tls_key)
-        except OSError as exc:  # ssl.SSLError included
-            print(f"sipfault: cannot load the TLS certificate and key: {exc}", file=err)
+        except CertificateFileError as exc:
+            option = "--tls-key" if args.tls_key and exc.path == args.tls_key else "--tls-cert"
+            print(f"sipfault: cannot load the TLS certificate and key: {option} {exc.path}: "
+                  f"{exc.problem}", file=err)
             return EXIT_USAGE
     try:
         config = ServerConfig(scenario=scenario, listen=tuple(args.listen or RUN_LISTEN),
-                              transports=args.transport, t1=args.t1, seed=args.seed, tls=tls)
+                              transports=args.transport, t1=args.t1, seed=args.seed, tls=tls,
+                              force_rport=args.force_rport)
         server = Endpoint(config=config)
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)
@@ -187,6 +195,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     server.add_listener(reporter.on_record)
     try:
         asyncio.run(_serve(server, reporter, out))
+    except ListenError as exc:
+        print(f"sipfault: {exc}{_listen_hint(exc)}", file=err)
+        return EXIT_FAILURE
     except OSError as exc:
         print(f"sipfault: cannot listen: {exc}", file=err)
         return EXIT_FAILURE
@@ -197,6 +208,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         recorder.report_errors(err)
     reporter.print_summary(server)
     return EXIT_OK
+
+
+def _listen_hint(error: ListenError) -> str:
+    """``; try --listen 127.0.0.1:0`` when the port is taken: the kernel picks a free one."""
+    if error.errno != errno.EADDRINUSE:
+        return ""
+    return f"; try --listen {ListenAddress(error.address.host, 0)}"
 
 
 async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO) -> None:

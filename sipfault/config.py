@@ -16,6 +16,7 @@ object can start any number of servers; :func:`dataclasses.replace` makes a vari
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import ssl
@@ -78,13 +79,19 @@ class ListenAddress:
 
     @classmethod
     def parse(cls, text: str) -> ListenAddress:
-        """``HOST:PORT``, ``[V6]:PORT``, ``HOST`` or ``:PORT``."""
+        """``HOST:PORT``, ``[V6]:PORT``, ``HOST`` (port 5060), ``V6`` or ``:PORT`` (on
+        127.0.0.1: loopback unless told otherwise).
+
+        An IPv6 address followed by a port without brackets (``::1:5060``) is refused with a
+        hint (``[::1]:5060``): it reads as another address on port 5060.
+        """
         text = text.strip()
         if text.startswith("["):
             host, _, rest = text[1:].partition("]")
             port_text = rest.removeprefix(":")
         elif text.count(":") > 1:
             host, port_text = text, ""
+            _refuse_unbracketed_port(text)
         else:
             host, _, port_text = text.partition(":")
         if port_text and not port_text.isdigit():
@@ -97,6 +104,21 @@ class ListenAddress:
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+
+def _refuse_unbracketed_port(text: str) -> None:
+    """Raise for ``::1:5060``, an IPv6 address and a port written without brackets."""
+    address, _, last = text.rpartition(":")
+    if not (last.isdigit() and len(last) <= 5 and address.rstrip(":")):
+        return  # ``::``-ended, or ending in hex digits: an address of its own
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return
+    raise ValueError(
+        f"{text!r} mixes an IPv6 address and a port: write [{address}]:{last} "
+        f"(or [{text}] for that address on port 5060)"
+    )
 
 
 def listen_addresses(
@@ -144,6 +166,12 @@ class ServerConfig:
 
     server_header: str | None = SERVER_HEADER
     """Value of the Server header field in every response (RFC 3261 §20.35); None: none."""
+
+    force_rport: bool = False
+    """Answer every UDP request at its source port, as though its top Via had ``rport``
+    (RFC 3581), for clients behind NAT that do not ask for it. False: as RFC 3261 §18.2.2
+    says, a Via without ``rport`` is answered at its sent-by port (5060 when it names none),
+    always at the packet's source address."""
 
     def __post_init__(self) -> None:
         # Lenient about containers (a list of addresses, transports in any case), strict
@@ -230,3 +258,5 @@ class ServerOptions(TypedDict, total=False):
     """``tls``."""
     server_header: str | None
     """``server_header``."""
+    force_rport: bool
+    """``force_rport``."""

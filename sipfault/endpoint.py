@@ -3,9 +3,14 @@
 UDP and TCP listen on the same port (RFC 3261 §18.2.1), on every address asked for. TLS, when
 asked for with a certificate, listens on the next port (5061 next to 5060, the defaults of
 §19.1.2; a free one when the kernel chose the first), or on the port itself when it is the only
-transport. Each input is fed to the UAS with ``loop.time()``; what the UAS wants sent goes back
-to the peer it came from (RFC 3581 symmetric routing), and one timer handle stays armed at the
-UAS's next deadline.
+transport. Each input is fed to the UAS with ``loop.time()``; what the UAS wants sent goes to
+the peer it names (always the packet's source address; over UDP, the source port with
+``rport`` and the Via's port without, RFC 3261 §18.2.2, RFC 3581), and one timer handle stays
+armed at the UAS's next deadline. STUN keep-alives on the SIP port (RFC 5626 §4.4.2) are told
+apart by the transports and answered by the UAS.
+
+A socket that cannot be bound raises :class:`ListenError`, which names the transport and the
+address (``cannot listen on udp 127.0.0.1:5060: address already in use ...``).
 
 An endpoint runs one :class:`sipfault.config.ServerConfig`. It owns the one mapping from its
 loop's clock to the wall clock (:meth:`Endpoint.wall_time`), and hands each listener one record
@@ -34,7 +39,7 @@ from sipfault.sip.uri import format_sip_uri
 from sipfault.transport.tcp import StreamConnection, StreamHandler
 from sipfault.transport.udp import UdpEndpoint
 
-__all__ = ["Endpoint", "ListenAddress", "RecordListener"]
+__all__ = ["Endpoint", "ListenAddress", "ListenError", "RecordListener"]
 
 RecordListener = Callable[[Record], None]
 """What :meth:`Endpoint.add_listener` takes: called with every record, in order."""
@@ -42,6 +47,32 @@ RecordListener = Callable[[Record], None]
 
 _OPTIONAL_ERRORS = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EADDRINUSE)
 """Why an optional address is skipped: the machine lacks it, or (IPv6) it is taken."""
+
+_WHY = {
+    errno.EADDRINUSE: "address already in use (another sipfault or SIP server?)",
+    errno.EADDRNOTAVAIL: "no such address on this machine",
+    errno.EACCES: "permission denied (ports below 1024 need privileges)",
+    errno.EAFNOSUPPORT: "this machine has no such address family",
+}
+"""What a failed bind means, in words a user can act on."""
+
+
+class ListenError(OSError):
+    """A socket could not be bound: ``transport`` on ``address``, for the reason ``errno``
+    gives. ``str()`` says it all: ``cannot listen on udp 127.0.0.1:5060: address already in
+    use (another sipfault or SIP server?)``."""
+
+    def __init__(self, transport: str, host: str, port: int, cause: OSError) -> None:
+        why = _WHY.get(cause.errno or 0) or (cause.strerror or str(cause) or "failed")
+        super().__init__(cause.errno, why)
+        self.transport = transport
+        """"udp", "tcp" or "tls"."""
+        self.address = ListenAddress(host, port)
+        """The address that could not be bound."""
+
+    def __str__(self) -> str:
+        return f"cannot listen on {self.transport} {self.address}: {self.strerror}"
+
 
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
 """Socket buffer asked for: a burst of datagrams waits in the kernel instead of being lost."""
@@ -80,7 +111,7 @@ class Endpoint:
         self._tls = self.config.tls
         self.uas = UserAgentServer(self.config.load_scenario(), seed=self.config.seed,
                                    rng=self.config.rng, server_header=self.config.server_header,
-                                   wall_clock=time.time)
+                                   wall_clock=time.time, force_rport=self.config.force_rport)
         self.bound: list[tuple[str, int]] = []
         """(host, port) of each address listened on with UDP and TCP."""
         self.bound_tls: list[tuple[str, int]] = []
@@ -147,9 +178,13 @@ class Endpoint:
         for _ in range(20 if retry_ephemeral else 1):
             udp: UdpEndpoint | None = None
             if "udp" in self.transports:
-                transport, udp = await self._loop.create_datagram_endpoint(
-                    lambda: UdpEndpoint(self._on_datagram), local_addr=(host, port)
-                )
+                try:
+                    transport, udp = await self._loop.create_datagram_endpoint(
+                        lambda: UdpEndpoint(self._on_datagram, self._on_stun),
+                        local_addr=(host, port),
+                    )
+                except OSError as exc:
+                    raise ListenError("udp", host, port, exc) from exc
                 _enlarge_buffers(transport.get_extra_info("socket"))
                 actual = udp.local[1]
             else:
@@ -166,13 +201,14 @@ class Endpoint:
                         udp.close()
                     if retry_ephemeral and exc.errno == errno.EADDRINUSE:
                         continue
-                    raise
+                    raise ListenError("tcp", host, actual, exc) from exc
                 self._tcp_servers.append(server)
                 actual = server.sockets[0].getsockname()[1]
             if udp is not None:
                 self._udp[(host, actual)] = udp
             return int(actual)
-        raise OSError(errno.EADDRINUSE, "no port free for both UDP and TCP")
+        raise ListenError("udp and tcp", host, port,
+                          OSError(errno.EADDRINUSE, "no port free for both UDP and TCP"))
 
     async def _bind_tls(self, host: str, port: int) -> int:
         """Listen with TLS (RFC 3261 §26.2.1) on ``port``, or on a free one for 0.
@@ -181,10 +217,13 @@ class Endpoint:
         fails is journaled (``dropped``) rather than lost without a word.
         """
         assert self._loop is not None
-        server = await self._loop.create_server(
-            lambda: self._new_stream("tls", self._tls), host, port or None, reuse_address=True,
-            family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-        )
+        try:
+            server = await self._loop.create_server(
+                lambda: self._new_stream("tls", self._tls), host, port or None,
+                reuse_address=True, family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+            )
+        except OSError as exc:
+            raise ListenError("tls", host, port, exc) from exc
         self._tcp_servers.append(server)
         return int(server.sockets[0].getsockname()[1])
 
@@ -296,6 +335,8 @@ class Endpoint:
             on_open=self._on_open,
             on_close=self._on_close,
             on_refused=self._on_refused,
+            on_stun=self._on_stun,
+            on_unparsed=self._on_unparsed,
         ), tls)
 
     def _on_open(self, connection: StreamConnection) -> None:
@@ -310,6 +351,16 @@ class Endpoint:
 
     def _on_refused(self, peer: Peer, reason: str) -> None:
         self.uas.connection_refused(peer, reason, self._now())
+        self._pump()
+
+    def _on_stun(self, data: bytes, peer: Peer) -> None:
+        self.uas.stun(data, peer, self._now())
+        self._pump()
+
+    def _on_unparsed(self, peer: Peer, data: bytes, reset: bool) -> None:
+        if self._loop is None or self._loop.is_closed():
+            return
+        self.uas.connection_lost(peer, data, reset, self._now())
         self._pump()
 
     def _on_ping(self, peer: Peer) -> None:

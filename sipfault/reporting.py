@@ -16,6 +16,7 @@ from sipfault.record.records import (
     DroppedRecord,
     FaultRecord,
     FindingRecord,
+    KeepAliveRecord,
     MessageRecord,
     Record,
     UnmatchedRecord,
@@ -54,6 +55,7 @@ class MessageCounts:
         self.retransmissions_in = 0
         self.retransmissions_out = 0
         self.dropped = 0
+        self.keepalives = 0
         self.findings: Counter[str] = Counter()
         self.unmatched: Counter[tuple[str, int]] = Counter()
         """Requests no rule took, by method and the status the default answered."""
@@ -78,6 +80,8 @@ class MessageCounts:
                 self.responses[record.status] += 1
         elif isinstance(record, DroppedRecord):
             self.dropped += 1
+        elif isinstance(record, KeepAliveRecord):
+            self.keepalives += 1
         elif isinstance(record, FindingRecord):
             self.findings[record.kind] += 1
         elif isinstance(record, UnmatchedRecord):
@@ -117,7 +121,10 @@ class ConsoleReporter:
 
     def format(self, record: Record) -> str | None:
         """The line of a message, a drop or a finding (with the whole message under it when
-        verbose); None for the records the console leaves to the journal."""
+        verbose; keep-alives too when verbose); None for the records the console leaves to
+        the journal."""
+        if isinstance(record, KeepAliveRecord) and self.verbose:
+            return f"{format_clock(record.time)} {record.line()}"
         if isinstance(record, FaultRecord) and not record.withheld:
             return None  # the copies that went out carry the fault on their own lines
         if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord | FaultRecord):
@@ -146,6 +153,7 @@ class ConsoleReporter:
             f"responses: {responses or '-'}",
             f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
             f"dropped: {counts.dropped}",
+            f"keepalives: {counts.keepalives}",
         ]
         if counts.faults:
             lines.append("faults: " + " ".join(

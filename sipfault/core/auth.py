@@ -26,6 +26,7 @@ from sipfault.sip.digest import (
 )
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.message import Request
+from sipfault.sip.sanitize import safe_reason
 
 __all__ = ["NEVER_CHALLENGED", "AuthOutcome", "Authenticator"]
 
@@ -210,7 +211,8 @@ class Authenticator:
         reason = f"Malformed {self.credentials_header}: {defect}"
         if len(reason) > _MAX_REASON:
             reason = reason[: _MAX_REASON - 3] + "..."
-        return AuthOutcome("bad", 400, reason, username=username)
+        # Cut before escaping, so that no %XX escape is cut in two.
+        return AuthOutcome("bad", 400, safe_reason(reason), username=username)
 
     def _wrong(self, request: Request, username: str | None, now: float) -> AuthOutcome:
         key = (username or "", _call_id(request))

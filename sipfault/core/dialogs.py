@@ -79,8 +79,10 @@ class Dialog:
     local_tag: str
     remote_tag: str
     peer: Peer
-    """Where in-dialog requests of ours go: the peer the INVITE came from (never a resolved
-    Contact, so a test tool cannot be made to send elsewhere)."""
+    """Where in-dialog requests of ours (and 2xx retransmissions) go: where the INVITE's
+    responses went, the address it came from, at its source port with ``rport`` and at its
+    Via's port without (never a resolved Contact, so a test tool cannot be made to send
+    elsewhere)."""
     local_uri: str
     """The To of the INVITE (our From in requests we send)."""
     remote_uri: str

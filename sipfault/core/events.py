@@ -1,8 +1,8 @@
 """What the UAS core reports: messages to send and events for the journal.
 
 The core never touches a socket: it appends :class:`Outgoing` items that the transport layer
-sends to the peer a message came from (RFC 3581 symmetric response routing), and events that the
-CLI, the journal writers and the test API read.
+sends to the peer each names (the packet's source address; RFC 3261 §18.2.2, RFC 3581), and
+events that the CLI, the journal writers and the test API read.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class Outgoing:
     data: bytes
     """The serialized message (or a CRLF keep-alive pong)."""
     peer: Peer
-    """Where it goes: always the peer a request came from."""
+    """Where it goes: the peer a request came from; over UDP, at the port its Via names when
+    it did not ask for ``rport`` (``sipfault.core.responses.response_peer``)."""
     close_after: bool = False
     """Close the stream connection once sent (after framing errors, RFC 4475 §3.1.2.2)."""
 
@@ -80,6 +81,17 @@ class MessageDropped:
     peer: Peer
     data: bytes
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAliveReceived:
+    """A keep-alive, not a message: a CRLF ping on a stream or a datagram of CRLFs (RFC 5626
+    §4.4.1), or a STUN Binding Request or Indication on the SIP port (§4.4.2, RFC 8489)."""
+
+    time: float
+    peer: Peer
+    kind: str
+    """"crlf" or "stun"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,5 +189,5 @@ class BindingExpired:
 
 Event = (
     MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
-    | FaultApplied | TimerFired | BindingExpired
+    | FaultApplied | TimerFired | BindingExpired | KeepAliveReceived
 )

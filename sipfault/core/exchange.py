@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sipfault.core.dialogs import Dialog
 from sipfault.core.engine import RequestFacts
+from sipfault.core.events import Peer
 from sipfault.core.faults import FaultedResponse
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.responses import response_vias
@@ -53,15 +54,19 @@ class Exchange:
 
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
-        "_pending", "_top_via", "_vias", "dialog", "faulted", "in_dialog", "reliable", "request",
-        "ruri", "session_id", "session_timer", "session_version", "to_tag", "transaction",
+        "_pending", "_top_via", "_vias", "dialog", "faulted", "in_dialog", "reliable",
+        "reply_to", "request", "ruri", "session_id", "session_timer", "session_version",
+        "to_tag", "transaction",
     )
 
     def __init__(
         self, transaction: ServerTransaction, facts: RequestFacts, to_tag: str,
-        dialog: Dialog | None, top_via: Via | None = None,
+        dialog: Dialog | None, top_via: Via | None = None, reply_to: Peer | None = None,
     ) -> None:
         self.transaction = transaction
+        self.reply_to: Peer = reply_to or transaction.peer
+        """Where responses go (``responses.response_peer``: over UDP without ``rport``, the
+        Via's port), and the requests of ours in the dialog this request makes."""
         self.request: Request = transaction.request
         """The request being answered (the transaction's, read often enough to keep here)."""
         # The facts are kept as their parts, and made again when asked for: one object less

@@ -1,8 +1,14 @@
-"""Building a response to a request (RFC 3261 §8.2.6, RFC 3581 §4).
+"""Building a response to a request, and where it goes (RFC 3261 §8.2.6, §18.2.2; RFC 3581).
 
-The builder copies what §8.2.6.2 says to copy, adds the To-tag, fixes the top Via for symmetric
-response routing, and frames the body. The fields a status code itself requires are added by
-:mod:`sipfault.core.required`; scenario overrides and omissions come last.
+The builder copies what §8.2.6.2 says to copy, adds the To-tag, marks the top Via with
+``received`` and ``rport``, and frames the body. What it copies never carries a control
+character the client sent (:mod:`sipfault.sip.sanitize`). The fields a status code itself
+requires are added by :mod:`sipfault.core.required`; scenario overrides and omissions come last.
+
+:func:`response_peer` says where responses go: over a stream, on the connection the request
+came on; over UDP, to the packet's source address, at the source port when the top Via has
+``rport`` (RFC 3581 §4), else at the Via's sent-by port (5060 when absent, §18.2.2). Never to
+another address, a name to resolve, or a ``maddr``.
 """
 
 from __future__ import annotations
@@ -14,9 +20,30 @@ from sipfault.sip.codes import is_valid_status, reason_phrase
 from sipfault.sip.headers import Field, Headers, built_field, header_key, split_list
 from sipfault.sip.message import Request, Response
 from sipfault.sip.params import set_param
+from sipfault.sip.sanitize import safe_value
 from sipfault.sip.via import Via, parse_via
 
 _COPIED = frozenset({"from", "to", "call-id", "cseq"})
+
+DEFAULT_PORT = 5060
+"""Where a UDP response goes when the top Via names no port and no ``rport`` (§18.2.2)."""
+
+
+def response_peer(peer: Peer, top: Via | None, force_rport: bool = False) -> Peer:
+    """Where responses to a request from ``peer`` with top Via ``top`` go.
+
+    Over TCP and TLS: ``peer`` itself, the connection (§18.2.2). Over UDP: the packet's source
+    address always (§18.2.1 ``received``; a sent-by host is never resolved, a ``maddr`` never
+    used), at the source port when the Via has ``rport`` (RFC 3581 §4) or ``force_rport`` is
+    set, else at the sent-by port, 5060 when absent or 0 (older printers and ATAs send from an
+    ephemeral port and listen on 5060). Without a readable Via: ``peer``.
+    """
+    if peer.reliable or top is None or force_rport or top.has_rport:
+        return peer
+    port = top.port or DEFAULT_PORT
+    if port == peer.remote[1]:
+        return peer
+    return Peer(peer.transport, (peer.remote[0], port), peer.local, peer.connection)
 
 
 def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[Field]:
@@ -41,7 +68,7 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
         params = set_param(params, "received", source_host)
         fixed = Via(top.protocol, top.transport, top.host, top.port, params)
         lines[0] = ", ".join([str(fixed), *elements[1:]])
-    return [built_field("Via", line) for line in lines]
+    return [built_field("Via", safe_value(line)) for line in lines]
 
 
 def build_response(
@@ -58,6 +85,9 @@ def build_response(
 ) -> Response:
     """A response with the copied fields, the given extras, Content-Type and Content-Length.
 
+    Control characters in the copied fields and in ``reason`` go out escaped (a malformed
+    request's 400 still copies its fields; a scenario's reason may hold UTF-8, kept).
+
     ``to_tag`` is added to To when the request's To has none (§8.2.6.2); pass None for 100
     Trying, which never carries one. ``record_route`` copies Record-Route for a
     dialog-creating response (§12.1.1). Timestamp is copied into 100 Trying (§8.2.6.1).
@@ -66,29 +96,31 @@ def build_response(
     headers = request.headers
     from_value = headers.get("From")
     if from_value is not None:
-        fields.append(built_field("From", from_value))
+        fields.append(built_field("From", safe_value(from_value)))
     to_value = headers.get("To")
     if to_value is not None:
         if to_tag is not None and not _has_tag(to_value):
             to_value = f"{to_value};tag={to_tag}"
-        fields.append(built_field("To", to_value))
+        fields.append(built_field("To", safe_value(to_value)))
     call_id = headers.get("Call-ID")
     if call_id is not None:
-        fields.append(built_field("Call-ID", call_id))
+        fields.append(built_field("Call-ID", safe_value(call_id)))
     cseq = headers.get("CSeq")
     if cseq is not None:
-        fields.append(built_field("CSeq", cseq))
+        fields.append(built_field("CSeq", safe_value(cseq)))
     if record_route:
-        fields += [built_field("Record-Route", value) for value in headers.lines("Record-Route")]
+        fields += [built_field("Record-Route", safe_value(value))
+                   for value in headers.lines("Record-Route")]
     if status == 100:
-        fields += [built_field("Timestamp", value) for value in headers.lines("Timestamp")[-1:]]
+        fields += [built_field("Timestamp", safe_value(value))
+                   for value in headers.lines("Timestamp")[-1:]]
     fields += [built_field(name, value) for name, value in extra]
     if body and content_type is not None:
         fields.append(built_field("Content-Type", content_type))
     fields.append(built_field("Content-Length", str(len(body))))
     if reason is None:
         reason = reason_phrase(status) if is_valid_status(status) else "Unknown Status"
-    return Response(status, reason, Headers.of_fields(fields), body)
+    return Response(status, safe_value(reason), Headers.of_fields(fields), body)
 
 
 def _has_tag(address: str) -> bool:

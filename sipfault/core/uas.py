@@ -37,6 +37,7 @@ from sipfault.core.events import (
     Event,
     FaultApplied,
     Finding,
+    KeepAliveReceived,
     MessageDropped,
     MessageReceived,
     MessageSent,
@@ -59,7 +60,12 @@ from sipfault.core.reliable import (
 )
 from sipfault.core.requests import ClientRequests, in_dialog_request
 from sipfault.core.required import FieldSources, code_fields, may_need_fields
-from sipfault.core.responses import apply_overrides, build_response, response_vias
+from sipfault.core.responses import (
+    apply_overrides,
+    build_response,
+    response_peer,
+    response_vias,
+)
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
@@ -68,10 +74,14 @@ from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
+from sipfault.sip.sanitize import safe_value
+from sipfault.sip.stun import BINDING, StunClass, StunError, parse_stun
+from sipfault.sip.stun import answer as stun_answer
 from sipfault.sip.validate import CheckedRequest, check_request
 from sipfault.version import __version__
 
 SERVER_HEADER = f"sipfault/{__version__}"
+_CRLF = (b"\r", b"\n")
 
 
 class UserAgentServer:
@@ -85,8 +95,12 @@ class UserAgentServer:
         rng: random.Random | None = None,
         server_header: str | None = SERVER_HEADER,
         wall_clock: Callable[[], float] = lambda: 0.0,
+        force_rport: bool = False,
     ) -> None:
         self.engine = ScenarioEngine(scenario, seed)
+        self.force_rport = force_rport
+        """Answer UDP requests at their source port even without ``rport`` (RFC 3581 for
+        clients behind NAT that do not ask for it); else the Via's port (RFC 3261 §18.2.2)."""
         self._wall_clock = wall_clock
         self.timers = TimerQueue()
         self.timers.observer = self._timer_fired
@@ -199,6 +213,11 @@ class UserAgentServer:
             self._events.append(MessageDropped(now, peer, data, text))
 
     def _receive(self, data: bytes, peer: Peer, now: float) -> None:
+        if data[:1] in _CRLF and not data.strip(b"\r\n"):
+            # A datagram of CRLFs: the keep-alive phones send every 30 s (RFC 5626 §4.4.1
+            # style, over UDP); not a message, and nothing to answer.
+            self._events.append(KeepAliveReceived(now, peer, "crlf"))
+            return
         try:
             message = parse_message(data, stream=peer.reliable)
         except SipParseError as exc:
@@ -225,8 +244,33 @@ class UserAgentServer:
 
     def keepalive(self, peer: Peer, now: float) -> None:
         """A double-CRLF ping on a stream: answer with a CRLF pong (RFC 5626 §4.4.1)."""
-        del now
+        self._events.append(KeepAliveReceived(now, peer, "crlf"))
         self._outgoing.append(Outgoing(b"\r\n", peer))
+
+    def stun(self, data: bytes, peer: Peer, now: float) -> None:
+        """A STUN message on the SIP port (RFC 5626 §4.4.2): a Binding Request gets its
+        Binding Success Response, over the transport it came on (RFC 8489 §6.3.1)."""
+        try:
+            message = parse_stun(data)
+        except StunError as exc:
+            self._events.append(MessageDropped(now, peer, data, f"malformed STUN: {exc}"))
+            return
+        if message.kind in (StunClass.SUCCESS, StunClass.ERROR):
+            self._events.append(MessageDropped(now, peer, data,
+                                               "STUN response matches no request"))
+            return
+        if message.method == BINDING:
+            self._events.append(KeepAliveReceived(now, peer, "stun"))
+        reply = stun_answer(message, peer.remote, self.server_header)
+        if reply is not None:
+            self._outgoing.append(Outgoing(reply, peer))
+
+    def connection_lost(self, peer: Peer, unparsed: bytes, reset: bool, now: float) -> None:
+        """A stream connection ended in the middle of a message: journal what it held."""
+        if unparsed:
+            ended = "reset" if reset else "closed"
+            self._events.append(MessageDropped(
+                now, peer, unparsed, f"connection {ended} with {len(unparsed)} bytes not parsed"))
 
     # ------------------------------------------------------------------------ requests
 
@@ -257,7 +301,8 @@ class UserAgentServer:
         dialog = (self._dialogs.find(request.call_id, their_tag, checked.from_.tag)
                   if their_tag is not None else None)
         facts = RequestFacts(request, checked.ruri, peer, in_dialog=their_tag is not None)
-        exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via)
+        exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via,
+                            response_peer(peer, checked.top_via, self.force_rport))
         self._exchanges[key] = exchange
         if request.method == "CANCEL":
             self._on_cancel(exchange, now)
@@ -606,7 +651,7 @@ class UserAgentServer:
         """The RFC 3262 state of an INVITE exchange, made on first use."""
         return ReliableProvisionals(
             exchange.request, first_rseq(self._rng), self.scenario.timers, self.timers,
-            lambda response, at: self._emit(response, exchange.transaction.peer, at, True,
+            lambda response, at: self._emit(response, exchange.reply_to, at, True,
                                             exchange.request, exchange.faulted),
             lambda at: self._prack_timeout(exchange, at),
         )
@@ -623,10 +668,12 @@ class UserAgentServer:
     def _send_response(
         self, response: Response, peer: Peer, tx: ServerTransaction, again: bool, now: float
     ) -> None:
-        """A server transaction sends (or re-sends) a response."""
+        """A server transaction sends (or re-sends) a response, where its exchange says."""
         exchange = self._exchanges.get(tx.key)
-        self._emit(response, peer, now, again, tx.request,
-                   exchange.faulted if exchange is not None else ())
+        if exchange is None:
+            self._emit(response, peer, now, again, tx.request)
+            return
+        self._emit(response, exchange.reply_to, now, again, tx.request, exchange.faulted)
 
     def _resend_2xx(
         self, response: Response, peer: Peer, invite: InviteUnderway, now: float
@@ -675,16 +722,20 @@ class UserAgentServer:
                 self._outgoing.append(Outgoing(b"", peer, close_after=True))
             return
         try:
-            vias = response_vias(partial, peer)
+            top = partial.top_via
+            vias = response_vias(partial, peer, top)
+            reply_to = response_peer(peer, top, self.force_rport)
         except SipParseError:  # a malformed Via is copied as it stands (RFC 4475 §3.1.2.1)
-            vias = [built_field("Via", value) for value in partial.headers.lines("Via")]
+            vias = [built_field("Via", safe_value(value))
+                    for value in partial.headers.lines("Via")]
+            reply_to = peer  # and the answer goes to the packet's source port
         response = build_response(partial, error.status, vias=vias, to_tag=self._new_tag(),
                                   reason=error.reason,
                                   extra=[("Server", self.server_header)]
                                   if self.server_header else ())
         data_out = response.to_bytes()
-        self._outgoing.append(Outgoing(data_out, peer, close_after=close))
-        self._events.append(MessageSent(now, peer, response, data_out, False, partial))
+        self._outgoing.append(Outgoing(data_out, reply_to, close_after=close))
+        self._events.append(MessageSent(now, reply_to, response, data_out, False, partial))
         self._events.append(Finding(now, "bad-request", f"{error.status} {error.reason}",
                                     partial.headers.get("Call-ID"), peer))
 
@@ -729,7 +780,7 @@ class UserAgentServer:
         dialog = exchange.dialog
         if dialog is None:
             dialog = self._dialogs.create(exchange.request, exchange.to_tag,
-                                          exchange.transaction.peer, exchange.session_id,
+                                          exchange.reply_to, exchange.session_id,
                                           exchange.session_version)
             exchange.dialog = dialog
         self._dialogs.answered(dialog, exchange, response, self.scenario.timers, now)

@@ -25,7 +25,10 @@ JSON objects (:meth:`to_json`, one per journal line; every one has ``time`` and 
 - ``unmatched``: no rule took a request; the RFC default answered ``status``: ``method``,
   ``uri``, ``call_id``, ``transport``, ``src``, ``dst``.
 - ``dropped``: bytes that could not be answered: ``reason``, ``transport``, ``src``, ``dst``,
-  ``raw``.
+  ``raw``. A stream that ends in the middle of a message is one too (``connection closed with
+  37 bytes not parsed``, or ``reset``).
+- ``keepalive``: a CRLF keep-alive or a STUN Binding Request (RFC 5626 §4.4): ``kind``
+  ("crlf" or "stun"), ``transport``, ``src``, ``dst``.
 - ``finding``: something the client did wrong: ``kind``, ``text``, ``call_id``, ``details``,
   and ``transport``, ``src``, ``dst`` when known.
 - ``fault_applied``: a scenario fault acted on one transmission of a response: ``fault``,
@@ -50,6 +53,7 @@ from sipfault.core.events import (
     Event,
     FaultApplied,
     Finding,
+    KeepAliveReceived,
     MessageDropped,
     MessageReceived,
     MessageSent,
@@ -66,6 +70,7 @@ __all__ = [
     "DroppedRecord",
     "FaultRecord",
     "FindingRecord",
+    "KeepAliveRecord",
     "MessageRecord",
     "OtherRecord",
     "Record",
@@ -393,6 +398,33 @@ class DroppedRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepAliveRecord:
+    """A keep-alive from a client: CRLFs (RFC 5626 §4.4.1) or a STUN Binding (§4.4.2)."""
+
+    type: ClassVar[str] = "keepalive"
+
+    time: float
+    """Wall-clock time."""
+    kind: str
+    """"crlf" or "stun"."""
+    transport: str
+    """The transport it came over."""
+    source: tuple[str, int]
+    """Where it came from."""
+    destination: tuple[str, int]
+    """Where it arrived."""
+
+    def line(self) -> str:
+        """``.. udp 127.0.0.1:5070 keep-alive (crlf)``."""
+        return f".. {self.transport} {format_address(self.source)} keep-alive ({self.kind})"
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        return {"time": self.time, "type": self.type, "kind": self.kind,
+                **_json_flow(self.transport, self.source, self.destination)}
+
+
+@dataclass(frozen=True, slots=True)
 class FindingRecord:
     """Something the client did that a test may want to know: a missed ACK, a late retry."""
 
@@ -523,7 +555,7 @@ class OtherRecord:
 
 Record = (
     MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | FaultRecord
-    | OtherRecord
+    | KeepAliveRecord | OtherRecord
 )
 """What happened, one record per core event."""
 
@@ -577,6 +609,8 @@ def to_record(event: Event, wall: float) -> Record:
                                request=request)
     if isinstance(event, MessageDropped):
         return DroppedRecord(wall, event.reason, *_flow_from(event.peer), raw=event.data)
+    if isinstance(event, KeepAliveReceived):
+        return KeepAliveRecord(wall, event.kind, *_flow_from(event.peer))
     if isinstance(event, Finding):
         flow = _flow_from(event.peer) if event.peer is not None else (None, None, None)
         return FindingRecord(wall, event.kind, event.text, event.call_id, dict(event.details),

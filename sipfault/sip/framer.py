@@ -4,6 +4,10 @@ Over TCP and TLS the Content-Length frames each message. The framer accepts any 
 stream: one byte at a time, several messages in one read, CRLF keep-alives between messages. It
 never buffers more than :data:`MAX_MESSAGE_SIZE` of one message: a head that grows past it, or a
 Content-Length beyond it, is an error after which the connection must be closed.
+
+A STUN message between SIP messages (the keep-alive of RFC 5626 §4.4.2: first byte 0x00 or
+0x01, the magic cookie at offset 4) is framed by the length in its header and handed out as a
+:class:`StunPacket` (RFC 8489 §6.2.2).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.grammar import HCOLON, bounded_int
 from sipfault.sip.parser import MAX_MESSAGE_SIZE
+from sipfault.sip.stun import HEADER_SIZE, stun_size
 
 # Content-Length = ( "Content-Length" / "l" ) HCOLON 1*DIGIT (§20.14); read here as any text
 # to the end of the line, which bounded_int() then judges.
@@ -30,12 +35,23 @@ class KeepAlivePing:
 PING = KeepAlivePing()
 
 
+@dataclass(frozen=True, slots=True)
+class StunPacket:
+    """A whole STUN message found between SIP messages (RFC 5626 §4.4.2)."""
+
+    data: bytes
+
+
+StreamItem = bytes | KeepAlivePing | StunPacket
+"""What :meth:`StreamFramer.feed` hands out: a SIP message's bytes, a ping, a STUN message."""
+
+
 class StreamFramer:
     """Feed it bytes; take whole messages (as bytes) and pings out."""
 
     def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
         self._buffer = bytearray()
-        self.completed_before_error: list[bytes | KeepAlivePing] = []
+        self.completed_before_error: list[StreamItem] = []
         """Messages and pings a failing feed() completed before its defect (pipelining)."""
         self._max_size = max_size
         self._scanned = 0  # how far the search for the end of the head has got
@@ -47,7 +63,7 @@ class StreamFramer:
         """Bytes held for an incomplete message."""
         return len(self._buffer)
 
-    def feed(self, data: bytes) -> list[bytes | KeepAlivePing]:
+    def feed(self, data: bytes) -> list[StreamItem]:
         """Add bytes; return every message (and ping) completed by them.
 
         Raises :class:`SipParseError` on a stream that cannot be framed (an oversized head or
@@ -56,13 +72,23 @@ class StreamFramer:
         for the caller to handle before it answers the defect and closes the connection.
         """
         self._buffer += data
-        out: list[bytes | KeepAlivePing] = []
+        out: list[StreamItem] = []
         self.completed_before_error = out
         while True:
             if not self._framed:
                 self._skip_keepalives(out)
                 if not self._buffer:
                     return out
+                if self._buffer[0] < 2:  # a STUN message, or bytes no SIP message starts with
+                    if len(self._buffer) < HEADER_SIZE:
+                        return out
+                    size = stun_size(self._buffer)
+                    if size is not None:
+                        if len(self._buffer) < size:
+                            return out
+                        out.append(StunPacket(bytes(self._buffer[:size])))
+                        del self._buffer[:size]
+                        continue
                 end = self._buffer.find(b"\r\n\r\n", max(0, self._scanned - 3))
                 if end < 0:
                     if len(self._buffer) > self._max_size:
@@ -81,13 +107,18 @@ class StreamFramer:
             self._framed = 0
             self._scanned = 0
 
+    def unparsed(self) -> bytes:
+        """The bytes held for a message not yet complete (to journal a connection that ends
+        in the middle of one)."""
+        return bytes(self._buffer)
+
     def pending_head(self) -> bytes:
         """The head of the message being framed, when its end has been seen (for answering
         a framing error); otherwise b""."""
         end = self._buffer.find(b"\r\n\r\n")
         return bytes(self._buffer[:end]) if end >= 0 else b""
 
-    def _skip_keepalives(self, out: list[bytes | KeepAlivePing]) -> None:
+    def _skip_keepalives(self, out: list[StreamItem]) -> None:
         index = 0
         buffer = self._buffer
         while index < len(buffer) and buffer[index] in (0x0D, 0x0A):

@@ -20,6 +20,7 @@ from sipfault.sip.headers import (
     split_list,
 )
 from sipfault.sip.message import Request, parse_cseq
+from sipfault.sip.sanitize import control_character
 from sipfault.sip.uri import Uri, parse_uri
 from sipfault.sip.via import Via, parse_via
 
@@ -28,6 +29,13 @@ REQUIRED_HEADERS = ("Via", "Call-ID", "From", "To", "CSeq")
 _REQUIRED_KEYS = tuple((header_key(name), name) for name in REQUIRED_HEADERS)
 
 SUPPORTED_URI_SCHEMES = frozenset({"sip", "sips", "tel"})
+
+ECHOED_KEYS = frozenset(
+    {"via", "from", "to", "call-id", "cseq", "record-route", "timestamp", "contact"}
+)
+"""Fields whose values go back out: copied into responses (§8.2.6.2, §12.1.1), registered
+(§10.3), or made the remote target and route set of requests of ours (§12.1.1). A control
+character in one (NUL, BEL, a lone CR...; §25.1 allows none) makes the request a 400."""
 
 
 class CheckedRequest(NamedTuple):
@@ -74,8 +82,13 @@ def _check(request: Request, known_methods: frozenset[str]) -> CheckedRequest:
     firsts: dict[str, str] = {}  # the first value of each field, by key
     vias: list[str] = []
     contacts: list[str] = []
-    defect: str | None = None  # the first repeated single field or malformed list, wire order
+    defect: str | None = None  # the first repeated single field, malformed list or control
+    # character in an echoed field, wire order
     for key, value in request.headers.keyed_values():
+        if key in ECHOED_KEYS and not value.isprintable():  # isprintable(): the fast path
+            char = control_character(value)
+            if char is not None:
+                defect = defect or f"Control character {char} in {canonical_name(key)}"
         if key not in firsts:
             firsts[key] = value
         elif key in SINGLE_HEADERS:

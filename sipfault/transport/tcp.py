@@ -1,4 +1,8 @@
-"""Stream endpoints, TCP and TLS (RFC 3261 §18.1.1, §18.3): the framer cuts messages."""
+"""Stream endpoints, TCP and TLS (RFC 3261 §18.1.1, §18.3): the framer cuts messages.
+
+Between messages, the framer also hands out CRLF pings (RFC 5626 §4.4.1) and STUN messages
+(§4.4.2). A connection that ends with part of a message held is reported with those bytes.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import cast
 
 from sipfault.core.events import Peer
 from sipfault.sip.errors import SipParseError
-from sipfault.sip.framer import KeepAlivePing, StreamFramer
+from sipfault.sip.framer import KeepAlivePing, StreamFramer, StreamItem, StunPacket
 
 _connection_ids = itertools.count(1)
 
@@ -29,6 +33,8 @@ class StreamHandler:
         on_open: Callable[[StreamConnection], None],
         on_close: Callable[[StreamConnection], None],
         on_refused: Callable[[Peer, str], None] = lambda peer, reason: None,
+        on_stun: Callable[[bytes, Peer], None] = lambda data, peer: None,
+        on_unparsed: Callable[[Peer, bytes, bool], None] = lambda peer, data, reset: None,
     ) -> None:
         self.on_message = on_message
         self.on_ping = on_ping
@@ -37,6 +43,11 @@ class StreamHandler:
         self.on_close = on_close
         self.on_refused = on_refused
         """A connection ended before it could carry a message (a failed TLS handshake)."""
+        self.on_stun = on_stun
+        """A STUN message arrived between SIP messages (RFC 5626 §4.4.2)."""
+        self.on_unparsed = on_unparsed
+        """A connection ended (closed, or reset when the flag says so) holding these bytes
+        of a message not yet complete."""
 
 
 class StreamConnection(asyncio.Protocol):
@@ -107,14 +118,19 @@ class StreamConnection(asyncio.Protocol):
             return
         self._deliver(items)
 
-    def _deliver(self, items: list[bytes | KeepAlivePing]) -> None:
+    def _deliver(self, items: list[StreamItem]) -> None:
         for item in items:
             if isinstance(item, KeepAlivePing):
                 self._handler.on_ping(self.peer)
+            elif isinstance(item, StunPacket):
+                self._handler.on_stun(item.data, self.peer)
             else:
                 self._handler.on_message(item, self.peer)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        unparsed = self._early + self._framer.unparsed()
+        if unparsed and not self._failed:  # after a framing error it was answered already
+            self._handler.on_unparsed(self.peer, unparsed, exc is not None)
         self._handler.on_close(self)
 
     def send(self, data: bytes, close_after: bool = False) -> None:

@@ -1,4 +1,8 @@
-"""The UDP endpoint (RFC 3261 §18.1.1, §18.2.1): one datagram is one message."""
+"""The UDP endpoint (RFC 3261 §18.1.1, §18.2.1): one datagram is one message.
+
+A datagram that starts with a STUN header (RFC 8489 §6.3: first byte 0x00 or 0x01, the magic
+cookie at offset 4) is the keep-alive of RFC 5626 §4.4.2, not SIP: it goes to ``on_stun``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Callable
 from typing import cast
 
 from sipfault.core.events import Peer
+from sipfault.sip.stun import is_stun
 
 DatagramHandler = Callable[[bytes, Peer], None]
 _PEERS_KEPT = 1024
@@ -22,8 +27,9 @@ _MAX_DATAGRAM = 256 * 1024
 class UdpEndpoint(asyncio.DatagramProtocol):
     """Hands each datagram to the server with the peer it came from; sends what it is given."""
 
-    def __init__(self, handler: DatagramHandler) -> None:
+    def __init__(self, handler: DatagramHandler, on_stun: DatagramHandler | None = None) -> None:
         self._handler = handler
+        self._on_stun = on_stun
         self._transport: asyncio.DatagramTransport | None = None
         self.local: tuple[str, int] = ("", 0)
         self._peers: dict[tuple[str | object, int], Peer] = {}
@@ -67,6 +73,9 @@ class UdpEndpoint(asyncio.DatagramProtocol):
             if len(self._peers) >= _PEERS_KEPT:
                 self._peers.clear()
             self._peers[addr] = peer
+        if data[:1] < b"\x02" and self._on_stun is not None and is_stun(data):
+            self._on_stun(data, peer)
+            return
         self._handler(data, peer)
 
     def error_received(self, exc: Exception) -> None:

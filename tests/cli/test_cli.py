@@ -147,7 +147,7 @@ def test_run_exits_1_when_the_port_is_taken() -> None:
         port = taken.getsockname()[1]
         result = sipfault("run", "scenarios/busy.yaml", "--listen", f"127.0.0.1:{port}")
     assert result.returncode == 1
-    assert result.stderr.startswith("sipfault: cannot listen:")
+    assert result.stderr.startswith(f"sipfault: cannot listen on udp 127.0.0.1:{port}:")
 
 
 def test_python_dash_m_works() -> None:

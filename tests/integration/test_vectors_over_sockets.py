@@ -313,7 +313,9 @@ async def harness(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
         original(self, data, remote)
 
     monkeypatch.setattr(UdpEndpoint, "send", recording_send)
-    async with Endpoint(SCENARIO, listen=f"{LOCALHOST}:0") as server:
+    # The vectors' Vias name ports without rport, where RFC 3261 §18.2.2 sends the answers;
+    # this client listens on its own port only, so answers come to the source port.
+    async with Endpoint(SCENARIO, listen=f"{LOCALHOST}:0", force_rport=True) as server:
         state = Harness(server, sent)
         server.add_listener(state.events.append)
         try:

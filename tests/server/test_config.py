@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import io
 import random
+import re
 import time
 from pathlib import Path
 
@@ -162,3 +163,15 @@ async def test_the_summary_reads_bindings_and_seed_through_the_endpoint() -> Non
     assert "summary: scenario reg, seed 42" in text
     assert "binding: sip:alice@127.0.0.1 -> sip:tester@127.0.0.1:" in text
     assert "(expires in 60 s)" in text
+
+
+def test_listen_text_forms_a_new_user_types() -> None:
+    assert ListenAddress.parse(":5070") == ListenAddress("127.0.0.1", 5070)  # loopback
+    assert ListenAddress.parse("0.0.0.0") == ListenAddress("0.0.0.0", 5060)
+    assert ListenAddress.parse("[::1]:5062") == ListenAddress("::1", 5062)
+    assert ListenAddress.parse("::1") == ListenAddress("::1", 5060)
+    assert ListenAddress.parse("fe80::1") == ListenAddress("fe80::1", 5060)
+    assert ListenAddress.parse("[::1:5060]") == ListenAddress("::1:5060", 5060)
+    for text, hint in [("::1:5060", "[::1]:5060"), ("2001:db8::7:5070", "[2001:db8::7]:5070")]:
+        with pytest.raises(ValueError, match=re.escape(hint)):
+            ListenAddress.parse(text)

@@ -214,3 +214,22 @@ async def test_a_fixed_port_puts_tls_on_the_next_one() -> None:
         except OSError:
             continue  # something else holds one of the two: try the next pair
     pytest.fail("no two neighbouring free ports found")
+
+
+def test_an_unreadable_key_is_named_even_when_running_as_root(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sipfault.transport import tls
+
+    real_open = open
+
+    def refusing(path: str, *args: object, **kwargs: object) -> object:
+        if str(path) == str(KEY):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(tls, "open", refusing, raising=False)
+    with pytest.raises(tls.CertificateFileError) as caught:
+        server_context(CERT, KEY)
+    assert str(caught.value) == f"private key {KEY}: cannot be read (permission denied)"
+    assert (caught.value.role, caught.value.path) == ("private key", str(KEY))
+    assert isinstance(caught.value, OSError)  # what callers caught before

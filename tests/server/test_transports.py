@@ -16,11 +16,15 @@ from sipfault.sip.parser import MAX_MESSAGE_SIZE, parse_message
 SCENARIO = "scenarios/busy.yaml"
 
 
-def options(port: int, transport: str, branch: str, host: str = "127.0.0.1") -> bytes:
+def options(port: int, transport: str, branch: str, host: str = "127.0.0.1",
+            rport: bool = True) -> bytes:
+    """An OPTIONS; with ``rport`` (RFC 3581) the answer comes back to the port it left from,
+    whatever ``port`` the Via names."""
     via_host = f"[{host}]" if ":" in host else host
+    symmetric = ";rport" if rport else ""
     return (
         f"OPTIONS sip:{via_host} SIP/2.0\r\n"
-        f"Via: SIP/2.0/{transport} {via_host}:{port};branch=z9hG4bK-{branch}\r\n"
+        f"Via: SIP/2.0/{transport} {via_host}:{port};branch=z9hG4bK-{branch}{symmetric}\r\n"
         f"From: <sip:t@{via_host}>;tag={branch}\r\nTo: <sip:{via_host}>\r\n"
         f"Call-ID: {branch}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
         "Content-Length: 0\r\n\r\n"
@@ -149,9 +153,10 @@ async def test_answers_go_to_the_packet_source_not_the_via(server: Endpoint) -> 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         sock.bind(("127.0.0.1", 0))
-        lying = options(9, "UDP", "liar", "192.0.2.1").replace(
-            b"Via: SIP/2.0/UDP 192.0.2.1:9",
-            b"Via: SIP/2.0/UDP 192.0.2.1:9;maddr=255.255.255.255")
+        port = sock.getsockname()[1]  # no rport: the Via's port is where the answer goes
+        lying = options(port, "UDP", "liar", "192.0.2.1", rport=False).replace(
+            f"Via: SIP/2.0/UDP 192.0.2.1:{port}".encode(),
+            f"Via: SIP/2.0/UDP 192.0.2.1:{port};maddr=255.255.255.255".encode())
         await loop.sock_sendto(sock, lying, ("127.0.0.1", server.port))
         reply = parse_message(await asyncio.wait_for(loop.sock_recv(sock, 65535), timeout=5))
     assert isinstance(reply, Response) and reply.status == 200

@@ -164,7 +164,7 @@ async def test_in_dialog_request_without_dialog_and_findings_are_unexpected() ->
             client.send(client.request("BYE", to_tag="nosuchdialog"))
             assert (await in_thread(client.until_final))[-1].status == 481
             client.send(b"INVITE sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;"
-                        b"branch=z9hG4bKx\r\nContent-Length: 0\r\n\r\n")
+                        b"rport;branch=z9hG4bKx\r\nContent-Length: 0\r\n\r\n")
             assert (await in_thread(client.until_final))[-1].status == 400
         kinds = [(item.kind, item.status) for item in server.unexpected()]
         assert kinds == [("unmatched", 481), ("bad-request", None)]

@@ -15,7 +15,6 @@ from sipfault.core.events import (
     MessageDropped,
     MessageReceived,
     MessageSent,
-    Peer,
     RuleMatched,
 )
 from sipfault.record.records import (
@@ -29,40 +28,14 @@ from sipfault.record.records import (
     to_record,
 )
 from sipfault.reporting import ConsoleReporter
-from sipfault.sip.message import Request, Response
-from sipfault.sip.parser import parse_message
+from tests.parsed_messages import PEER, request, response
 from tests.testing.sip_client import SipClient
-
-PEER = Peer("udp", ("127.0.0.1", 40000), ("127.0.0.1", 5060))
-
-
-def request(method: str, call_id: str) -> tuple[Request, bytes]:
-    data = (
-        f"{method} sip:alice@127.0.0.1 SIP/2.0\r\n"
-        "Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK1\r\n"
-        "From: <sip:b@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>\r\n"
-        f"Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
-    ).encode()
-    message = parse_message(data)
-    assert isinstance(message, Request)
-    return message, data
-
-
-def response(status: int, reason: str, call_id: str, method: str) -> tuple[Response, bytes]:
-    data = (
-        f"SIP/2.0 {status} {reason}\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK1\r\n"
-        "From: <sip:b@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>;tag=2\r\n"
-        f"Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
-    ).encode()
-    message = parse_message(data)
-    assert isinstance(message, Response)
-    return message, data
 
 
 def a_busy_call() -> list[Event]:
     """An INVITE, the rule that took it, a 486 and its retransmission, a finding, a drop."""
     invite, data = request("INVITE", "busy@test")
-    busy, out = response(486, "Busy Here", "busy@test", "INVITE")
+    busy, out = response(486, "Busy Here", "INVITE", "busy@test")
     return [
         MessageReceived(1.0, PEER, invite, data),
         RuleMatched(1.0, "busy", "INVITE", "busy@test", invite, PEER),
@@ -114,7 +87,7 @@ def test_the_console_stamps_each_line_with_the_records_time() -> None:
 def test_a_rule_record_names_its_request_from_the_event() -> None:
     invite, invite_data = request("INVITE", "first@test")
     options, options_data = request("OPTIONS", "second@test")
-    busy, busy_data = response(486, "Busy Here", "first@test", "INVITE")
+    busy, busy_data = response(486, "Busy Here", "INVITE", "first@test")
     # The OPTIONS arrives before the rule takes the INVITE: the record must not guess from
     # the latest request, it reads the request the event names.
     events: list[Event] = [
@@ -139,7 +112,7 @@ def test_a_rule_record_names_its_request_from_the_event() -> None:
 def test_a_refusal_of_a_request_no_rule_took_is_still_unexpected() -> None:
     invite, invite_data = request("INVITE", "first@test")
     options, options_data = request("OPTIONS", "second@test")
-    refused, refused_data = response(403, "Forbidden", "second@test", "OPTIONS")
+    refused, refused_data = response(403, "Forbidden", "OPTIONS", "second@test")
     journal = Journal()
     for event in (
         MessageReceived(1.0, PEER, invite, invite_data),

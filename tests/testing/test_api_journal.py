@@ -10,38 +10,12 @@ from sipfault.core.events import (
     MessageDropped,
     MessageReceived,
     MessageSent,
-    Peer,
     RequestUnmatched,
     RuleMatched,
 )
 from sipfault.record.records import to_record
-from sipfault.sip.message import Request, Response
-from sipfault.sip.parser import parse_message
-
-PEER = Peer("udp", ("127.0.0.1", 40000), ("127.0.0.1", 5060))
-
-
-def request(method: str, call_id: str = "c1") -> tuple[Request, bytes]:
-    data = (
-        f"{method} sip:alice@127.0.0.1 SIP/2.0\r\n"
-        "Via: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK1\r\n"
-        "From: <sip:b@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>\r\n"
-        f"Call-ID: {call_id}\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
-    ).encode()
-    message = parse_message(data)
-    assert isinstance(message, Request)
-    return message, data
-
-
-def response(status: int, reason: str, method: str = "INVITE") -> tuple[Response, bytes]:
-    data = (
-        f"SIP/2.0 {status} {reason}\r\nVia: SIP/2.0/UDP 127.0.0.1:40000;branch=z9hG4bK1\r\n"
-        "From: <sip:b@127.0.0.1>;tag=1\r\nTo: <sip:alice@127.0.0.1>;tag=2\r\n"
-        f"Call-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
-    ).encode()
-    message = parse_message(data)
-    assert isinstance(message, Response)
-    return message, data
+from sipfault.sip.message import Request
+from tests.parsed_messages import PEER, request, response
 
 
 def journal() -> Journal:

@@ -18,7 +18,13 @@ from collections.abc import Iterable
 from sipfault.report.entries import Entry, JournalFile, entries_of, read_journal
 from sipfault.report.ladder import render_call
 from sipfault.report.model import Call, Run, build_run
-from sipfault.report.page import DEFAULT_LADDERS, render_page, render_report, render_run
+from sipfault.report.page import (
+    DEFAULT_LADDERS,
+    render_calls_page,
+    render_page,
+    render_report,
+    render_run,
+)
 
 __all__ = [
     "DEFAULT_LADDERS",
@@ -30,6 +36,7 @@ __all__ = [
     "entries_of",
     "read_journal",
     "render_call",
+    "render_calls_page",
     "render_page",
     "render_report",
     "render_run",

@@ -21,7 +21,14 @@ from sipfault.report.model import Call, Run, build_run
 from sipfault.report.summary import render_summary
 from sipfault.version import __version__
 
-__all__ = ["DEFAULT_LADDERS", "STYLE", "render_page", "render_report", "render_run"]
+__all__ = [
+    "DEFAULT_LADDERS",
+    "STYLE",
+    "render_calls_page",
+    "render_page",
+    "render_report",
+    "render_run",
+]
 
 DEFAULT_LADDERS = 200
 """Ladders drawn when not told otherwise; every call still has its line in the index."""
@@ -123,14 +130,15 @@ var ok=matches(els[i],ts);els[i].hidden=!ok;if(els[i].tagName==='TR'){total++;if
 count.textContent=ts.length?shown+' of '+total+' calls':total+' calls';
 if(ts.length)history.replaceState(null,'','#q='+encodeURIComponent(box.value));
 else if(location.hash.indexOf('#q=')===0)history.replaceState(null,'',location.pathname);}
-box.addEventListener('input',apply);
-document.getElementById('filter-clear').addEventListener('click',function(){box.value='';
-apply();});
 document.addEventListener('click',function(e){var t=e.target;if(!t.closest)return;
-var f=t.closest('[data-filter]');if(f){e.preventDefault();box.value=f.getAttribute('data-filter');
-apply();document.getElementById('calls').scrollIntoView();return;}
+var f=t.closest('[data-filter]');if(f&&box){e.preventDefault();
+box.value=f.getAttribute('data-filter');apply();
+document.getElementById('calls').scrollIntoView();return;}
 var a=t.closest('a.to-detail');if(a){var d=document.getElementById(
 a.getAttribute('href').slice(1));if(d)d.open=true;}});
+if(!box)return;box.addEventListener('input',apply);
+document.getElementById('filter-clear').addEventListener('click',function(){box.value='';
+apply();});
 if(location.hash.indexOf('#q=')===0)box.value=decodeURIComponent(location.hash.slice(3));
 apply();})();
 """
@@ -190,7 +198,8 @@ def render_run(run: Run, *, max_ladders: int = DEFAULT_LADDERS,
         'sipfault</span>, <span style="color:var(--out)">sipfault to client</span>, '
         '<span style="color:var(--re)">retransmitted</span>, <span style="color:var(--fault)">'
         'altered by a fault</span>, <span style="color:var(--drop)">dropped by a fault</span>); '
-        "click one for the whole message. \u2691 marks a finding, a circle on sipfault's line a timer.</p>"
+        "click one for the whole message. \u2691 marks a finding, a circle on sipfault's "
+        "line a timer.</p>"
         f"{ladders}"
     )
     return render_page(heading, body, subtitle=_subtitle(run))
@@ -219,6 +228,14 @@ def render_page(title: str, body: str, *, subtitle: str = "", script: str = SCRI
         f"{f'<p>{esc(subtitle)}</p>' if subtitle else ''}</header><main>{body}</main>"
         f"<script>{script}</script></body></html>\n"
     )
+
+
+def render_calls_page(entries: Iterable[Entry], title: str) -> str:
+    """A page of ladders only: every call among the entries (the live view's call pages)."""
+    run = build_run(entries)
+    ladders = "".join(render_call(call) for call in run.calls)
+    body = ladders or '<p class="dim">No call among these records.</p>'
+    return render_page(title, body, subtitle=_subtitle(run))
 
 
 def render_report(entries: Iterable[Entry], *, max_ladders: int = DEFAULT_LADDERS,

@@ -201,7 +201,7 @@ def _cause(rows: list[Row], kind: str, text: str) -> Row | None:
         entry = row.entry or {}
         status = entry.get("status")
         if row.kind == "drop":
-            return True
+            return row.data.get("attempt") == "0"
         return (row.kind == "message" and row.direction == "out" and isinstance(status, int)
                 and status >= 200 and not entry.get("retransmission"))
 
@@ -270,7 +270,7 @@ def build_rows(call: Call) -> list[Row]:
                 what = dropped.get(index, "response")
                 rows.append(Row("drop", time, "out", f"{what} dropped", ["drop"],
                                 [f"fault {name}, transmission {attempt + 1}"], entry=entry,
-                                data={"fault": name}))
+                                data={"fault": name, "attempt": str(attempt)}))
             elif isinstance(emitted, int):
                 pending = (name, attempt, emitted)
         elif kind == "timer_fired":
@@ -344,6 +344,10 @@ def _data(values: dict[str, str]) -> str:
     return "".join(f' data-{name}="{esc(value)}"' for name, value in values.items())
 
 
+def _drop_end() -> int:
+    return int(SIPFAULT_X - (SIPFAULT_X - CLIENT_X) * DROP_REACH)
+
+
 def _head(row: Row) -> str:
     if "retrans" in row.classes:
         return "retrans"
@@ -358,7 +362,7 @@ def _arrow(row: Row, y: int, start: float, anchor: str) -> str:
     left_to_right = row.direction == "in"
     x1, x2 = (CLIENT_X, SIPFAULT_X) if left_to_right else (SIPFAULT_X, CLIENT_X)
     if row.kind == "drop":
-        x2 = int(SIPFAULT_X - (SIPFAULT_X - CLIENT_X) * DROP_REACH)
+        x2 = _drop_end()
         marker = "lad-cross"
         mid = (x1 + x2) // 2
     else:
@@ -411,12 +415,14 @@ def _beside(row: Row, y: int) -> str:
     """Notes, flags and thumbnails to the right of sipfault's line."""
     parts = []
     line = y - 4 if row.is_arrow else y + 4
+    # The flag stands where the arrow ends: at the client, or where a dropped one stops.
+    flag_x = _drop_end() + 10 if row.kind == "drop" else CLIENT_X + 10
     for flag in row.flags:
         cite = f" ({flag.sections[0]})" if flag.sections else ""
         parts.append(
             f'<g class="flag" data-finding="{esc(flag.kind)}"><title>{esc(flag.kind)}: '
             f'{esc(flag.text)}{esc(cite)}</title>'
-            f'<path d="M{CLIENT_X + 10},{y - 2} v-16 l12,4 l-12,4" class="flag-mark"/>'
+            f'<path d="M{flag_x},{y - 2} v-16 l12,4 l-12,4" class="flag-mark"/>'
             f'<text class="flag-lbl" x="{NOTES_X}" y="{line}">\u2691 {esc(flag.kind)}'
             f"{esc(cite)}</text></g>")
         line += 13

@@ -34,7 +34,7 @@ KNOWN_TYPES = frozenset({
 })
 """Record types with a place of their own in the report; others are shown generically."""
 
-_URI_USER = re.compile(r"(?:sips?|tel):([^@;>?\s]+)@?", re.I)
+_URI_USER = re.compile(r"sips?:([^@;>?\s:]+)(?::[^@;>?\s]*)?@|tel:([^;>?\s]+)", re.I)
 _FROM = re.compile(r"^(?:from|f)[ \t]*:([^\r\n]*)", re.I | re.M)
 _TO = re.compile(r"^(?:to|t)[ \t]*:([^\r\n]*)", re.I | re.M)
 _CONTACT = re.compile(r"^(?:contact|m)[ \t]*:([^\r\n]*)", re.I | re.M)
@@ -45,7 +45,7 @@ _ANGLE_URI = re.compile(r"<([^>]*)>")
 def uri_user(text: str) -> str:
     """The user part of the first SIP, SIPS or tel URI in ``text``; "" without one."""
     match = _URI_USER.search(text)
-    return match.group(1) if match else ""
+    return (match.group(1) or match.group(2)) if match else ""
 
 
 def _header(pattern: re.Pattern[str], raw: str) -> str:

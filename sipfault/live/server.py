@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from sipfault.endpoint import Endpoint
 from sipfault.live.faults import EndpointFaultRegistry, FaultConflict, UnknownFault
 from sipfault.live.http import (
+    MAX_HEAD,
     HttpError,
     HttpRequest,
     json_response,
@@ -142,7 +143,7 @@ class LiveServer:
         """Listen; port 0 picks a free one (see :attr:`port`)."""
         self.started = self.endpoint.wall_time(self.endpoint.now())
         self._server = await asyncio.start_server(self._connection, self.host, self.port,
-                                                  reuse_address=True)
+                                                  reuse_address=True, limit=MAX_HEAD)
         self.port = int(self._server.sockets[0].getsockname()[1])
         self._lag_task = asyncio.get_running_loop().create_task(self._measure_lag())
 

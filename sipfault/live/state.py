@@ -143,7 +143,7 @@ class LiveState:
             if not (isinstance(record, MessageRecord) and record.received
                     and record.is_request):
                 return  # records of calls let go, or of none the view follows
-            call = LiveCall(call_id, record.time)
+            call = LiveCall(call_id, record.time, updated=record.time)
             self.calls[call_id] = call
             self._let_go_idle()
         was_ended = call.ended

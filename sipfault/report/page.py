@@ -63,7 +63,8 @@ border-radius:6px}
 table.index{width:100%;font-size:13px}
 table.index code{font-size:12px}
 section.call{border:1px solid var(--line);border-radius:8px;margin:16px 0;padding:8px 12px;
-background:#fff}
+background:#fff;scroll-margin-top:56px}
+.messages details{scroll-margin-top:56px}
 section.call:target{box-shadow:0 0 0 3px #54aeff66}
 .call h3 .outcome{font-weight:700}
 code.callid{background:var(--bg);padding:1px 4px;border-radius:4px;font-size:12px}
@@ -127,7 +128,8 @@ return true;}
 function apply(){var ts=terms(box.value),shown=0,total=0,
 els=document.querySelectorAll('[data-search]');for(var i=0;i<els.length;i++){
 var ok=matches(els[i],ts);els[i].hidden=!ok;if(els[i].tagName==='TR'){total++;if(ok)shown++;}}
-count.textContent=ts.length?shown+' of '+total+' calls':total+' calls';
+var calls=function(n){return n+(n===1?' call':' calls');};
+count.textContent=ts.length?shown+' of '+calls(total):calls(total);
 if(ts.length)history.replaceState(null,'','#q='+encodeURIComponent(box.value));
 else if(location.hash.indexOf('#q=')===0)history.replaceState(null,'',location.pathname);}
 document.addEventListener('click',function(e){var t=e.target;if(!t.closest)return;
@@ -191,7 +193,7 @@ def render_run(run: Run, *, max_ladders: int = DEFAULT_LADDERS,
         '<input id="filter" type="search" autocomplete="off" '
         'placeholder="Call-ID, user, code or finding: code:486 finding:no-ack user:alice">'
         '<button type="button" id="filter-clear">clear</button>'
-        f'<span id="filter-count" class="dim">{len(run.calls)} calls</span></form>'
+        f'<span id="filter-count" class="dim">{_calls(len(run.calls))}</span></form>'
         f"{_index(run.calls, drawn)}"
         f'<h2 id="ladders">Ladders</h2>{note}'
         '<p class="dim">Each arrow is a message (<span style="color:var(--in)">client to '
@@ -212,8 +214,12 @@ def _subtitle(run: Run) -> str:
         parts.append(f"seed {meta.get('seed')}")
     if run.started is not None:
         parts.append(f"started {clock(run.started)}")
-    parts.append(f"{len(run.calls)} calls")
+    parts.append(_calls(len(run.calls)))
     return " · ".join(parts)
+
+
+def _calls(count: int) -> str:
+    return f"{count} call{'' if count == 1 else 's'}"
 
 
 def render_page(title: str, body: str, *, subtitle: str = "", script: str = SCRIPT,

@@ -1,10 +1,14 @@
-"""Fixtures of the report's tests: one real exchange, run once per session."""
+"""Fixtures of the report's tests: one real exchange, run once per session, and the real
+peers' fixtures (SIPp, PJSUA2, ``sipfault run``) of tests/peers."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.peers.fixtures import pjsua2, sipp, start_sipfault
 from tests.report.exchange import run_exchange
+
+__all__ = ["exchange", "pjsua2", "sipp", "start_sipfault"]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -109,3 +111,13 @@ def test_ten_thousand_calls_render_in_under_5_s_and_20_mb(tmp_path: Path) -> Non
     page = (tmp_path / "big.html").read_text()
     assert page.count('<section class="call"') == 200
     assert page.count("<tr data-call=") == 10_000
+
+
+def test_rendering_is_pure() -> None:
+    """sipfault.report loads no event loop, socket or thread: rendering is pure."""
+    code = ("import sys, json; before = set(sys.modules); import sipfault.report; "
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2], check=True)
+    loaded = {name.split(".")[0] for name in json.loads(result.stdout)}
+    assert not loaded & {"asyncio", "socket", "ssl", "selectors", "threading", "yaml"}

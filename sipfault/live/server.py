@@ -265,7 +265,7 @@ class LiveServer:
         return Gauges(
             start_time=self.started, dialogs=len(endpoint.uas.dialogs), transactions=None,
             bindings=bindings, loop_lag=self.loop_lag, loop_lag_max=self.loop_lag_max,
-            endpoint_faults={item["name"]: bool(item["active"])  # type: ignore[misc]
+            endpoint_faults={str(item["name"]): bool(item["active"])
                              for item in self.faults.describe()},
         )
 
@@ -317,8 +317,7 @@ class LiveServer:
                 if line is None:  # fell behind: the reader reconnects
                     break
                 writer.write(line.encode("utf-8"))
-                if queue.empty():
-                    await writer.drain()
+                await writer.drain()  # returns at once unless the reader is behind
         finally:
             if queue is not None:
                 self.state.unfollow(queue)

@@ -37,6 +37,8 @@ KNOWN_TYPES = frozenset({
 _URI_USER = re.compile(r"sips?:([^@;>?\s:]+)(?::[^@;>?\s]*)?@|tel:([^;>?\s]+)", re.I)
 _FROM = re.compile(r"^(?:from|f)[ \t]*:([^\r\n]*)", re.I | re.M)
 _TO = re.compile(r"^(?:to|t)[ \t]*:([^\r\n]*)", re.I | re.M)
+_CSEQ = re.compile(r"^cseq[ \t]*:[ \t]*(\d+)", re.I | re.M)
+_TO_TAG = re.compile(r";\s*tag\s*=", re.I)
 _CONTACT = re.compile(r"^(?:contact|m)[ \t]*:([^\r\n]*)", re.I | re.M)
 _EXPIRES_PARAM = re.compile(r";\s*expires\s*=\s*(\d+)", re.I)
 _ANGLE_URI = re.compile(r"<([^>]*)>")
@@ -98,7 +100,8 @@ class Call:
     statuses: list[int] = field(default_factory=list)
     """Statuses sent, first transmissions, in order."""
     final: int | None = None
-    """The final status sent to the first request, if any."""
+    """The last final status sent to an initial request of the first request's method (the
+    first INVITE, or its resend with credentials after a 401 or 407; not a re-INVITE)."""
     findings: list[Entry] = field(default_factory=list)
     """Its findings."""
     faults: Counter[str] = field(default_factory=Counter)
@@ -113,6 +116,8 @@ class Call:
     """Time of its first entry."""
     end: float = 0.0
     """Time of its last entry."""
+    initial: set[str] = field(default_factory=set, repr=False)
+    """CSeq numbers of its requests of that method sent outside a dialog (no To tag)."""
 
     @property
     def outcome(self) -> str:
@@ -170,10 +175,14 @@ class Call:
             text = as_text(raw)
             self.from_user = uri_user(_header(_FROM, text))
             self.to_user = uri_user(_header(_TO, text))
+        if incoming and status is None and entry.get("method") == self.method:
+            text = as_text(raw)
+            if not _TO_TAG.search(_header(_TO, text)):
+                self.initial.add(_header(_CSEQ, text))
         elif not incoming and isinstance(status, int) and not entry.get("retransmission"):
             self.statuses.append(status)
-            if (self.final is None and status >= 200 and self.method
-                    and entry.get("method") == self.method):
+            if (status >= 200 and self.method and entry.get("method") == self.method
+                    and _header(_CSEQ, as_text(raw)) in self.initial):
                 self.final = status
 
 

@@ -128,3 +128,32 @@ def test_users_and_sections() -> None:
     assert finding_sections("new-kind", "see RFC 7616 §3.4", {"why": "RFC 3261 §22.4"}) == [
         "RFC 7616 §3.4", "RFC 3261 §22.4"]
     assert timer_name("G").startswith("Timer G") and timer_name("Z") == "timer Z"
+
+
+def _message(direction: str, first_line: str, cseq: int, to_tag: bool,
+             status: int | None = None) -> dict[str, object]:
+    method = "INVITE"
+    raw = (f"{first_line}\r\nTo: <sip:bob@h>{';tag=9' if to_tag else ''}\r\n"
+           f"Call-ID: a\r\nCSeq: {cseq} {method}\r\n\r\n")
+    entry: dict[str, object] = {"time": float(cseq), "type": "message", "direction": direction,
+                                "retransmission": False, "first_line": first_line,
+                                "method": method, "call_id": "a", "raw": raw}
+    if status is not None:
+        entry["status"] = status
+    return entry
+
+
+def test_the_outcome_is_the_initial_requests_last_answer() -> None:
+    """An INVITE challenged, sent again with credentials and answered, then a re-INVITE
+    refused: the call's outcome is the answer to the initial INVITE, 200."""
+    entries = [
+        _message("in", "INVITE sip:bob@h SIP/2.0", 1, False),
+        _message("out", "SIP/2.0 407 Proxy Authentication Required", 1, True, 407),
+        _message("in", "INVITE sip:bob@h SIP/2.0", 2, False),
+        _message("out", "SIP/2.0 200 OK", 2, True, 200),
+        _message("in", "INVITE sip:bob@h SIP/2.0", 3, True),
+        _message("out", "SIP/2.0 488 Not Acceptable Here", 3, True, 488),
+    ]
+    (call,) = build_run(entries).calls
+    assert call.outcome == "INVITE 200"
+    assert call.statuses == [407, 200, 488]

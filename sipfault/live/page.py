@@ -91,8 +91,9 @@ if(n>0){r.textContent=n+' s';}else{r.textContent='expired';tr.className='binding
 document.querySelectorAll('#live-calls tr.call').forEach(function(tr,i){var c=snap.live[i];
 if(c)tr.children[5].textContent=age(c.started);});}
 function connect(){var es=new EventSource('events');
-es.addEventListener('state',function(e){snap=JSON.parse(e.data);skew=snap.now-Date.now()/1000;
-statusEl.textContent='live';statusEl.className='on';draw();});
+es.addEventListener('state',function(e){var next=JSON.parse(e.data),same=snap&&
+snap.version===next.version;snap=next;skew=snap.now-Date.now()/1000;
+statusEl.textContent='live';statusEl.className='on';if(!same)draw();});
 es.onerror=function(){statusEl.textContent='reconnecting';statusEl.className='off';};}
 setInterval(tick,250);connect();})();
 """

@@ -122,9 +122,16 @@ class WebDriver:
         self._call("POST", f"/element/{element_id}/value", {"text": text})
 
     def click(self, css: str) -> None:
-        """Click the first element matching ``css``."""
-        element = self._call("POST", "/element", {"using": "css selector", "value": css})
-        self._call("POST", f"/element/{next(iter(element.values()))}/click", {})
+        """Click the first element matching ``css`` as a person would (the mouse, at its
+        middle); found again if the page redrew it between finding and clicking."""
+        for attempt in range(5):
+            element = self._call("POST", "/element", {"using": "css selector", "value": css})
+            try:
+                self._call("POST", f"/element/{next(iter(element.values()))}/click", {})
+                return
+            except AssertionError as error:
+                if "stale element" not in str(error) or attempt == 4:
+                    raise
 
     def screenshot(self, name: str) -> Path:
         """A PNG of the viewport, in :data:`SCREENSHOTS`."""

@@ -51,8 +51,9 @@ def uri_user(text: str) -> str:
 
 
 def _header(pattern: re.Pattern[str], raw: str) -> str:
-    head = raw.split("\r\n\r\n", 1)[0]
-    match = pattern.search(head)
+    """The first value of a header field (``pattern``'s group 1), read from the head only."""
+    end = raw.find("\r\n\r\n")
+    match = pattern.search(raw, 0, end if end >= 0 else len(raw))
     return match.group(1).strip() if match else ""
 
 
@@ -162,27 +163,25 @@ class Call:
         if not self.client:
             self.client, self.local = flow_ends(entry)
         raw = entry.get("raw")
-        if raw is not None and not self.t38:
-            text = raw if isinstance(raw, str) else as_text(raw)
-            if "m=image" in text:
-                self.t38 = True
-        if incoming and status is None and not self.method:
-            first = str(entry.get("first_line") or "")
-            parts = first.split()
-            self.method = str(entry.get("method") or (parts[0] if parts else ""))
-            self.uri = parts[1] if len(parts) > 1 else ""
-            self.user = uri_user(self.uri)
-            text = as_text(raw)
-            self.from_user = uri_user(_header(_FROM, text))
-            self.to_user = uri_user(_header(_TO, text))
-        if incoming and status is None and entry.get("method") == self.method:
-            text = as_text(raw)
-            if not _TO_TAG.search(_header(_TO, text)):
+        text = raw if isinstance(raw, str) else as_text(raw)
+        if not self.t38 and "m=image" in text:
+            self.t38 = True
+        if incoming and status is None:
+            if not self.method:
+                first = str(entry.get("first_line") or "")
+                parts = first.split()
+                self.method = str(entry.get("method") or (parts[0] if parts else ""))
+                self.uri = parts[1] if len(parts) > 1 else ""
+                self.user = uri_user(self.uri)
+                self.from_user = uri_user(_header(_FROM, text))
+                self.to_user = uri_user(_header(_TO, text))
+            if (entry.get("method") == self.method and not entry.get("retransmission")
+                    and not _TO_TAG.search(_header(_TO, text))):
                 self.initial.add(_header(_CSEQ, text))
         elif not incoming and isinstance(status, int) and not entry.get("retransmission"):
             self.statuses.append(status)
             if (status >= 200 and self.method and entry.get("method") == self.method
-                    and _header(_CSEQ, as_text(raw)) in self.initial):
+                    and _header(_CSEQ, text) in self.initial):
                 self.final = status
 
 

@@ -123,3 +123,9 @@ def test_metrics_match_the_summary_printed_at_the_end() -> None:
     assert state["scenario"] == "codes"
     assert {call["call_id"] for call in state["finished"]} >= {"cli-busy", "cli-options",
                                                                "cli-reg"}
+
+
+def test_the_command_draws_as_many_ladders_as_the_report_does_by_default() -> None:
+    from sipfault import cli, report
+
+    assert cli.DEFAULT_LADDERS == report.DEFAULT_LADDERS

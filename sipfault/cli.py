@@ -1,4 +1,4 @@
-"""The ``sipfault`` command: run a scenario, validate files.
+"""The ``sipfault`` command: run a scenario, validate files, render a run's report.
 
 Exit status: 0 after a clean run or valid files, 2 for a bad scenario file or bad arguments
 (``file:line:col: what is wrong``, never a traceback), 1 when the server cannot start.
@@ -11,9 +11,12 @@ import asyncio
 import contextlib
 import errno
 import gc
+import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from sipfault.catalogue_view import format_detail, format_table, is_sip_code
@@ -21,6 +24,8 @@ from sipfault.config import KNOWN_TRANSPORTS, ListenAddress, ServerConfig
 from sipfault.endpoint import Endpoint, ListenError
 from sipfault.model.validate import InvalidValue, positive_duration
 from sipfault.record.recorder import Recorder
+from sipfault.record.records import Record
+from sipfault.record.run import BindingState, RunRecord, SummaryRecord
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
@@ -34,6 +39,9 @@ machine has it."""
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+
+DEFAULT_LADDERS = 200
+"""Ladders ``sipfault report`` draws without ``--ladders`` (sipfault.report's default)."""
 
 GC_THRESHOLDS = (20_000, 20, 20)
 """Collector thresholds while serving. Answering a call allocates a few hundred containers and
@@ -108,6 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write every message and event as JSON lines (flushed as it goes)")
     run.add_argument("--pcap", metavar="FILE.pcap",
                      help="write every message to a pcap capture (flushed as it goes)")
+    run.add_argument("--report", metavar="FILE.html",
+                     help="write the HTML report of the run (ladders per call) when it ends")
+    run.add_argument("--http", type=parse_listen, metavar="HOST:PORT",
+                     help="serve the live view (page, /metrics, /journal, control API) here; "
+                     "loopback only unless --http-allow-remote")
+    run.add_argument("--http-allow-remote", action="store_true",
+                     help="let --http listen on an address other machines reach")
+
+    report = commands.add_parser("report", help="render a journal as an HTML report")
+    report.add_argument("journal", metavar="RUN.jsonl", help="a journal written by --journal")
+    report.add_argument("-o", "--output", metavar="FILE.html",
+                        help="where to write it (default: the journal's name with .html)")
+    report.add_argument("--ladders", type=int, default=DEFAULT_LADDERS, metavar="N",
+                        help=f"draw the first N calls' ladders (default {DEFAULT_LADDERS}); "
+                        "the index lists every call")
+    report.add_argument("--call", action="append", metavar="CALL-ID",
+                        help="draw this call's ladder (repeatable) instead of the first N")
+    report.add_argument("--title", help="the page's title")
 
     validate = commands.add_parser("validate", help="check scenario files")
     validate.add_argument("files", nargs="+", metavar="FILE")
@@ -125,7 +151,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return validate_files(args.files, sys.stdout, sys.stderr)
     if args.command == "codes":
         return show_codes(args.codes, sys.stdout, sys.stderr)
+    if args.command == "report":
+        return render_journal(args, sys.stdout, sys.stderr)
     return run(args, sys.stdout, sys.stderr)
+
+
+def render_journal(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``sipfault report RUN.jsonl -o report.html``."""
+    from sipfault.report import read_journal, write_report  # only this command renders
+
+    output = args.output or str(Path(args.journal).with_suffix(".html"))
+    started = time.perf_counter()
+    try:
+        journal = read_journal(args.journal)
+        size = write_report(output, journal.entries, max_ladders=args.ladders, calls=args.call,
+                            title=args.title, bad_lines=journal.bad_lines)
+    except OSError as exc:
+        print(f"sipfault: {exc}", file=err)
+        return EXIT_USAGE
+    if journal.bad_lines:
+        print(f"sipfault: {len(journal.bad_lines)} line(s) of {args.journal} could not be "
+              f"read (first: line {journal.bad_lines[0]})", file=err)
+    print(f"wrote {output}: {len(journal.entries)} records, {size / 1e6:.1f} MB in "
+          f"{time.perf_counter() - started:.1f} s", file=out)
+    return EXIT_OK
 
 
 def show_codes(codes: Sequence[int], out: TextIO, err: TextIO) -> int:
@@ -183,6 +232,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)
         return EXIT_USAGE
+    if args.http is not None:
+        from sipfault.live.server import RemoteBindRefused, check_bind_address
+
+        try:
+            check_bind_address(args.http.host, args.http_allow_remote)
+        except RemoteBindRefused as exc:
+            print(f"sipfault: {exc}", file=err)
+            return EXIT_USAGE
     try:
         recorder = Recorder.open(journal=args.journal, pcap=args.pcap)
     except OSError as exc:
@@ -191,10 +248,18 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # The record first: a line on the console means the message is already on disk.
     if recorder.writing:
         server.add_listener(recorder.on_record)
+    # Without a journal file the report renders from the records kept in memory.
+    kept: list[dict[str, object]] | None = (
+        [] if args.report and args.journal is None else None)
+    if kept is not None:
+        server.add_listener(lambda record: kept.append(record.to_json()))
     reporter = ConsoleReporter(out, verbose=args.verbose, quiet=args.quiet)
     server.add_listener(reporter.on_record)
+    framing: list[Callable[[Record | RunRecord | SummaryRecord], None]] = [recorder.on_record]
+    if kept is not None:
+        framing.append(lambda record: kept.append(record.to_json()))
     try:
-        asyncio.run(_serve(server, reporter, out))
+        asyncio.run(_serve(server, reporter, out, args, framing))
     except ListenError as exc:
         print(f"sipfault: {exc}{_listen_hint(exc)}", file=err)
         return EXIT_FAILURE
@@ -207,6 +272,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         recorder.close()
         recorder.report_errors(err)
     reporter.print_summary(server)
+    if args.report:
+        return _write_run_report(args, kept, out, err)
     return EXIT_OK
 
 
@@ -217,19 +284,76 @@ def _listen_hint(error: ListenError) -> str:
     return f"; try --listen {ListenAddress(error.address.host, 0)}"
 
 
-async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO) -> None:
+def _write_run_report(args: argparse.Namespace, kept: list[dict[str, object]] | None,
+                      out: TextIO, err: TextIO) -> int:
+    from sipfault.report import read_journal, write_report
+
+    try:
+        if kept is None:
+            journal = read_journal(args.journal)
+            entries, bad = journal.entries, journal.bad_lines
+        else:
+            entries, bad = kept, []
+        write_report(args.report, entries, bad_lines=bad)
+    except OSError as exc:
+        print(f"sipfault: cannot write the report: {exc}", file=err)
+        return EXIT_FAILURE
+    print(f"report: {args.report}", file=out, flush=True)
+    return EXIT_OK
+
+
+def _run_record(server: Endpoint, args: argparse.Namespace) -> RunRecord:
+    plain = ",".join(name for name in server.transports if name != "tls")
+    listen = [f"{plain} {ListenAddress(host, port)}" for host, port in server.bound]
+    listen += [f"tls {ListenAddress(host, port)}" for host, port in server.bound_tls]
+    scenario = server.scenario
+    return RunRecord(server.wall_time(server.now()), scenario.name, server.seed, __version__,
+                     scenario_file=os.fspath(args.scenario), description=scenario.description,
+                     listen=tuple(listen), t1=scenario.timers.t1)
+
+
+def _summary_record(server: Endpoint, reporter: ConsoleReporter, started: float) -> SummaryRecord:
+    counts = reporter.counts
+    now = server.now()
+    bindings = [BindingState(aor, binding.uri, binding.remaining(now))
+                for aor, registered in sorted(server.bindings().items())
+                for binding in registered]
+    return SummaryRecord(server.wall_time(now), started, dict(counts.requests),
+                         dict(counts.responses), counts.retransmissions_in,
+                         counts.retransmissions_out, counts.dropped, dict(counts.findings),
+                         bindings)
+
+
+async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO,
+                 args: argparse.Namespace,
+                 framing: list[Callable[[Record | RunRecord | SummaryRecord], None]]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with server:
+    async with server, contextlib.AsyncExitStack() as stack:
+        if args.http is not None:
+            from sipfault.live.server import LiveServer
+
+            live = LiveServer(server, args.http.host, args.http.port,
+                              allow_remote=args.http_allow_remote)
+            await stack.enter_async_context(live)
+            framing.append(live.on_record)
+        started = _run_record(server, args)
+        for write in framing:
+            write(started)
         print(
             f"sipfault {__version__} listening on {_listening(server)} "
             f"scenario {server.scenario.name} seed {server.seed}",
             file=out, flush=True,
         )
+        if args.http is not None:
+            print(f"live view on {live.url}", file=out, flush=True)
         with collector_tuned_for_serving():
             await stop.wait()
+        summary = _summary_record(server, reporter, started.time)
+        for write in framing:
+            write(summary)
     reporter.flush()
 
 

@@ -4,7 +4,9 @@
 (:mod:`sipfault.record.records`); the server hands every listener these records. The journal is
 the list of records: in memory for tests (:class:`sipfault.api.journal.Journal`), or a JSON-lines
 file; ``Recorder.open(journal="run.jsonl", pcap="run.pcap")`` gives a listener for
-``Endpoint.add_listener`` that writes both.
+``Endpoint.add_listener`` that writes both. ``sipfault run`` frames the journal with a
+:class:`~sipfault.record.run.RunRecord` and a :class:`~sipfault.record.run.SummaryRecord`
+(:mod:`sipfault.record.run`).
 """
 
 from sipfault.record.jsonl import JsonLinesWriter
@@ -21,8 +23,10 @@ from sipfault.record.records import (
     UnmatchedRecord,
     to_record,
 )
+from sipfault.record.run import BindingState, RunRecord, SummaryRecord
 
 __all__ = [
+    "BindingState",
     "DroppedRecord",
     "FaultRecord",
     "FindingRecord",
@@ -33,6 +37,8 @@ __all__ = [
     "Record",
     "Recorder",
     "RuleRecord",
+    "RunRecord",
+    "SummaryRecord",
     "UnmatchedRecord",
     "to_record",
 ]

@@ -18,6 +18,7 @@ from typing import TextIO
 from sipfault.record.jsonl import JsonLinesWriter
 from sipfault.record.pcap import PcapWriter
 from sipfault.record.records import DroppedRecord, MessageRecord, Record
+from sipfault.record.run import RunRecord, SummaryRecord
 
 __all__ = ["Recorder"]
 
@@ -66,8 +67,9 @@ class Recorder:
         """Whether there is a file left to write to."""
         return self.journal is not None or self.pcap is not None
 
-    def on_record(self, record: Record) -> None:
-        """Write one record (the server's listener)."""
+    def on_record(self, record: Record | RunRecord | SummaryRecord) -> None:
+        """Write one record (the server's listener; ``sipfault run`` adds the run and summary
+        records that frame the journal)."""
         if self.journal is not None:
             try:
                 self.journal.write(record.to_json())

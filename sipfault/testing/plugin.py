@@ -26,14 +26,20 @@ holds the message ladder. The ini option ``sipfault_allow_unexpected = true`` or
 flag ``--sipfault-allow-unexpected`` turns this off for the whole run. A failing test gets the
 ladder in a report section too, unless its failure already shows it (a ``WaitTimeout``), and
 the frames of sipfault's own code are left out of its traceback.
+
+With ``--sipfault-report DIR``, each test that used these fixtures writes the HTML report of
+its exchange (:mod:`sipfault.report`: a ladder diagram per call) to ``DIR/<test id>.html``, and
+a failing test's message names the file.
 """
 
 from __future__ import annotations
 
+import re
 import ssl
+import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -44,6 +50,7 @@ from sipfault.model.scenario import Scenario
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import load_scenario
 from sipfault.testing.controller import Controller
+from sipfault.version import __version__
 
 try:
     import pytest_asyncio
@@ -53,6 +60,7 @@ except ImportError:  # pragma: no cover - pytest-asyncio is a test dependency
 SCENARIO_MARKER = "sipfault_scenario"
 ALLOW_MARKER = "sipfault_allow_unexpected"
 ALLOW_OPTION = "sipfault_allow_unexpected"
+REPORT_OPTION = "sipfault_report"
 OPT_OUT_TEXT = (f'@pytest.mark.{ALLOW_MARKER}("unmatched"), or {ALLOW_OPTION} = true '
                 "in the pytest ini file")
 
@@ -75,6 +83,7 @@ class Watched(Protocol):
 
 _WATCHED = pytest.StashKey[list[Watched]]()
 _REPORTED = pytest.StashKey[bool]()
+_REPORT_FILES = pytest.StashKey[list[Path]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,6 +94,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sipfault-allow-unexpected", action="store_true", default=False,
         dest=ALLOW_OPTION,
         help="do not fail tests on requests no sipfault rule expected or on findings",
+    )
+    parser.getgroup("sipfault").addoption(
+        "--sipfault-report", metavar="DIR", default=None, dest=REPORT_OPTION,
+        help="write the HTML report (ladder diagrams) of each test's sipfault exchange to DIR",
     )
 
 
@@ -247,6 +260,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     text = unexpected_report(item) if item.stash.get(_WATCHED, None) else None
     if text is not None:
         item.stash[_REPORTED] = True
+        files = write_reports(item)
+        if files:
+            text += "\n" + report_note(files)
         pytest.fail(text, pytrace=False)
     return result
 
@@ -255,14 +271,73 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach each server's message ladder to a failing test's report, once: not for the
-    server whose WaitTimeout already shows it."""
+    """Write each server's HTML report (with ``--sipfault-report``); attach each server's
+    message ladder to a failing test's report, once (not for the server whose WaitTimeout
+    already shows it), and name the HTML files in its message."""
     report = yield
-    if (report.when == "call" and report.failed and not item.stash.get(_REPORTED, False)):
+    if report.when != "call" or not item.stash.get(_WATCHED, None):
+        return report
+    already = item.stash.get(_REPORTED, False)
+    files = write_reports(item)
+    if report.failed and not already:
         failure = call.excinfo.value if call.excinfo is not None else None
         shown = failure.where if isinstance(failure, WaitTimeout) else None
         for server in item.stash.get(_WATCHED, []):
             if shown is None or server.where() != shown:
                 report.sections.append((f"sipfault message ladder ({server.where()})",
                                         server.ladder()))
+        if files:
+            note = report_note(files)
+            longrepr: Any = report.longrepr
+            if hasattr(longrepr, "addsection"):
+                longrepr.addsection("sipfault report", note)
+            else:
+                report.sections.append(("sipfault report", note))
     return report
+
+
+# ------------------------------------------------------------------------- HTML reports
+
+
+def report_note(files: list[Path]) -> str:
+    """``sipfault HTML report: DIR/test.html`` (one line per file)."""
+    return "\n".join(f"sipfault HTML report: {path}" for path in files)
+
+
+def report_file_name(nodeid: str, index: int = 0) -> str:
+    """A file name for a test's report: its node id with path separators and brackets
+    replaced, ``-2``, ``-3``... for its second and third server."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", nodeid).strip("_")[:180] or "test"
+    return f"{stem}{'' if index == 0 else f'-{index + 1}'}.html"
+
+
+def write_reports(item: pytest.Item) -> list[Path]:
+    """Write the HTML report of each server the test used (once); the files written."""
+    written = item.stash.get(_REPORT_FILES, None)
+    if written is not None:
+        return written
+    directory = item.config.getoption(REPORT_OPTION, None)
+    written = []
+    item.stash[_REPORT_FILES] = written
+    if not directory:
+        return written
+    from sipfault.report import write_report  # only runs that ask for reports render them
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    watched_servers: list[Watched] = item.stash.get(_WATCHED, [])
+    for index, watched in enumerate(watched_servers):
+        server = watched.server if isinstance(watched, Controller) else watched
+        if not isinstance(server, Server):
+            continue
+        records = list(server.journal.records)
+        start = records[0].time if records else time.time()
+        run = {"time": start, "type": "run", "scenario": server.scenario.name,
+               "scenario_file": None, "description": f"test {item.nodeid}",
+               "seed": server.seed, "version": __version__,
+               "listen": [watched.where()], "t1": server.scenario.timers.t1}
+        path = folder / report_file_name(item.nodeid, index)
+        write_report(path, [run, *(record.to_json() for record in records)],
+                     title=f"sipfault: {item.nodeid}")
+        written.append(path)
+    return written

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.live.helpers import by_label, parse_prometheus
-from tests.peers.sipfault_cli import run_sipfault
+from tests.peers.sipfault_cli import SipfaultProcess, run_sipfault
 from tests.report.dom import parse
 from tests.testing.sip_client import SipClient
 
@@ -39,12 +39,18 @@ def _calls(host: str, port: int) -> None:
         assert client.until_final()[-1].status == 200
 
 
+def _wait_for_the_ack(server: SipfaultProcess) -> None:
+    """The busy call's ACK is the one message the client sends without awaiting an answer."""
+    assert server.wait_for_line(r"<- \S+ \S+ ACK "), server.output
+
+
 def test_run_frames_its_journal_and_report_renders_it(tmp_path: Path) -> None:
     journal = tmp_path / "run.jsonl"
-    with run_sipfault("scenarios/codes.yaml", t1="20ms",
+    with run_sipfault("scenarios/codes.yaml", t1="20ms", journal=False,
                       extra_args=["--journal", str(journal), "--seed", "99"]) as server:
         _calls(server.host, server.port)
-        server.stop(settle=0.2)
+        _wait_for_the_ack(server)
+        server.stop()
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     first, last = lines[0], lines[-1]
     assert first["type"] == "run" and first["scenario"] == "codes" and first["seed"] == 99
@@ -78,7 +84,8 @@ def test_run_writes_its_report_when_it_ends(tmp_path: Path) -> None:
     with run_sipfault("scenarios/codes.yaml", t1="20ms",
                       extra_args=["--report", str(report)]) as server:
         _calls(server.host, server.port)
-        output = server.stop(settle=0.2)
+        _wait_for_the_ack(server)
+        output = server.stop()
     assert f"report: {report}" in output
     page = parse(report.read_text())
     assert len(page.find_all("section", "call")) == 3

@@ -12,19 +12,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 __all__ = [
+    "ACTION_SENDS",
+    "AUDIO_CODECS",
     "PLACEHOLDERS",
+    "T38_ERROR_CORRECTION",
+    "Action",
     "AuthLockout",
     "AuthSettings",
     "DialACode",
     "ForcedExpiry",
     "Match",
+    "MediaSettings",
     "RegistrarFailure",
     "RegistrarSettings",
     "Reply",
     "ResponseDefaults",
     "Rule",
     "Scenario",
+    "SdpSettings",
     "SourceLocation",
+    "T38Settings",
     "Timers",
     "fill_placeholders",
     "placeholder_names",
@@ -124,6 +131,56 @@ class Match:
         return all(getattr(self, f.name) in (None, ()) for f in fields(self))
 
 
+AUDIO_CODECS: tuple[str, ...] = (
+    "PCMU", "PCMA", "G722", "G729", "GSM", "G723", "CN", "telephone-event",
+)
+"""Codec names an answer or an offer of ours can carry (RFC 3551 §6, RFC 4733 §7.1.1)."""
+
+T38_ERROR_CORRECTION: tuple[str, ...] = ("t38UDPNoEC", "t38UDPRedundancy", "t38UDPFEC")
+"""T38FaxUdpEC values (ITU-T T.38 Annex D.2.3), weakest first."""
+
+
+@dataclass(frozen=True)
+class T38Settings:
+    """What an answer or offer of ours says about T.38 (ITU-T T.38 Annex D.2.3).
+
+    An answer never goes above the offer: its version and bit rate are the smaller of these
+    and the offer's, its error correction the weaker, and a boolean option is set only when
+    both sides have it. T38FaxRateManagement echoes the offer's.
+    """
+
+    version: int = 0
+    """Highest T38FaxVersion (0-3); 0 is what most gateways and printers speak."""
+    max_bit_rate: int = 14400
+    """Highest T38MaxBitRate, bit/s."""
+    max_buffer: int = 2000
+    """T38FaxMaxBuffer: our receive buffer, octets."""
+    max_datagram: int = 400
+    """T38FaxMaxDatagram: the largest UDPTL datagram we take, octets."""
+    udp_ec: str | None = None
+    """T38FaxUdpEC: t38UDPRedundancy, t38UDPFEC or t38UDPNoEC; None follows the offer (and
+    offers t38UDPRedundancy)."""
+    fill_bit_removal: bool = False
+    """T38FaxFillBitRemoval."""
+    transcoding_mmr: bool = False
+    """T38FaxTranscodingMMR."""
+    transcoding_jbig: bool = False
+    """T38FaxTranscodingJBIG."""
+
+
+@dataclass(frozen=True)
+class SdpSettings:
+    """How sipfault answers an offer, and what offers of its own carry (RFC 3264)."""
+
+    codecs: tuple[str, ...] = ("PCMU", "PCMA", "telephone-event")
+    """Audio codecs in order of preference: an answer takes the first the offer has, plus
+    telephone-event and CN when listed and offered."""
+    ptime: int | None = None
+    """``a=ptime`` of audio streams, milliseconds; None leaves it out."""
+    t38: T38Settings | None = T38Settings()
+    """T.38 settings; None refuses T.38 streams with port 0 (the audio stream stays)."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """One response step of a rule's reply list."""
@@ -140,8 +197,9 @@ class Reply:
     """Header fields left out on purpose, even required ones (a fault)."""
     body: str | None = None
     """Literal body; may hold placeholders."""
-    sdp: str | None = None
-    """``"answer"`` to build an SDP answer to the request's offer, or literal SDP text."""
+    sdp: str | SdpSettings | None = None
+    """``"answer"`` to build an SDP answer to the request's offer (or an offer when it has
+    none), :class:`SdpSettings` to build one with those settings, or literal SDP text."""
     reliable: bool | None = None
     """Send as a reliable provisional (RFC 3262); None follows the request's Require/Supported."""
     fault: str | None = None
@@ -153,6 +211,29 @@ class Reply:
     def is_final(self) -> bool:
         """True for a final response (2xx-6xx), False for a provisional one (1xx)."""
         return self.code >= 200
+
+
+ACTION_SENDS: tuple[str, ...] = ("reinvite", "bye", "update", "info")
+"""What an action sends within the dialog."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """A request sipfault sends itself in the dialog a rule answered (RFC 3261 §12.2.1)."""
+
+    send: str
+    """``reinvite``, ``bye``, ``update`` or ``info``."""
+    after: float = 0.0
+    """Seconds after the start point."""
+    start: str = "answer"
+    """``answer``: the rule's 2xx; ``media``: the first media packet after it."""
+    sdp: str | None = None
+    """For reinvite and update: ``t38`` offers T.38, ``audio`` G.711 audio, ``same`` the
+    streams as they are (a session refresh); None is ``same`` (and no body for update)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra header fields."""
+    location: SourceLocation | None = field(default=None, compare=False)
+    """Where the action was written, for messages; not part of equality."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +250,8 @@ class Rule:
     """Name used in the journal and in messages."""
     dial_a_code: DialACode | None = None
     """Answer with the code the Request-URI user names (instead of ``reply``)."""
+    then: tuple[Action, ...] = ()
+    """Requests to send in the dialog after the rule's 2xx (a re-INVITE, a BYE...)."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the rule was written, for messages; not part of equality."""
 
@@ -288,6 +371,20 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """The UDP sockets behind the streams an answer names, and findings about their packets."""
+
+    ports: tuple[int, int] | None = None
+    """The lowest and highest port a stream may take; None: a free port the system picks."""
+    echo: bool = False
+    """Send each packet back where it came from."""
+    no_media_within: float | None = None
+    """A finding when a stream gets no packet this many seconds after it was answered."""
+    audio_after_t38: float | None = None
+    """A finding when RTP still arrives this many seconds after the switch to T.38."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A named list of rules, tried in order; the first rule whose match holds answers."""
 
@@ -307,5 +404,7 @@ class Scenario:
     """How REGISTER is answered when no rule takes it."""
     auth: AuthSettings | None = None
     """Digest authentication; None: nothing is challenged."""
+    media: MediaSettings = MediaSettings()
+    """Media sockets and media findings."""
     source: str | None = None
     """Path of the file the scenario came from; None when built in code."""

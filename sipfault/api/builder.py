@@ -16,7 +16,16 @@ A reply step may be written five ways::
     Reply(200, sdp="answer")                    # the model object itself
 
 Step fields: ``reason``, ``after`` (seconds, or a duration like ``"200ms"``), ``headers``,
-``omit``, ``body``, ``sdp``, ``reliable``, ``fault``.
+``omit``, ``body``, ``sdp`` (``"answer"``, SDP text, or answer settings such as
+``{"codecs": ["PCMA"], "t38": False}``), ``reliable``, ``fault``.
+
+Requests sipfault sends itself once the rule answered 2xx come before ``reply``, as a
+scenario file's ``then`` list::
+
+    server.on("INVITE", in_dialog=False).then(
+        {"after": 2, "send": "reinvite", "sdp": "t38"},     # what a fax gateway does
+        {"after": "10s", "send": "bye"},
+    ).reply(100, {"code": 200, "sdp": "answer"})
 """
 
 from __future__ import annotations
@@ -27,13 +36,16 @@ from dataclasses import replace
 from typing import Any, TypeAlias, TypedDict
 
 from sipfault.model import validate
-from sipfault.model.scenario import Match, Reply, Rule
+from sipfault.model.scenario import Action, Match, MediaSettings, Reply, Rule
 
 __all__ = [
+    "ActionSpec",
     "MatchConditions",
     "RuleBuilder",
     "StepSpec",
+    "build_action",
     "build_match",
+    "build_media_settings",
     "build_step",
     "parse_duration",
 ]
@@ -43,6 +55,9 @@ StepSpec: TypeAlias = (
     | tuple[int, Mapping[str, Any], Mapping[str, Any]]
 )
 """Any of the five ways to write a reply step (see the module docstring)."""
+
+ActionSpec: TypeAlias = Action | Mapping[str, Any]
+"""An action: the model object, or the keys of a ``then`` entry as a dict."""
 
 Pattern: TypeAlias = str | re.Pattern[str]
 """A regex as text (compiled with :func:`re.compile`) or already compiled."""
@@ -253,6 +268,36 @@ def build_step(step: StepSpec) -> Reply:
     )
 
 
+def build_action(spec: ActionSpec) -> Action:
+    """One :class:`Action` from a dict of a ``then`` entry's keys (``send``, ``after``,
+    ``from``, ``sdp``, ``headers``) or the model object; checked as a file's are."""
+    if isinstance(spec, Action):
+        return validate.action(spec)
+    if isinstance(spec, Mapping):
+        return validate.action_fields(spec)
+    raise validate.wrong_type("an action", spec, "a dict with 'send', or an Action")
+
+
+def build_media_settings(**settings: Any) -> MediaSettings:
+    """:class:`MediaSettings` from the keys of a scenario file's ``media`` section:
+    ``ports`` (``"40000-40999"`` or a pair), ``echo``, ``no_media_within``,
+    ``audio_after_t38`` (durations)."""
+    validate.known_keys(settings, validate.MEDIA_KEYS, "in media")
+    ports = settings.get("ports")
+    echo = settings.get("echo", False)
+    durations = {
+        name: None if settings.get(name) is None
+        else validate.positive_duration(settings[name], f"'{name}'")
+        for name in ("no_media_within", "audio_after_t38")
+    }
+    return MediaSettings(
+        ports=None if ports is None else validate.port_range(ports),
+        echo=validate.boolean(echo, "'echo'"),
+        no_media_within=durations["no_media_within"],
+        audio_after_t38=durations["audio_after_t38"],
+    )
+
+
 class RuleBuilder:
     """Collects a rule's match; :meth:`reply` or :meth:`drop` finishes it and adds it.
 
@@ -263,6 +308,7 @@ class RuleBuilder:
         self._match = match
         self._commit = commit
         self._name = name
+        self._then: tuple[Action, ...] = ()
         self._done = False
 
     @property
@@ -282,15 +328,26 @@ class RuleBuilder:
         self._name = name
         return self
 
+    def then(self, *actions: ActionSpec) -> RuleBuilder:
+        """Requests to send in the dialog once the rule answered 2xx (a scenario file's
+        ``then``); give them before :meth:`reply`."""
+        self._then += tuple(build_action(action) for action in actions)
+        return self
+
     def reply(self, *steps: StepSpec) -> Rule:
         """Answer with these steps, in order; add the rule and return it."""
         if not steps:
             raise ValueError("reply() needs at least one step (or use drop() to never answer)")
-        return self._finish(Rule(match=self._match, reply=tuple(build_step(s) for s in steps),
-                                 name=self._name))
+        replies = tuple(build_step(s) for s in steps)
+        if self._then:
+            validate.then_needs_2xx(replies)
+        return self._finish(Rule(match=self._match, reply=replies, name=self._name,
+                                 then=self._then))
 
     def drop(self) -> Rule:
         """Swallow matching requests and never answer them; add the rule and return it."""
+        if self._then:
+            validate.then_needs_2xx(())
         return self._finish(Rule(match=self._match, drop=True, name=self._name))
 
     def _finish(self, rule: Rule) -> Rule:

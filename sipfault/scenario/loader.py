@@ -17,6 +17,7 @@ from yaml.nodes import Node, ScalarNode
 from sipfault.model import validate
 from sipfault.model.scenario import (
     AuthSettings,
+    MediaSettings,
     RegistrarSettings,
     ResponseDefaults,
     Rule,
@@ -39,7 +40,9 @@ __all__ = [
     "load_scenario_text",
 ]
 
-_TOP_KEYS = ("name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth")
+_TOP_KEYS = (
+    "name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth", "media",
+)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -134,6 +137,7 @@ class _ScenarioReader:
         auth: AuthSettings | None = top.get(
             "auth", lambda n: self.auth.auth(n, defaults.realm), None
         )
+        media = top.get("media", self.settings.replies.media.media, MediaSettings())
         if top.ok:
             top.check(self.settings.check_expires_bounds(top.pairs, defaults, registrar))
 
@@ -157,6 +161,7 @@ class _ScenarioReader:
             defaults=defaults,
             registrar=registrar,
             auth=auth,
+            media=media,
             source=self.source,
         )
 

@@ -6,7 +6,8 @@ from typing import Literal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from sipfault.model.scenario import DialACode, Match, Reply, Rule
+from sipfault.model import validate
+from sipfault.model.scenario import Action, DialACode, Match, Reply, Rule
 from sipfault.scenario.match import MatchReader
 from sipfault.scenario.nodes import BOOL, item_nodes, memo
 from sipfault.scenario.replies import ReplyReader
@@ -15,7 +16,7 @@ from sipfault.sip.codes import CATALOGUE, required_headers
 
 __all__ = ["RuleReader"]
 
-_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code")
+_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code", "then")
 
 
 class RuleReader:
@@ -108,6 +109,9 @@ class RuleReader:
                 "or 'drop: true' to never answer)",
             )
             rule.check(False)
+        then: tuple[Action, ...] = rule.get("then", self.replies.media.actions, ())
+        if "then" in rule and rule.ok:
+            rule.check(self.nodes.holds(rule.key_node("then"), validate.then_needs_2xx, replies))
         if not rule.ok or drop is None:
             return None
         if (replies or dial) and match.methods is not None and "ACK" in match.methods:
@@ -124,6 +128,7 @@ class RuleReader:
             drop=drop,
             name=name,
             dial_a_code=dial,
+            then=then,
             location=nodes.location(node),
         )
 

@@ -210,11 +210,11 @@ class DialogActions:
         session = dialog.media
         status = response.status if response is not None else 0
         if response is not None and 200 <= status < 300:
+            _refresh_target(dialog, response)  # the ACK goes to the refreshed target
             ack = in_dialog_request(dialog, "ACK", self._new_branch(), cseq=client.request.cseq[0],
                                     user_agent=self._user_agent)
             state.ack = ack
             self._send(ack, dialog.peer, False, now)
-            _refresh_target(dialog, response)
             refused = self._apply_answer(session, response, now)
             text = response.reason
             if refused:

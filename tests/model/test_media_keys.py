@@ -46,7 +46,8 @@ SDP: list[tuple[dict[str, Any], str | None]] = [
      "unknown T38FaxUdpEC 'redundancy' for 'udp_ec' (expected one of: t38UDPNoEC, "
      "t38UDPRedundancy, t38UDPFEC)"),
     ({"t38": {"max_datagram": 0}}, "'max_datagram' is 0 (expected a whole number of at least 1)"),
-    ({"t38": {"fill_bit_removal": 1}}, "'fill_bit_removal' is the number 1 (expected true or false)"),
+    ({"t38": {"fill_bit_removal": 1}},
+     "'fill_bit_removal' is the number 1 (expected true or false)"),
     ({"t38": {"speed": 1}},
      "unknown key 'speed' in t38 (expected one of: fill_bit_removal, max_bit_rate, max_buffer, "
      "max_datagram, transcoding_jbig, transcoding_mmr, udp_ec, version)"),

@@ -11,7 +11,15 @@ import datetime
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
-from sipfault.record.records import DroppedRecord, FindingRecord, MessageRecord, Record
+from sipfault.record.records import (
+    CALL_ID_WIDTH,
+    DroppedRecord,
+    FindingRecord,
+    MediaRecord,
+    MessageRecord,
+    OutcomeRecord,
+    Record,
+)
 
 if TYPE_CHECKING:
     from sipfault.endpoint import Endpoint
@@ -32,6 +40,8 @@ class MessageCounts:
         self.retransmissions_out = 0
         self.dropped = 0
         self.findings: Counter[str] = Counter()
+        self.media: dict[str, list[MediaRecord]] = {}
+        """The streams that stopped, by Call-ID, in order."""
 
     def on_record(self, record: Record) -> None:
         """Count one record."""
@@ -49,6 +59,8 @@ class MessageCounts:
             self.dropped += 1
         elif isinstance(record, FindingRecord):
             self.findings[record.kind] += 1
+        elif isinstance(record, MediaRecord) and record.event == "stop":
+            self.media.setdefault(record.call_id, []).append(record)
 
 
 class ConsoleReporter:
@@ -72,7 +84,8 @@ class ConsoleReporter:
     def format(self, record: Record) -> str | None:
         """The line of a message, a drop or a finding (with the whole message under it when
         verbose); None for the records the console leaves to the journal."""
-        if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord):
+        if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord | MediaRecord
+                          | OutcomeRecord):
             return None
         line = f"{format_clock(record.time)} {record.line()}"
         if self.verbose and isinstance(record, MessageRecord):
@@ -99,9 +112,21 @@ class ConsoleReporter:
         if counts.findings:
             lines.append("findings: " + " ".join(
                 f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
+        for call_id, stopped in counts.media.items():
+            lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
+                _stream_summary(record) for record in stopped))
         now = server.now()
         for aor, registered in sorted(server.bindings().items()):
             for binding in registered:
                 lines.append(f"binding: {aor} -> {binding.uri} "
                              f"(expires in {binding.remaining(now)} s)")
         print("\n".join(lines), file=self.out, flush=True)
+
+
+def _stream_summary(record: MediaRecord) -> str:
+    """``audio#0 250 packets 43000 bytes (RTP 250, UDPTL 0, lost 0)``."""
+    totals = record.totals
+    if totals is None:
+        return record.name
+    return (f"{record.name} {totals.packets} packets {totals.bytes} bytes "
+            f"(RTP {totals.rtp}, UDPTL {totals.udptl}, lost {totals.lost})")

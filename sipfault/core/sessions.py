@@ -198,6 +198,13 @@ class MediaSessions:
             ))
         session.media_arrived(now)
 
+    def close_all(self, now: float, reason: str) -> None:
+        """Close every stream of every session (the endpoint stops): each one's totals are
+        journaled."""
+        for session in list({id(found[0]): found[0] for found in self._streams.values()}
+                            .values()):
+            session.close(now, reason)
+
     # -- used by MediaSession -------------------------------------------------------------
 
     def _open(self, session: MediaSession, item: _Stream, spec: StreamSpec) -> None:

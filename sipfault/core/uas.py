@@ -113,7 +113,8 @@ class UserAgentServer:
         self._dialogs = Dialogs(self.timers, self._resend_2xx, self._no_ack_2xx,
                                 self._dialog_ended)
         self._requests = ClientRequests(self.timers, self._send_request, self._no_response)
-        self.media = MediaSessions(media_ports or NominalPorts(), self.timers, self._report,
+        ports = media_ports if media_ports is not None else NominalPorts()
+        self.media = MediaSessions(ports, self.timers, self._report,
                                    lambda: self.scenario.media)
         """The media streams of every call."""
         self._actions = DialogActions(
@@ -187,6 +188,10 @@ class UserAgentServer:
             self.media.activity(stream, kind, source, now)
         except Exception as exc:
             self._internal_error(exc, now, None)
+
+    def close_media(self, now: float) -> None:
+        """Close every media stream, each with its totals journaled (the endpoint stops)."""
+        self.media.close_all(now, "stopped")
 
     def _report(self, event: Event) -> None:
         self._events.append(event)

@@ -5,13 +5,14 @@ RFC 6026 Accepted), the ACK of a 2xx and of its retransmissions (§13.2.2.4), th
 
 from __future__ import annotations
 
-from uas_harness import OFFER, Harness, Sent, request, response, statuses
+from uas_harness import OFFER, Harness, request, response, statuses
 
 from sipfault.core.client import INVITE_TRANSITIONS, InviteState
 from sipfault.core.events import Finding, MediaStarted, MediaStopped, RequestOutcome, TimerFired
 from sipfault.sip.message import Request, Response
 from sipfault.sip.parser import parse_message
 from sipfault.sip.sdp import parse_sdp
+from tests.core.far_end import T38_ANSWER, reply_to, requests_of
 
 GATEWAY = """
 rules:
@@ -23,37 +24,12 @@ rules:
       - {after: 10s, send: bye}
 """
 
-T38_ANSWER = (
-    "v=0\r\no=alice 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-    "m=image 49172 udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n"
-    "a=T38FaxRateManagement:transferredTCF\r\n"
-)
-
-
 def answered_call(scenario: str = GATEWAY) -> tuple[Harness, str]:
     """A call answered 200 and acknowledged at t=0; the To-tag sipfault chose."""
     h = Harness.from_yaml(scenario)
     tag = response(h.feed(request(body=OFFER)), 200).to.tag or ""
     h.feed(request("ACK", branch="z9hG4bK-ack", to_tag=tag, cseq_method="ACK"))
     return h, tag
-
-
-def requests_of(sent: list[Sent], method: str) -> list[Request]:
-    return [item.message for item in sent
-            if isinstance(item.message, Request) and item.message.method == method]
-
-
-def reply_to(ours: Request, status: int, body: str = "", reason: str = "Reason") -> bytes:
-    """The far end's response to a request of ours."""
-    lines = [f"SIP/2.0 {status} {reason}"]
-    lines += [f"Via: {value}" for value in ours.headers.lines("Via")]
-    lines += [f"From: {ours.headers.get('From')}", f"To: {ours.headers.get('To')}",
-              f"Call-ID: {ours.call_id}", f"CSeq: {ours.headers.get('CSeq')}",
-              "Contact: <sip:alice@127.0.0.1:5070;transport=udp>"]
-    if body:
-        lines.append("Content-Type: application/sdp")
-    lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
 
 
 def outcomes(h: Harness) -> list[tuple[str, str, int, int]]:

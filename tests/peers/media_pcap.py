@@ -42,7 +42,7 @@ def write_pcap(path: Path, payloads: Sequence[bytes], interval: float = 0.02) ->
                              bytes((127, 0, 0, 1)), bytes((127, 0, 0, 1)))
             frame = b"\x00" * 12 + b"\x08\x00" + ip + udp
             stamp = _START + index * interval
-            out.write(struct.pack("<IIII", int(stamp), int(round((stamp % 1) * 1e6)),
+            out.write(struct.pack("<IIII", int(stamp), round((stamp % 1) * 1e6),
                                   len(frame), len(frame)))
             out.write(frame)
     return path

@@ -3,9 +3,13 @@
 :func:`parse_sdp` reads a whole description strictly enough to answer it (RFC 3264): the origin,
 the connection at session and media level, each ``m=`` section with its formats, ``rtpmap``
 and ``fmtp``, direction, ``ptime`` and the T.38 attributes. A defect that leaves the offer
-unanswerable raises :class:`SdpError` naming it (the UAS answers 400 with it). Two deliberate
-leniencies: ``s=`` and ``t=`` may be missing (nothing in offer/answer reads them, and some
-embedded stacks leave them out), and unknown line types are skipped (RFC 8866 §5).
+unanswerable raises :class:`SdpError` naming it (the UAS answers 400 with it): no ``v=0`` first,
+no or a broken ``o=``, a broken ``c=`` or ``m=``, an active stream without a connection address.
+Deliberate leniencies, since none of these keeps an answer from being made: ``s=`` and ``t=``
+may be missing (some embedded stacks leave them out), lines of unknown types and lines that are
+not ``<type>=<value>`` are skipped (RFC 4475 §3.1.1.8 sends ``m =video`` in a message to be
+processed normally), and an ``a=rtpmap`` that cannot be read (RFC 4475's ``a=rtpmap:31 LPC``,
+without a clock rate) is ignored.
 
 :func:`format_sdp` writes a description back; the offer/answer rules themselves live in
 ``sipfault.core.offer_answer``. :func:`parse_media` and :func:`media_types` stay tolerant of
@@ -376,10 +380,10 @@ def _parse(body: bytes) -> SessionDescription:
     session_attributes: list[tuple[str, str | None]] = []
     bandwidth: list[str] = []
     sections: list[dict[str, object]] = []
-    for number, line in enumerate(lines[1:], start=2):
+    for line in lines[1:]:
         kind, equals, value = line.partition("=")
         if not equals or len(kind) != 1 or not kind.isalpha():
-            raise SdpError(f"SDP line {number} is not <type>=<value> (RFC 8866 §5)")
+            continue  # a leniency (see the module docstring)
         current = sections[-1] if sections else None
         if kind == "m":
             sections.append(_media_line(value, len(sections) + 1))
@@ -411,10 +415,6 @@ def _parse(body: bytes) -> SessionDescription:
         if item.port and item.connection is None and connection is None:
             raise SdpError(f"m={item.media} has no connection address: no c= line at "
                            "session or media level (RFC 8866 §5.7)")
-        for value in item.attribute_values("rtpmap"):
-            if _rtpmap(value) is None:
-                raise SdpError(f"a=rtpmap:{value} of m={item.media} is not "
-                               "<payload> <encoding>/<clock rate> (RFC 8866 §6.6)")
     return SessionDescription(origin, connection, media, tuple(session_attributes), name,
                               tuple(bandwidth))
 

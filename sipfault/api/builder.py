@@ -26,6 +26,7 @@ scenario file's ``then`` list::
         {"after": 2, "send": "reinvite", "sdp": "t38"},     # what a fax gateway does
         {"after": "10s", "send": "bye"},
     ).reply(100, {"code": 200, "sdp": "answer"})
+    server.on("INVITE", in_dialog=True, media="image").t38("refuse-606")   # a named answer
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from dataclasses import replace
 from typing import Any, TypeAlias, TypedDict
 
 from sipfault.model import validate
-from sipfault.model.scenario import Action, Match, MediaSettings, Reply, Rule
+from sipfault.model.scenario import Action, Match, MediaSettings, Reply, Rule, T38Answer
 
 __all__ = [
     "ActionSpec",
@@ -299,7 +300,8 @@ def build_media_settings(**settings: Any) -> MediaSettings:
 
 
 class RuleBuilder:
-    """Collects a rule's match; :meth:`reply` or :meth:`drop` finishes it and adds it.
+    """Collects a rule's match; :meth:`reply`, :meth:`t38` or :meth:`drop` finishes it and
+    adds it.
 
     Made by ``server.on(...)``; nothing is added until ``reply`` or ``drop`` is called.
     """
@@ -342,6 +344,27 @@ class RuleBuilder:
         if self._then:
             validate.then_needs_2xx(replies)
         return self._finish(Rule(match=self._match, reply=replies, name=self._name,
+                                 then=self._then))
+
+    def t38(self, answer: str | Mapping[str, Any] | T38Answer, *, after: float | str = 0,
+            sdp: Mapping[str, Any] | None = None) -> Rule:
+        """Answer T.38 offers as a named choice (a scenario file's ``t38``): ``accept``,
+        ``refuse-488``, ``refuse-606``, ``refuse-415``, ``port-zero``, ``glare-491``; ``after``
+        delays the answer, ``sdp`` sets an accepting one. Adds the rule and returns it."""
+        if isinstance(answer, T38Answer):
+            built = validate.t38_answer(answer)
+        elif isinstance(answer, Mapping):
+            built = validate.t38_answer_fields(answer)
+        else:
+            fields: dict[str, Any] = {"answer": answer}
+            if after:
+                fields["after"] = after
+            if sdp is not None:
+                fields["sdp"] = sdp
+            built = validate.t38_answer_fields(fields)
+        if self._then:
+            validate.then_needs_2xx((built.reply(),))
+        return self._finish(Rule(match=self._match, t38=built, name=self._name,
                                  then=self._then))
 
     def drop(self) -> Rule:

@@ -482,6 +482,8 @@ class UserAgentServer:
                            exchange.transaction.abandon)
             return
         steps = rule.reply
+        if rule.t38 is not None:
+            steps = (rule.t38.reply(),)
         if rule.dial_a_code is not None:
             steps = dial_a_code_steps(rule.dial_a_code, exchange.ruri.user_unescaped,
                                       request.method, exchange.contact(REDIRECT_USER))
@@ -639,7 +641,8 @@ class UserAgentServer:
             return
         rule = exchange.rule
         if status < 300 and dialog is not None and rule is not None and rule.then:
-            settings = next((step.sdp for step in rule.reply
+            steps = rule.reply or ((rule.t38.reply(),) if rule.t38 is not None else ())
+            settings = next((step.sdp for step in steps
                              if isinstance(step.sdp, SdpSettings)), SdpSettings())
             self._actions.schedule(dialog, rule.then, settings, now)
 

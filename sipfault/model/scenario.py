@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 __all__ = [
     "ACTION_SENDS",
     "AUDIO_CODECS",
     "PLACEHOLDERS",
+    "T38_CHOICES",
     "T38_ERROR_CORRECTION",
     "Action",
     "AuthLockout",
@@ -31,6 +32,7 @@ __all__ = [
     "Scenario",
     "SdpSettings",
     "SourceLocation",
+    "T38Answer",
     "T38Settings",
     "Timers",
     "fill_placeholders",
@@ -213,6 +215,43 @@ class Reply:
         return self.code >= 200
 
 
+T38_CHOICES: dict[str, str] = {
+    "accept": "200 with a T.38 answer (ITU-T T.38 Annex D)",
+    "refuse-488": "488 Not Acceptable Here with Warning: 304",
+    "refuse-606": "606 Not Acceptable with Warning: 304",
+    "refuse-415": "415 Unsupported Media Type with Accept: application/sdp",
+    "port-zero": "200 refusing the image stream with port 0; the audio stream stays",
+    "glare-491": "491 Request Pending",
+}
+"""The ways a rule's ``t38`` answers a T.38 offer, by name."""
+
+_T38_WARNING = (("Warning", '304 {local_host} "Media type not available: T.38"'),)
+
+
+@dataclass(frozen=True)
+class T38Answer:
+    """A rule's ``t38``: how a T.38 offer (a re-INVITE to ``m=image udptl t38``) is answered."""
+
+    choice: str
+    """A name of :data:`T38_CHOICES`."""
+    after: float = 0.0
+    """Seconds before the answer (100 Trying goes at once)."""
+    sdp: SdpSettings | None = None
+    """The answer's settings for ``accept`` and ``port-zero``; None: the defaults."""
+
+    def reply(self) -> Reply:
+        """The reply step the choice stands for."""
+        step = {
+            "accept": Reply(200, sdp=self.sdp or "answer"),
+            "refuse-488": Reply(488, headers=_T38_WARNING),
+            "refuse-606": Reply(606, headers=_T38_WARNING),
+            "refuse-415": Reply(415),
+            "port-zero": Reply(200, sdp=replace(self.sdp or SdpSettings(), t38=None)),
+            "glare-491": Reply(491),
+        }[self.choice]
+        return replace(step, after=self.after)
+
+
 ACTION_SENDS: tuple[str, ...] = ("reinvite", "bye", "update", "info")
 """What an action sends within the dialog."""
 
@@ -250,6 +289,8 @@ class Rule:
     """Name used in the journal and in messages."""
     dial_a_code: DialACode | None = None
     """Answer with the code the Request-URI user names (instead of ``reply``)."""
+    t38: T38Answer | None = None
+    """Answer a T.38 offer as this named choice says (instead of ``reply``)."""
     then: tuple[Action, ...] = ()
     """Requests to send in the dialog after the rule's 2xx (a re-INVITE, a BYE...)."""
     location: SourceLocation | None = field(default=None, compare=False)

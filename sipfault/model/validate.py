@@ -23,11 +23,13 @@ from sipfault.model.scenario import (
     ACTION_SENDS,
     AUDIO_CODECS,
     PLACEHOLDERS,
+    T38_CHOICES,
     T38_ERROR_CORRECTION,
     Action,
     MediaSettings,
     Reply,
     SdpSettings,
+    T38Answer,
     T38Settings,
     placeholder_names,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "SDP_TYPE_HINT",
     "SECONDS_HINT",
     "STEP_KEYS",
+    "T38_ANSWER_KEYS",
     "T38_KEYS",
     "TRANSPORTS",
     "InvalidType",
@@ -96,7 +99,10 @@ __all__ = [
     "shorten",
     "status_code",
     "status_in",
+    "t38_answer",
+    "t38_answer_fields",
     "t38_bit_rate",
+    "t38_choice",
     "t38_fields",
     "t38_settings",
     "t38_udp_ec",
@@ -828,3 +834,55 @@ def media_settings(settings: MediaSettings) -> MediaSettings:
         if value is not None:
             positive_duration(value, f"'{name}'")
     return settings
+
+
+# -- named T.38 answers ---------------------------------------------------------------------
+
+T38_ANSWER_KEYS = ("answer", "after", "sdp")
+"""The keys of a rule's ``t38`` mapping."""
+_CHOICE_HINT = ", ".join(sorted(T38_CHOICES))
+
+
+def t38_choice(value: object) -> str:
+    """A name of ``T38_CHOICES``: accept, refuse-488, refuse-606, refuse-415, port-zero..."""
+    written = text(value, "'t38'", f"one of: {_CHOICE_HINT}")
+    if written not in T38_CHOICES:
+        raise InvalidValue(f"unknown T.38 answer {written!r} (expected one of: {_CHOICE_HINT})")
+    return written
+
+
+def t38_answer_sdp(choice: str) -> None:
+    """Answer settings go with a choice that answers with SDP."""
+    if choice not in ("accept", "port-zero"):
+        raise InvalidValue(
+            f"'sdp' goes with answer: accept or port-zero, not {choice} (expected no 'sdp' here)"
+        )
+
+
+def t38_answer_fields(value: object) -> T38Answer:
+    """A rule's ``t38``: a choice's name, or ``{answer, after, sdp}``."""
+    if not isinstance(value, Mapping):
+        return T38Answer(t38_choice(value))
+    known_keys(value, T38_ANSWER_KEYS, "in t38")
+    if "answer" not in value:
+        raise InvalidValue(f"'t38' has no 'answer' (expected one of: {_CHOICE_HINT})")
+    choice = t38_choice(value["answer"])
+    settings = None
+    if "sdp" in value:
+        t38_answer_sdp(choice)
+        given = value["sdp"]
+        if not isinstance(given, Mapping):
+            raise wrong_type("'sdp'", given, "a mapping with codecs, ptime and t38")
+        settings = sdp_fields(given)
+    after = duration(value["after"], "'after'") if "after" in value else 0.0
+    return T38Answer(choice, after, settings)
+
+
+def t38_answer(answer: T38Answer) -> T38Answer:
+    """A named T.38 answer built as a model object, checked as a written one is."""
+    t38_choice(answer.choice)
+    duration(answer.after, "'after'")
+    if answer.sdp is not None:
+        t38_answer_sdp(answer.choice)
+        sdp_settings(answer.sdp)
+    return answer

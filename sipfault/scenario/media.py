@@ -14,9 +14,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from sipfault.model import validate
 from sipfault.model.scenario import (
     ACTION_SENDS,
+    T38_CHOICES,
     Action,
     MediaSettings,
     SdpSettings,
+    T38Answer,
     T38Settings,
 )
 from sipfault.scenario.header_maps import read_header_map
@@ -97,6 +99,46 @@ class MediaReader:
             transcoding_jbig=flag("transcoding_jbig"),
         )
         return (settings,) if section.ok else None
+
+    # -- t38: a named answer ------------------------------------------------------------------
+
+    def t38_answer(self, node: Node) -> T38Answer | None:
+        """A rule's ``t38``: a choice's name, or ``{answer, after, sdp}``."""
+        nodes = self.nodes
+        hint = "a T.38 answer's name, or a mapping with answer, after and sdp"
+        if isinstance(node, ScalarNode):
+            named = nodes.checked_text(node, "'t38'", hint, validate.t38_choice)
+            return None if named is None else T38Answer(named)
+        if not isinstance(node, MappingNode):
+            nodes.wrong_type(node, "'t38'", hint)
+            return None
+        section = nodes.section(node, "'t38'", "in t38", validate.T38_ANSWER_KEYS)
+        if section is None:
+            return None
+        choice: str | None = None
+        if "answer" in section:
+            choice = section.get("answer", lambda n: nodes.checked_text(
+                n, "'answer'", "a T.38 answer's name", validate.t38_choice), None)
+        else:
+            nodes.error(node, "'t38' has no 'answer' (expected one of: "
+                        f"{', '.join(sorted(T38_CHOICES))})")
+            section.check(False)
+        after = section.get("after", lambda n: nodes.duration(n, "'after'"), 0.0)
+        settings: SdpSettings | None = None
+        if "sdp" in section:
+            value = section.value_node("sdp")
+            if choice is not None and not nodes.holds(section.key_node("sdp"),
+                                                      validate.t38_answer_sdp, choice):
+                section.check(False)
+            elif isinstance(value, MappingNode):
+                settings = self.sdp_settings(value)
+                section.check(settings is not None)
+            else:
+                nodes.wrong_type(value, "'sdp'", "a mapping with codecs, ptime and t38")
+                section.check(False)
+        if not section.ok or choice is None:
+            return None
+        return T38Answer(choice, after, settings)
 
     # -- then: [actions] ----------------------------------------------------------------------
 

@@ -275,3 +275,20 @@ def test_dialog_end_closes_every_stream() -> None:
     assert ports.open_streams == {}  # type: ignore[attr-defined]
     assert isinstance(parse_message(h.sent[-1].data), Response)
     assert not [e for e in h.events if isinstance(e, Finding) and e.kind == "internal-error"]
+
+
+def test_a_named_t38_answer_with_a_delay_and_actions() -> None:
+    t38 = OFFER.replace("m=audio 49170 RTP/AVP 0 8 101", "m=image 49172 udptl t38")
+    h, tag = answered_call("""
+rules:
+  - match: {method: INVITE, in_dialog: true, media: image}
+    t38: {answer: accept, after: 1s, sdp: {t38: {max_datagram: 272}}}
+    then: [{after: 3s, send: bye}]
+  - match: {method: INVITE}
+    reply: [{code: 200, sdp: answer}]
+""")
+    assert statuses(h.feed(request(branch="z9hG4bK-re", to_tag=tag, cseq=2, body=t38))) == [100]
+    ok = response(h.advance(1.0), 200)
+    assert parse_sdp(ok.body).media[0].t38.max_datagram == 272
+    h.feed(request("ACK", branch="z9hG4bK-ack2", to_tag=tag, cseq=2, cseq_method="ACK"))
+    assert len(requests_of(h.advance(3.0), "BYE")) == 1

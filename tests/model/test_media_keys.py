@@ -156,3 +156,45 @@ def test_media_values() -> None:
     settings = build_media_settings(ports="40000-40009", no_media_within="5s")
     assert settings == MediaSettings(ports=(40000, 40009), no_media_within=5.0)
     assert load_scenario_text("rules: []\n").media == MediaSettings()
+
+
+CHOICES = "accept, glare-491, port-zero, refuse-415, refuse-488, refuse-606"
+T38_RULES: list[tuple[Any, str | None]] = [
+    ("refuse-606", None),
+    ({"answer": "accept", "after": "5s", "sdp": {"t38": {"version": 3}}}, None),
+    ({"answer": "port-zero", "sdp": {"codecs": ["PCMA"]}}, None),
+    ("refuse-499", f"unknown T.38 answer 'refuse-499' (expected one of: {CHOICES})"),
+    ({"after": "1s"}, f"'t38' has no 'answer' (expected one of: {CHOICES})"),
+    ({"answer": "refuse-488", "sdp": {"ptime": 20}},
+     "'sdp' goes with answer: accept or port-zero, not refuse-488 (expected no 'sdp' here)"),
+    ({"answer": "accept", "when": 1},
+     "unknown key 'when' in t38 (expected one of: after, answer, sdp)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("t38", "message"), T38_RULES, ids=[json.dumps(r[0])[:50]
+                                                            for r in T38_RULES])
+def test_a_named_t38_answer(t38: Any, message: str | None) -> None:
+    expected = [] if message is None else [message]
+    text = f"rules:\n  - t38: {json.dumps(t38)}\n"
+    assert yaml_errors(text) == expected
+    rules: list[Rule] = []
+    builder = RuleBuilder(Match(), lambda rule: rules.append(rule) or rule)
+    assert api_errors(builder.t38, t38) == expected
+    if message is None:
+        (rule,) = load_scenario_text(text).rules
+        assert rule == rules[0]
+
+
+def test_named_t38_answers_stand_for_reply_steps() -> None:
+    (rule,) = load_scenario_text("rules:\n  - t38: {answer: port-zero, after: 2s}\n").rules
+    assert rule.t38 is not None
+    assert rule.t38.reply() == Reply(200, after=2.0, sdp=SdpSettings(t38=None))
+    assert yaml_errors("rules:\n  - t38: accept\n    reply: [200]\n") == [
+        "a rule cannot have both 't38' and 'reply' (expected one of them)"]
+    assert yaml_errors("rules:\n  - t38: accept\n    drop: true\n") == [
+        "a rule cannot both 'drop' and answer with 't38' (expected one of them)"]
+    assert yaml_errors("rules:\n  - t38: refuse-488\n    then: [{send: bye}]\n") == [
+        "'then' needs a 2xx in 'reply' (expected a reply step with a code 200-299: the "
+        "actions start when the rule answers)"]
+    assert yaml_errors("rules:\n  - t38: accept\n    then: [{send: bye}]\n") == []

@@ -161,6 +161,10 @@ class MediaTotals:
     """Packets read as RTP (RFC 3550 §5.1)."""
     udptl: int = 0
     """Packets read as UDPTL (ITU-T T.38 §9.1)."""
+    udptl_redundancy: int = 0
+    """UDPTL packets carrying redundant copies of earlier IFP packets (t38UDPRedundancy)."""
+    udptl_fec: int = 0
+    """UDPTL packets carrying forward error correction (t38UDPFEC)."""
     other: int = 0
     """Packets that are neither."""
     lost: int = 0

@@ -26,7 +26,8 @@ _SEQ = 0x10000
 
 
 def classify(datagram: bytes, media: str) -> tuple[str, int | None, int | None, int | None]:
-    """(kind, sequence number, SSRC, payload type) of a datagram on a stream of ``media``."""
+    """(kind, sequence number, SSRC, payload type) of a datagram on a stream of ``media``;
+    for UDPTL the last is the error recovery: 0 none, 1 redundancy, 2 FEC."""
     if media == "image":
         found = _udptl(datagram)
         if found is not None:
@@ -47,14 +48,15 @@ def _udptl(datagram: bytes) -> tuple[str, int | None, int | None, int | None] | 
         packet = decode_udptl(datagram)
     except UDPTLError:
         return None
-    return ("udptl", packet.seq, None, None)
+    recovery = 2 if packet.fec is not None else 1 if packet.secondary else 0
+    return ("udptl", packet.seq, None, recovery)
 
 
 class StreamAccount:
     """Counts of one stream while it carries one media type."""
 
     __slots__ = ("_bytes", "_counts", "_echoed", "_last", "_lost", "_packets", "_payloads",
-                 "_seen", "media")
+                 "_recovery", "_seen", "media")
 
     def __init__(self, media: str) -> None:
         self.media = media
@@ -67,17 +69,21 @@ class StreamAccount:
         self._lost = 0
         self._last: dict[int | None, int] = {}  # SSRC (None for UDPTL) -> highest sequence
         self._payloads: dict[int, None] = {}
+        self._recovery = [0, 0, 0]  # UDPTL packets with no error recovery, redundancy, FEC
         self._echoed = 0
         self._seen: set[str] = set()
 
     def feed(self, datagram: bytes) -> str | None:
         """Count a datagram; its kind when it is the first of that kind to be reported."""
-        kind, sequence, ssrc, payload = classify(datagram, self.media)
+        kind, sequence, ssrc, detail = classify(datagram, self.media)
         self._packets += 1
         self._bytes += len(datagram)
         self._counts[kind] += 1
-        if payload is not None:
-            self._payloads.setdefault(payload, None)
+        if detail is not None:
+            if kind == "rtp":
+                self._payloads.setdefault(detail, None)
+            else:
+                self._recovery[detail] += 1
         if sequence is not None:
             self._sequence(ssrc, sequence)
         if kind in self._seen:
@@ -107,7 +113,8 @@ class StreamAccount:
         """The counts so far."""
         return MediaTotals(
             packets=self._packets, bytes=self._bytes, rtp=self._counts["rtp"],
-            udptl=self._counts["udptl"], other=self._counts["other"], lost=self._lost,
+            udptl=self._counts["udptl"], udptl_redundancy=self._recovery[1],
+            udptl_fec=self._recovery[2], other=self._counts["other"], lost=self._lost,
             payload_types=tuple(self._payloads),
             ssrcs=sum(1 for source in self._last if source is not None),
             echoed=self._echoed,

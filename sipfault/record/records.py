@@ -31,8 +31,9 @@ JSON objects (:meth:`to_json`, one per journal line; every one has ``time`` and 
 - ``media``: a media stream: ``event`` ("start": its socket opened or it changed media type;
   "flowing": the first packet of a ``kind``, rtp, udptl or other, from ``src``; "stop": its
   socket closed or it changed media type, with ``reason`` and its counts ``packets``,
-  ``bytes``, ``rtp``, ``udptl``, ``other``, ``lost`` (sequence gaps), ``payload_types``,
-  ``ssrcs``, ``echoed``), ``call_id``, ``stream``, ``index`` (its ``m=`` line), ``media``,
+  ``bytes``, ``rtp``, ``udptl`` (of which ``udptl_redundancy`` and ``udptl_fec`` carried
+  error recovery), ``other``, ``lost`` (sequence gaps), ``payload_types``, ``ssrcs``,
+  ``echoed``), ``call_id``, ``stream``, ``index`` (its ``m=`` line), ``media``,
   ``local``, and ``remote`` (the far end's address from its SDP) on "start".
 - ``outcome``: how the client answered a request sipfault sent itself in a dialog:
   ``method``, ``purpose`` (t38, audio, same, bye, info), ``status`` (0: no answer),
@@ -442,7 +443,8 @@ class MediaRecord:
         if self.totals is not None:
             totals = self.totals
             record.update(packets=totals.packets, bytes=totals.bytes, rtp=totals.rtp,
-                          udptl=totals.udptl, other=totals.other, lost=totals.lost,
+                          udptl=totals.udptl, udptl_redundancy=totals.udptl_redundancy,
+                          udptl_fec=totals.udptl_fec, other=totals.other, lost=totals.lost,
                           payload_types=list(totals.payload_types), ssrcs=totals.ssrcs,
                           echoed=totals.echoed, reason=self.reason)
         return record

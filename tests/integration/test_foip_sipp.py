@@ -75,6 +75,7 @@ def test_the_printers_t38_switch_is_accepted_and_its_rtp_and_udptl_counted(
     assert audio["reason"] == "now image" and audio["payload_types"] == [0]
     assert counts(image) == ("image", UDPTL_PACKETS, 0, UDPTL_PACKETS, 0), server.output
     assert image["reason"] == "dialog ended"
+    assert (image["udptl_redundancy"], image["udptl_fec"]) == (UDPTL_PACKETS - 1, 0)
     assert audio["local"] == image["local"]  # the T.38 stream kept the audio port
     assert f"audio#0 {RTP_PACKETS} packets" in server.output  # the summary line
     server.assert_clean()

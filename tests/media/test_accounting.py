@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sipfault.core.events import MediaTotals
-from sipfault.fax.udptl import UDPTLPacket, encode_udptl
+from sipfault.fax.udptl import FecInfo, UDPTLPacket, encode_udptl
 from sipfault.media.accounting import StreamAccount, classify
 from sipfault.media.rtp import is_rtcp, parse_rtp
 
@@ -58,8 +58,12 @@ def test_rtcp_on_the_rtp_port_is_not_rtp() -> None:
 
 def test_udptl_is_told_from_rtp_by_the_stream_type() -> None:
     high = udptl(0x8123)  # its first octet reads as RTP version 2
-    assert classify(high, "image") == ("udptl", 0x8123, None, None)
-    assert classify(udptl(3), "audio") == ("udptl", 3, None, None)
+    assert classify(high, "image") == ("udptl", 0x8123, None, 1)  # with a redundant copy
+    assert classify(udptl(3), "audio") == ("udptl", 3, None, 1)
+    fec = encode_udptl(UDPTLPacket(4, b"\x06\x08", fec=FecInfo(3, (b"\x01",))))
+    assert classify(fec, "image") == ("udptl", 4, None, 2)
+    bare = encode_udptl(UDPTLPacket(5, b"\x06\x08"))
+    assert classify(bare, "image") == ("udptl", 5, None, 0)
     assert classify(rtp(9), "image")[0] == "rtp"
     assert classify(b"hello", "audio")[0] == "other"
 
@@ -86,6 +90,8 @@ def test_udptl_gaps_and_kinds_reported_once_until_watched() -> None:
     assert account.feed(rtp(3)) == "rtp"
     totals = account.totals()
     assert (totals.udptl, totals.rtp, totals.other, totals.lost) == (3, 3, 1, 2)
+    assert (totals.udptl_redundancy, totals.udptl_fec) == (3, 0)
+    assert totals.payload_types == (0,)  # error recovery is not an RTP payload type
 
 
 def test_restart_returns_the_phase_and_counts_afresh() -> None:

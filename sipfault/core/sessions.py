@@ -205,12 +205,27 @@ class MediaSessions:
                             .values()):
             session.close(now, reason)
 
-    # -- used by MediaSession -------------------------------------------------------------
+    # -- what a MediaSession uses -----------------------------------------------------------
 
-    def _open(self, session: MediaSession, item: _Stream, spec: StreamSpec) -> None:
+    @property
+    def queue(self) -> TimerQueue:
+        """The core's timers (the media findings run on them)."""
+        return self._queue
+
+    def report(self, event: Event) -> None:
+        """Journal an event."""
+        self._report(event)
+
+    def new_number(self) -> int:
+        """A stream number, unique in the run."""
+        return next(self._numbers)
+
+    def register(self, session: MediaSession, item: _Stream) -> None:
+        """A stream opened: its packets are reported by number."""
         self._streams[item.number] = (session, item)
 
-    def _forget(self, item: _Stream) -> None:
+    def forget(self, item: _Stream) -> None:
+        """A stream closed: forget it and its timers."""
         self._streams.pop(item.number, None)
         for timer in item.timers:
             timer.cancel()
@@ -370,58 +385,58 @@ class MediaSession:
             return current.port
         sessions = self._sessions
         totals = sessions.ports.change(current.number, self._spec(index, media, remote))
-        sessions._report(MediaStopped(now, self.call_id, current.number, index, current.media,
-                                      (self.bind_host, current.port), totals, f"now {media}"))
+        sessions.report(MediaStopped(now, self.call_id, current.number, index, current.media,
+                                     (self.bind_host, current.port), totals, f"now {media}"))
         if current.media == "audio" and media == "image":
             current.switched_at = now
         current.media = media
         current.phase += 1
         current.seen.clear()
         current.watching_audio = False
-        sessions._report(MediaStarted(now, self.call_id, current.number, index, media,
-                                      (self.bind_host, current.port), remote))
+        sessions.report(MediaStarted(now, self.call_id, current.number, index, media,
+                                     (self.bind_host, current.port), remote))
         self._arm_checks(current, now)
         return current.port
 
     def _open_stream(self, index: int, media: str, remote: tuple[str, int] | None,
                      sends: bool, now: float) -> _Stream | None:
         sessions = self._sessions
-        number = next(sessions._numbers)
+        number = sessions.new_number()
         spec = self._spec(index, media, remote)
         try:
             port = sessions.ports.open(number, spec)
         except MediaPortError as exc:
-            sessions._report(Finding(now, "media-port",
-                                     f"no port for stream {index} ({media}): {exc}; refused it",
-                                     self.call_id))
+            sessions.report(Finding(now, "media-port",
+                                    f"no port for stream {index} ({media}): {exc}; refused it",
+                                    self.call_id))
             return None
         item = _Stream(number, index, media, port, remote, sends)
         self._streams[index] = item
-        sessions._open(self, item, spec)
-        sessions._report(MediaStarted(now, self.call_id, number, index, media,
-                                      (self.bind_host, port), remote))
+        sessions.register(self, item)
+        sessions.report(MediaStarted(now, self.call_id, number, index, media,
+                                     (self.bind_host, port), remote))
         self._arm_checks(item, now)
         return item
 
     def _close(self, item: _Stream, now: float, reason: str) -> None:
         sessions = self._sessions
         self._streams.pop(item.index, None)
-        sessions._forget(item)
+        sessions.forget(item)
         totals = sessions.ports.close(item.number)
-        sessions._report(MediaStopped(now, self.call_id, item.number, item.index, item.media,
-                                      (self.bind_host, item.port), totals, reason))
+        sessions.report(MediaStopped(now, self.call_id, item.number, item.index, item.media,
+                                     (self.bind_host, item.port), totals, reason))
 
     def _arm_checks(self, item: _Stream, now: float) -> None:
         """The scenario's media findings for the phase that starts now."""
         settings = self._sessions.settings
-        queue = self._sessions._queue
+        queue = self._sessions.queue
         phase = item.phase
         if settings.no_media_within is not None and item.far_end_sends:
             within = settings.no_media_within
 
             def no_media(at: float) -> None:
                 if item.phase == phase and not item.seen and not self.closed:
-                    self._sessions._report(Finding(
+                    self._sessions.report(Finding(
                         at, "no-media",
                         f"no {_kind_name(item.media)} packets on stream {item.index} within "
                         f"{within:g} s of the answer", self.call_id,

@@ -10,7 +10,9 @@ matching (§17.2.3), CANCEL (§9.2), method (501), extensions (420), content (41
 
 The state machines are tables elsewhere: server transactions in ``transactions.py``, dialogs
 in ``dialogs.py``; requests of our own (the BYE of an unacknowledged 2xx) are built and sent
-by ``requests.py``. The per-request state lives on the exchange (``exchange.py``).
+by ``requests.py``, a scenario's ``then`` actions run in ``dialog_actions.py``. The per-request
+state lives on the exchange (``exchange.py``); SDP answers follow ``offer_answer.py``, and the
+media streams behind them are ``sessions.py``'s.
 """
 
 from __future__ import annotations

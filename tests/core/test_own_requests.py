@@ -292,3 +292,16 @@ rules:
     assert parse_sdp(ok.body).media[0].t38.max_datagram == 272
     h.feed(request("ACK", branch="z9hG4bK-ack2", to_tag=tag, cseq=2, cseq_method="ACK"))
     assert len(requests_of(h.advance(3.0), "BYE")) == 1
+
+
+def test_the_reinvite_follows_the_route_set_of_the_dialog() -> None:
+    """§12.1.1: the UAS's route set is the INVITE's Record-Route, in order; §12.2.1.1: the
+    Request-URI is the remote target (the Contact) and the Route fields carry the set."""
+    h = Harness.from_yaml(GATEWAY)
+    routes = "Record-Route: <sip:p1.example.com;lr>\nRecord-Route: <sip:p2.example.com;lr>"
+    tag = response(h.feed(request(body=OFFER, extra=routes)), 200).to.tag or ""
+    h.feed(request("ACK", branch="z9hG4bK-ack", to_tag=tag, cseq_method="ACK"))
+    (reinvite,) = requests_of(h.advance(2.0), "INVITE")
+    assert reinvite.headers.values("Route") == ["<sip:p1.example.com;lr>",
+                                                "<sip:p2.example.com;lr>"]
+    assert reinvite.uri == "sip:alice@127.0.0.1:5070"

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from sipfault.core.offer_answer import answer_offer
 from sipfault.core.required import may_need_fields
-from sipfault.model.scenario import ResponseDefaults
+from sipfault.model.scenario import ResponseDefaults, SdpSettings
 from sipfault.sip.address import parse_address
 from sipfault.sip.headers import header_key
 from sipfault.sip.memo import Memo, clear_memos, memoised, memos
@@ -55,6 +56,7 @@ FILLERS: dict[str, Callable[[int], object]] = {
     "URIs": lambda n: parse_uri(f"sip:u{n}@example.com"),
     "addresses": lambda n: parse_address(f"<sip:u{n}@example.com>", "To"),
     "SDP descriptions": lambda n: parse_sdp(_offer(n)),
+    "SDP answer plans": lambda n: answer_offer(_offer(n), SdpSettings()),
     "fields a code requires": lambda n: may_need_fields(405, f"M{n}", _DEFAULTS),
     "Contact values": _contact,
 }

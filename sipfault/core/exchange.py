@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sipfault.core.dialogs import Dialog
 from sipfault.core.engine import RequestFacts
 from sipfault.core.faults import FaultedResponse
-from sipfault.core.offer_answer import Refusal
+from sipfault.core.offer_answer import Refusal, answer_offer
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.responses import response_vias
 from sipfault.core.session_timer import SessionTimer
@@ -24,7 +24,6 @@ from sipfault.model.scenario import Rule, SdpSettings, fill_placeholders
 from sipfault.sip.headers import Field
 from sipfault.sip.memo import Memo
 from sipfault.sip.message import Request
-from sipfault.sip.sdp import parse_sdp
 from sipfault.sip.uri import Uri, format_sip_uri
 from sipfault.sip.via import Via
 
@@ -205,9 +204,10 @@ class Exchange:
         request = self.request
         session = self.media_session(sessions)
         if request.body and request.content_type == "application/sdp":
-            media = session.answer(parse_sdp(request.body), settings, now)
-            if isinstance(media, Refusal):
-                return media
+            plans = answer_offer(request.body, settings)
+            if isinstance(plans, Refusal):
+                return plans
+            media = session.apply(plans, now)
         elif request.method == "INVITE":
             media = session.offer("same" if session.last_media else "audio", settings, now)
             if self.dialog is not None:

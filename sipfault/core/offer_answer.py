@@ -13,12 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from sipfault.model.scenario import T38_ERROR_CORRECTION, SdpSettings, T38Settings
-from sipfault.sip.sdp import STATIC_PAYLOADS, Media, RtpMap, SessionDescription, T38Params
+from sipfault.sip.memo import Memo
+from sipfault.sip.sdp import (
+    STATIC_PAYLOADS,
+    Media,
+    RtpMap,
+    SessionDescription,
+    T38Params,
+    parse_sdp,
+)
 
 __all__ = [
     "AUXILIARY_CODECS",
     "Refusal",
     "StreamPlan",
+    "answer_offer",
     "answer_streams",
     "answer_t38",
     "mirrored_direction",
@@ -83,6 +92,24 @@ def answer_streams(
             return Refusal(305, f"Incompatible media format: {names}")
         kinds = ", ".join(sorted({media.media for media in offered}))
         return Refusal(304, f"Media type not available: {kinds}")
+    return plans
+
+
+# Load generators send the same offer call after call, answered with the same settings.
+# bench/core_calls.py: saves ~20 µs per answered INVITE (best of 7 runs).
+_PLANS: Memo[tuple[bytes, SdpSettings], tuple[StreamPlan, ...] | Refusal] = Memo(
+    "SDP answer plans", entries=256, longest=4096, size=lambda key: len(key[0])
+)
+
+
+def answer_offer(body: bytes, settings: SdpSettings) -> tuple[StreamPlan, ...] | Refusal:
+    """:func:`answer_streams` of an SDP body (which :func:`parse_sdp` must accept)."""
+    key = (body, settings)
+    plans = _PLANS.get(key)
+    if plans is None:
+        found = answer_streams(parse_sdp(body), settings)
+        plans = found if isinstance(found, Refusal) else tuple(found)
+        _PLANS.remember(key, plans)
     return plans
 
 

@@ -17,7 +17,7 @@ UDPTL, other) on a stream; the session journals it, runs what waits for media (a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from sipfault.core.events import (
 )
 from sipfault.core.offer_answer import (
     Refusal,
+    StreamPlan,
     answer_streams,
     mirrored_direction,
     offer_audio,
@@ -282,6 +283,11 @@ class MediaSession:
         plans = answer_streams(offer, settings)
         if isinstance(plans, Refusal):
             return plans
+        return self.apply(plans, now)
+
+    def apply(self, plans: Sequence[StreamPlan], now: float) -> list[Media]:
+        """Open, move or close sockets as an answer's plans say; the answer's ``m=`` sections
+        with their ports."""
         media: list[Media] = []
         for plan in plans:
             current = self._streams.get(plan.index)

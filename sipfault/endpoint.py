@@ -36,6 +36,7 @@ from sipfault.model.scenario import Scenario
 from sipfault.record.records import Record, to_record
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.uri import format_sip_uri
+from sipfault.transport.media import MediaSockets
 from sipfault.transport.tcp import StreamConnection, StreamHandler
 from sipfault.transport.udp import UdpEndpoint
 
@@ -109,9 +110,12 @@ class Endpoint:
         self._shared_port = self.transports != ("tls",)
         """Whether UDP or TCP listen (on one port per address); TLS takes the next one."""
         self._tls = self.config.tls
+        self.media = MediaSockets(self._on_media)
+        """The sockets of the media streams SDP names."""
         self.uas = UserAgentServer(self.config.load_scenario(), seed=self.config.seed,
                                    rng=self.config.rng, server_header=self.config.server_header,
-                                   wall_clock=time.time, force_rport=self.config.force_rport)
+                                   wall_clock=time.time, force_rport=self.config.force_rport,
+                                   media_ports=self.media)
         self.bound: list[tuple[str, int]] = []
         """(host, port) of each address listened on with UDP and TCP."""
         self.bound_tls: list[tuple[str, int]] = []
@@ -228,7 +232,11 @@ class Endpoint:
         return int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        """Close every socket and cancel the timer."""
+        """Close every socket and cancel the timer; media streams still open are journaled."""
+        if self._loop is not None and len(self.media):
+            self.uas.close_media(self._now())
+            self._pump()
+        self.media.close_all()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -352,6 +360,9 @@ class Endpoint:
     def _on_refused(self, peer: Peer, reason: str) -> None:
         self.uas.connection_refused(peer, reason, self._now())
         self._pump()
+
+    def _on_media(self, stream: int, kind: str, source: tuple[str, int]) -> None:
+        self.uas.media_activity(stream, kind, source, self._now())
 
     def _on_stun(self, data: bytes, peer: Peer) -> None:
         self.uas.stun(data, peer, self._now())

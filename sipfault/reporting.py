@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from sipfault.record.jsonl import valid_text
 from sipfault.record.records import (
+    CALL_ID_WIDTH,
     DroppedRecord,
     FaultRecord,
     FindingRecord,
     KeepAliveRecord,
+    MediaRecord,
     MessageRecord,
+    OutcomeRecord,
     Record,
     UnmatchedRecord,
 )
@@ -59,6 +62,8 @@ class MessageCounts:
         self.findings: Counter[str] = Counter()
         self.unmatched: Counter[tuple[str, int]] = Counter()
         """Requests no rule took, by method and the status the default answered."""
+        self.media: dict[str, list[MediaRecord]] = {}
+        """The streams that stopped, by Call-ID, in order."""
 
     def on_record(self, record: Record) -> None:
         """Count one record."""
@@ -88,6 +93,8 @@ class MessageCounts:
             self.unmatched[record.method, record.status] += 1
         elif isinstance(record, FaultRecord):
             self._count_fault(record)
+        elif isinstance(record, MediaRecord) and record.event == "stop":
+            self.media.setdefault(record.call_id, []).append(record)
 
     def _count_fault(self, record: FaultRecord) -> None:
         if record.effect != "passed":
@@ -127,7 +134,8 @@ class ConsoleReporter:
             return f"{format_clock(record.time)} {record.line()}"
         if isinstance(record, FaultRecord) and not record.withheld:
             return None  # the copies that went out carry the fault on their own lines
-        if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord | FaultRecord):
+        if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord | FaultRecord
+                          | MediaRecord | OutcomeRecord):
             return None
         line = f"{format_clock(record.time)} {record.line()}"
         if self.verbose and isinstance(record, MessageRecord):
@@ -165,9 +173,21 @@ class ConsoleReporter:
         if counts.findings:
             lines.append("findings: " + " ".join(
                 f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
+        for call_id, stopped in counts.media.items():
+            lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
+                _stream_summary(record) for record in stopped))
         now = server.now()
         for aor, registered in sorted(server.bindings().items()):
             for binding in registered:
                 lines.append(f"binding: {aor} -> {binding.uri} "
                              f"(expires in {binding.remaining(now)} s)")
         print("\n".join(lines), file=self.out, flush=True)
+
+
+def _stream_summary(record: MediaRecord) -> str:
+    """``audio#0 250 packets 43000 bytes (RTP 250, UDPTL 0, lost 0)``."""
+    totals = record.totals
+    if totals is None:
+        return record.name
+    return (f"{record.name} {totals.packets} packets {totals.bytes} bytes "
+            f"(RTP {totals.rtp}, UDPTL {totals.udptl}, lost {totals.lost})")

@@ -19,6 +19,7 @@ PURE_LAYERS = {
     "model": ("sip", "model"),
     "core": ("sip", "model", "core"),
     "fax": ("sip", "model", "fax"),
+    "media": ("sip", "model", "core", "fax", "media"),
 }
 FORBIDDEN = ("asyncio", "socket", "ssl", "time", "yaml", "selectors", "threading")
 ROOT_MODULES = {"sipfault", "sipfault.version"}

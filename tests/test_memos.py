@@ -7,14 +7,15 @@ from collections.abc import Callable
 
 import pytest
 
+from sipfault.core.offer_answer import answer_offer
 from sipfault.core.required import may_need_fields
-from sipfault.model.scenario import ResponseDefaults
+from sipfault.model.scenario import ResponseDefaults, SdpSettings
 from sipfault.sip.address import parse_address
 from sipfault.sip.headers import header_key
 from sipfault.sip.memo import Memo, clear_memos, memoised, memos
 from sipfault.sip.message import parse_cseq
 from sipfault.sip.parser import parse_message
-from sipfault.sip.sdp import build_answer
+from sipfault.sip.sdp import parse_sdp
 from sipfault.sip.uri import parse_uri
 from sipfault.sip.via import parse_via
 from tests.core.uas_harness import Harness, request, response
@@ -54,7 +55,8 @@ FILLERS: dict[str, Callable[[int], object]] = {
     "Via sent-by": lambda n: parse_via(f"SIP/2.0/UDP h{n}.example.com;branch=z9hG4bK-{n}"),
     "URIs": lambda n: parse_uri(f"sip:u{n}@example.com"),
     "addresses": lambda n: parse_address(f"<sip:u{n}@example.com>", "To"),
-    "SDP answer media": lambda n: build_answer(_offer(n), "127.0.0.1", 1),
+    "SDP descriptions": lambda n: parse_sdp(_offer(n)),
+    "SDP answer plans": lambda n: answer_offer(_offer(n), SdpSettings()),
     "fields a code requires": lambda n: may_need_fields(405, f"M{n}", _DEFAULTS),
     "Contact values": _contact,
 }

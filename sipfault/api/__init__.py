@@ -5,7 +5,16 @@
 (:mod:`sipfault.model.scenario`), so a rule built here behaves as the same rule in a file.
 """
 
-from sipfault.api.builder import MatchConditions, RuleBuilder, StepSpec, build_match, build_step
+from sipfault.api.builder import (
+    ActionSpec,
+    MatchConditions,
+    RuleBuilder,
+    StepSpec,
+    build_action,
+    build_match,
+    build_media_settings,
+    build_step,
+)
 from sipfault.api.journal import (
     Journal,
     MessageRecord,
@@ -17,6 +26,7 @@ from sipfault.api.journal import (
 from sipfault.api.server import Server, load_any_scenario
 
 __all__ = [
+    "ActionSpec",
     "Journal",
     "MatchConditions",
     "MessageRecord",
@@ -26,7 +36,9 @@ __all__ = [
     "Unexpected",
     "UnexpectedTraffic",
     "WaitTimeout",
+    "build_action",
     "build_match",
+    "build_media_settings",
     "build_step",
     "format_ladder",
     "load_any_scenario",

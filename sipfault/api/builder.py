@@ -16,7 +16,17 @@ A reply step may be written five ways::
     Reply(200, sdp="answer")                    # the model object itself
 
 Step fields: ``reason``, ``after`` (seconds, or a duration like ``"200ms"``), ``headers``,
-``omit``, ``body``, ``sdp``, ``reliable``, ``fault``.
+``omit``, ``body``, ``sdp`` (``"answer"``, SDP text, or answer settings such as
+``{"codecs": ["PCMA"], "t38": False}``), ``reliable``, ``fault``.
+
+Requests sipfault sends itself once the rule answered 2xx come before ``reply``, as a
+scenario file's ``then`` list::
+
+    server.on("INVITE", in_dialog=False).then(
+        {"after": 2, "send": "reinvite", "sdp": "t38"},     # what a fax gateway does
+        {"after": "10s", "send": "bye"},
+    ).reply(100, {"code": 200, "sdp": "answer"})
+    server.on("INVITE", in_dialog=True, media="image").t38("refuse-606")   # a named answer
 """
 
 from __future__ import annotations
@@ -27,13 +37,24 @@ from dataclasses import replace
 from typing import Any, TypeAlias, TypedDict
 
 from sipfault.model import validate
-from sipfault.model.scenario import Match, Reply, Rule, UnmatchedAnswer
+from sipfault.model.scenario import (
+    Action,
+    Match,
+    MediaSettings,
+    Reply,
+    Rule,
+    T38Answer,
+    UnmatchedAnswer,
+)
 
 __all__ = [
+    "ActionSpec",
     "MatchConditions",
     "RuleBuilder",
     "StepSpec",
+    "build_action",
     "build_match",
+    "build_media_settings",
     "build_step",
     "build_unmatched",
     "parse_duration",
@@ -44,6 +65,9 @@ StepSpec: TypeAlias = (
     | tuple[int, Mapping[str, Any], Mapping[str, Any]]
 )
 """Any of the five ways to write a reply step (see the module docstring)."""
+
+ActionSpec: TypeAlias = Action | Mapping[str, Any]
+"""An action: the model object, or the keys of a ``then`` entry as a dict."""
 
 Pattern: TypeAlias = str | re.Pattern[str]
 """A regex as text (compiled with :func:`re.compile`) or already compiled."""
@@ -271,8 +295,39 @@ def build_unmatched(answer: int | Mapping[str, Any] | UnmatchedAnswer) -> Unmatc
                            None if reason is None else validate.reason(reason))
 
 
+def build_action(spec: ActionSpec) -> Action:
+    """One :class:`Action` from a dict of a ``then`` entry's keys (``send``, ``after``,
+    ``from``, ``sdp``, ``headers``) or the model object; checked as a file's are."""
+    if isinstance(spec, Action):
+        return validate.action(spec)
+    if isinstance(spec, Mapping):
+        return validate.action_fields(spec)
+    raise validate.wrong_type("an action", spec, "a dict with 'send', or an Action")
+
+
+def build_media_settings(**settings: Any) -> MediaSettings:
+    """:class:`MediaSettings` from the keys of a scenario file's ``media`` section:
+    ``ports`` (``"40000-40999"`` or a pair), ``echo``, ``no_media_within``,
+    ``audio_after_t38`` (durations)."""
+    validate.known_keys(settings, validate.MEDIA_KEYS, "in media")
+    ports = settings.get("ports")
+    echo = settings.get("echo", False)
+    durations = {
+        name: None if settings.get(name) is None
+        else validate.positive_duration(settings[name], f"'{name}'")
+        for name in ("no_media_within", "audio_after_t38")
+    }
+    return MediaSettings(
+        ports=None if ports is None else validate.port_range(ports),
+        echo=validate.boolean(echo, "'echo'"),
+        no_media_within=durations["no_media_within"],
+        audio_after_t38=durations["audio_after_t38"],
+    )
+
+
 class RuleBuilder:
-    """Collects a rule's match; :meth:`reply` or :meth:`drop` finishes it and adds it.
+    """Collects a rule's match; :meth:`reply`, :meth:`t38` or :meth:`drop` finishes it and
+    adds it.
 
     Made by ``server.on(...)``; nothing is added until ``reply`` or ``drop`` is called.
     """
@@ -281,6 +336,7 @@ class RuleBuilder:
         self._match = match
         self._commit = commit
         self._name = name
+        self._then: tuple[Action, ...] = ()
         self._done = False
 
     @property
@@ -300,15 +356,47 @@ class RuleBuilder:
         self._name = name
         return self
 
+    def then(self, *actions: ActionSpec) -> RuleBuilder:
+        """Requests to send in the dialog once the rule answered 2xx (a scenario file's
+        ``then``); give them before :meth:`reply`."""
+        self._then += tuple(build_action(action) for action in actions)
+        return self
+
     def reply(self, *steps: StepSpec) -> Rule:
         """Answer with these steps, in order; add the rule and return it."""
         if not steps:
             raise ValueError("reply() needs at least one step (or use drop() to never answer)")
-        return self._finish(Rule(match=self._match, reply=tuple(build_step(s) for s in steps),
-                                 name=self._name))
+        replies = tuple(build_step(s) for s in steps)
+        if self._then:
+            validate.then_needs_2xx(replies)
+        return self._finish(Rule(match=self._match, reply=replies, name=self._name,
+                                 then=self._then))
+
+    def t38(self, answer: str | Mapping[str, Any] | T38Answer, *, after: float | str = 0,
+            sdp: Mapping[str, Any] | None = None) -> Rule:
+        """Answer T.38 offers as a named choice (a scenario file's ``t38``): ``accept``,
+        ``refuse-488``, ``refuse-606``, ``refuse-415``, ``port-zero``, ``glare-491``; ``after``
+        delays the answer, ``sdp`` sets an accepting one. Adds the rule and returns it."""
+        if isinstance(answer, T38Answer):
+            built = validate.t38_answer(answer)
+        elif isinstance(answer, Mapping):
+            built = validate.t38_answer_fields(answer)
+        else:
+            fields: dict[str, Any] = {"answer": answer}
+            if after:
+                fields["after"] = after
+            if sdp is not None:
+                fields["sdp"] = sdp
+            built = validate.t38_answer_fields(fields)
+        if self._then:
+            validate.then_needs_2xx((built.reply(),))
+        return self._finish(Rule(match=self._match, t38=built, name=self._name,
+                                 then=self._then))
 
     def drop(self) -> Rule:
         """Swallow matching requests and never answer them; add the rule and return it."""
+        if self._then:
+            validate.then_needs_2xx(())
         return self._finish(Rule(match=self._match, drop=True, name=self._name))
 
     def _finish(self, rule: Rule) -> Rule:

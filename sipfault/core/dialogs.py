@@ -17,6 +17,7 @@ from typing import Protocol
 from sipfault.core.events import Peer
 from sipfault.core.faults import FaultedResponse
 from sipfault.core.reliable import ReliableProvisionals
+from sipfault.core.sessions import MediaSession
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.model.scenario import Timers
 from sipfault.sip.message import Request, Response
@@ -107,6 +108,10 @@ class Dialog:
     """The sess-version of the last SDP we sent, one more with each (RFC 3264 §8)."""
     invite: InviteUnderway | None = None
     """The INVITE exchange that made or last refreshed the dialog, while it lasts."""
+    media: MediaSession | None = None
+    """Its media streams, once SDP was exchanged."""
+    local_contact: str = ""
+    """The Contact of our dialog-creating response (re-sent in target refreshes, §14.1)."""
     _retransmit: Timer | None = None
     _give_up: Timer | None = None
 
@@ -150,15 +155,17 @@ class Dialogs:
     within 64*T1 (the UAS then sends its BYE). Both are bound once and shared by every dialog.
     """
 
-    __slots__ = ("_by_key", "_on_no_ack", "_queue", "_resend")
+    __slots__ = ("_by_key", "_on_end", "_on_no_ack", "_queue", "_resend")
 
     def __init__(
-        self, queue: TimerQueue, resend: Resend2xx, on_no_ack: Callable[[Dialog, float], None]
+        self, queue: TimerQueue, resend: Resend2xx, on_no_ack: Callable[[Dialog, float], None],
+        on_end: Callable[[Dialog, float], None] | None = None,
     ) -> None:
         self._by_key: dict[DialogKey, Dialog] = {}
         self._queue = queue
         self._resend = resend
         self._on_no_ack = on_no_ack
+        self._on_end = on_end
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -230,10 +237,11 @@ class Dialogs:
         if dialog.state is DialogState.EARLY:
             _move(dialog, DialogState.CONFIRMED)
 
-    def end(self, dialog: Dialog) -> None:
+    def end(self, dialog: Dialog, now: float = 0.0) -> None:
         """BYE, a failure to the INVITE of an early dialog, or no ACK: the dialog is over.
 
-        An INVITE still ringing ends with it: its steps still to come are forgotten.
+        An INVITE still ringing ends with it: its steps still to come are forgotten; ``on_end``
+        hears of it (its media streams close).
         """
         if dialog.state is DialogState.TERMINATED:
             return
@@ -244,9 +252,11 @@ class Dialogs:
         if invite is not None:
             invite.stop_if_unanswered()
         dialog.invite = None
+        if self._on_end is not None:
+            self._on_end(dialog, now)
 
     def _no_ack(self, dialog: Dialog, now: float) -> None:
-        self.end(dialog)
+        self.end(dialog, now)
         self._on_no_ack(dialog, now)
 
 

@@ -187,7 +187,98 @@ class BindingExpired:
     forced: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class MediaTotals:
+    """What one stream received while it carried one kind of media (``sipfault.media`` counts)."""
+
+    packets: int = 0
+    bytes: int = 0
+    """UDP payload octets."""
+    rtp: int = 0
+    """Packets read as RTP (RFC 3550 §5.1)."""
+    udptl: int = 0
+    """Packets read as UDPTL (ITU-T T.38 §9.1)."""
+    udptl_redundancy: int = 0
+    """UDPTL packets carrying redundant copies of earlier IFP packets (t38UDPRedundancy)."""
+    udptl_fec: int = 0
+    """UDPTL packets carrying forward error correction (t38UDPFEC)."""
+    other: int = 0
+    """Packets that are neither."""
+    lost: int = 0
+    """Sequence numbers skipped: RTP per SSRC, UDPTL per stream (gaps, not late packets)."""
+    payload_types: tuple[int, ...] = ()
+    """RTP payload types seen, in order of first appearance."""
+    ssrcs: int = 0
+    """Distinct RTP SSRCs seen."""
+    echoed: int = 0
+    """Packets sent back (``media.echo``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStarted:
+    """A stream's socket is open (or it now carries another media type, on the same port)."""
+
+    time: float
+    call_id: str
+    stream: int
+    """The stream's number in this run."""
+    index: int
+    """Its ``m=`` line, from 0."""
+    media: str
+    """audio or image (T.38)."""
+    local: tuple[str, int]
+    """The address and port the socket is bound to."""
+    remote: tuple[str, int] | None
+    """Where the far end takes packets, per its SDP."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFlowing:
+    """The first packet of one kind (rtp, udptl, other) on a stream since it started."""
+
+    time: float
+    call_id: str
+    stream: int
+    index: int
+    media: str
+    kind: str
+    source: tuple[str, int]
+    """Where the packet came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStopped:
+    """A stream's socket closed, or it stopped carrying this media type: its totals."""
+
+    time: float
+    call_id: str
+    stream: int
+    index: int
+    media: str
+    local: tuple[str, int]
+    totals: MediaTotals
+    reason: str
+    """e.g. "dialog ended", "rejected", "now image"."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    """How the client answered a request sipfault sent itself in a dialog."""
+
+    time: float
+    call_id: str
+    method: str
+    purpose: str
+    """What the request was for: "t38", "audio", "same", "bye", "info"..."""
+    status: int
+    """The final status; 0 when none came (Timer B or F)."""
+    reason: str
+    attempt: int = 1
+    """1 for the first try; more after a 491 (RFC 3261 §14.1)."""
+
+
 Event = (
     MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
-    | FaultApplied | TimerFired | BindingExpired | KeepAliveReceived
+    | FaultApplied | TimerFired | BindingExpired | KeepAliveReceived | MediaStarted
+    | MediaFlowing | MediaStopped | RequestOutcome
 )

@@ -14,20 +14,22 @@ from sipfault.core.dialogs import Dialog
 from sipfault.core.engine import RequestFacts
 from sipfault.core.events import Peer
 from sipfault.core.faults import FaultedResponse
+from sipfault.core.offer_answer import Refusal, answer_offer
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.responses import response_vias
 from sipfault.core.session_timer import SessionTimer
+from sipfault.core.sessions import MediaSession, MediaSessions, describe
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction
-from sipfault.model.scenario import fill_placeholders
+from sipfault.model.scenario import Rule, SdpSettings, fill_placeholders
 from sipfault.sip.headers import Field
 from sipfault.sip.memo import Memo
 from sipfault.sip.message import Request
-from sipfault.sip.sdp import build_answer, build_offer
 from sipfault.sip.uri import Uri, format_sip_uri
 from sipfault.sip.via import Via
 
 _WILDCARDS = ("0.0.0.0", "::", "")
+_DEFAULT_SDP = SdpSettings()
 # The same few users call the same address and port call after call; the user and the host
 # come from the peer's Request-URI and bound the key. bench/callrate.py: saves ~1.2 µs per
 # dialog-creating response (timeit).
@@ -54,8 +56,9 @@ class Exchange:
 
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
-        "_pending", "_top_via", "_vias", "dialog", "faulted", "in_dialog", "reliable",
-        "reply_to", "request", "ruri", "session_id", "session_timer", "session_version",
+        "_pending", "_top_via", "_vias", "dialog", "faulted", "in_dialog", "media",
+        "reliable", "reply_to", "request", "rule", "ruri", "session_id", "session_timer",
+        "session_version",
         "to_tag", "transaction",
     )
 
@@ -90,6 +93,10 @@ class Exchange:
         """The SDP origin's sess-id while no dialog holds it (:meth:`session_body`)."""
         self.session_version = 0
         """The sess-version of the last SDP sent while no dialog holds it."""
+        self.media: MediaSession | None = None
+        """The media streams an answer opened while no dialog holds them."""
+        self.rule: Rule | None = None
+        """The rule answering, whose ``then`` actions start with its 2xx."""
 
     @property
     def facts(self) -> RequestFacts:
@@ -170,25 +177,50 @@ class Exchange:
         """Scenario text with its placeholders filled (never evaluated, DESIGN.md)."""
         return fill_placeholders(text, self.placeholders()) if "{" in text else text
 
-    def session_body(self, sdp: str, rng: random.Random) -> bytes:
+    def media_session(self, sessions: MediaSessions) -> MediaSession:
+        """The call's media streams: the dialog's, or new ones (the dialog takes them over)."""
+        if self.dialog is not None and self.dialog.media is not None:
+            return self.dialog.media
+        if self.media is None:
+            self.media = sessions.new(self.request.call_id, self.transaction.peer.local[0],
+                                      self.local_address()[0])
+            if self.dialog is not None:
+                self.dialog.media = self.media
+        return self.media
+
+    def session_body(
+        self, sdp: str | SdpSettings, rng: random.Random, sessions: MediaSessions, now: float
+    ) -> bytes | Refusal:
         """SDP for a response: an answer to the request's offer, an offer, or literal text.
 
+        An answer or offer names a port for each stream that ``sessions`` opened (RFC 3264
+        §6); a Refusal says the offer has nothing acceptable (the caller sends 488). An UPDATE
+        or PRACK without an offer gets no body (RFC 3311 §5.2).
+
         The ``o=`` line's sess-id is drawn from ``rng`` once per dialog and its sess-version
-        goes up by one with every SDP the dialog sends (RFC 4566 §5.2, RFC 3264 §8), so a
+        goes up by one with every SDP the dialog sends (RFC 8866 §5.2, RFC 3264 §8), so a
         run is repeated exactly from its seed. Before the dialog exists (the response that
         creates it), the exchange holds them, and the dialog takes them over.
         """
-        if sdp != "answer":
+        if isinstance(sdp, str) and sdp != "answer":
             text = self.fill(sdp)
             return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+        settings = sdp if isinstance(sdp, SdpSettings) else _DEFAULT_SDP
+        request = self.request
+        session = self.media_session(sessions)
+        if request.body and request.content_type == "application/sdp":
+            plans = answer_offer(request.body, settings)
+            if isinstance(plans, Refusal):
+                return plans
+            media = session.apply(plans, now)
+        elif request.method == "INVITE":
+            media = session.offer("same" if session.last_media else "audio", settings, now)
+            if self.dialog is not None:
+                self.dialog.offer_in_2xx = True
+        else:
+            return b""
         origin: Dialog | Exchange = self.dialog if self.dialog is not None else self
         if origin.session_id == 0:  # 0 stands for none yet, so never drawn
             origin.session_id = rng.getrandbits(31) + 1
         origin.session_version += 1
-        host = self.local_address()[0]
-        request = self.request
-        if request.body and request.content_type == "application/sdp":
-            return build_answer(request.body, host, origin.session_id, origin.session_version)
-        if self.dialog is not None:
-            self.dialog.offer_in_2xx = True
-        return build_offer(host, origin.session_id, origin.session_version)
+        return describe(session.sdp_host, origin.session_id, origin.session_version, media)

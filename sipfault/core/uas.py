@@ -10,7 +10,9 @@ matching (§17.2.3), CANCEL (§9.2), method (501), extensions (420), content (41
 
 The state machines are tables elsewhere: server transactions in ``transactions.py``, dialogs
 in ``dialogs.py``; requests of our own (the BYE of an unacknowledged 2xx) are built and sent
-by ``requests.py``. The per-request state lives on the exchange (``exchange.py``).
+by ``requests.py``, a scenario's ``then`` actions run in ``dialog_actions.py``. The per-request
+state lives on the exchange (``exchange.py``); SDP answers follow ``offer_answer.py``, and the
+media streams behind them are ``sessions.py``'s.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sipfault.core.capabilities import (
 )
 from sipfault.core.client import ClientTransaction
 from sipfault.core.dial import REDIRECT_USER, dial_a_code_steps
+from sipfault.core.dialog_actions import DialogActions
 from sipfault.core.dialogs import Dialog, Dialogs, DialogState, InviteUnderway
 from sipfault.core.engine import RequestFacts, ScenarioEngine
 from sipfault.core.events import (
@@ -49,6 +52,7 @@ from sipfault.core.events import (
 )
 from sipfault.core.exchange import Exchange
 from sipfault.core.faults import FaultedResponse, copy_effect, fault_effect
+from sipfault.core.offer_answer import Refusal
 from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
@@ -67,14 +71,23 @@ from sipfault.core.responses import (
     response_vias,
 )
 from sipfault.core.session_timer import SessionTimer
+from sipfault.core.sessions import MediaPorts, MediaSessions, NominalPorts
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
-from sipfault.model.scenario import AuthSettings, Reply, Rule, Scenario, UnmatchedAnswer
+from sipfault.model.scenario import (
+    AuthSettings,
+    Reply,
+    Rule,
+    Scenario,
+    SdpSettings,
+    UnmatchedAnswer,
+)
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
 from sipfault.sip.parser import parse_message
 from sipfault.sip.sanitize import safe_value
+from sipfault.sip.sdp import SdpError, parse_sdp
 from sipfault.sip.stun import BINDING, StunClass, StunError, parse_stun
 from sipfault.sip.stun import answer as stun_answer
 from sipfault.sip.validate import CheckedRequest, check_request
@@ -96,7 +109,10 @@ class UserAgentServer:
         server_header: str | None = SERVER_HEADER,
         wall_clock: Callable[[], float] = lambda: 0.0,
         force_rport: bool = False,
+        media_ports: MediaPorts | None = None,
     ) -> None:
+        """``media_ports`` opens the sockets of the streams SDP names (the endpoint's);
+        without one, ports are named without sockets (:class:`NominalPorts`)."""
         self.engine = ScenarioEngine(scenario, seed)
         self.force_rport = force_rport
         """Answer UDP requests at their source port even without ``rport`` (RFC 3581 for
@@ -118,8 +134,18 @@ class UserAgentServer:
         # Bound once and shared: a bound method per transaction would be three more objects
         # for the garbage collector to track, each kept for 64*T1.
         self._tx_callbacks = (self._send_response, self._transaction_terminated, self._no_ack)
-        self._dialogs = Dialogs(self.timers, self._resend_2xx, self._no_ack_2xx)
+        self._dialogs = Dialogs(self.timers, self._resend_2xx, self._no_ack_2xx,
+                                self._dialog_ended)
         self._requests = ClientRequests(self.timers, self._send_request, self._no_response)
+        ports = media_ports if media_ports is not None else NominalPorts()
+        self.media = MediaSessions(ports, self.timers, self._report,
+                                   lambda: self.scenario.media)
+        """The media streams of every call."""
+        self._actions = DialogActions(
+            self.timers, self._requests, self._send_request, self._report, self._rng,
+            lambda: self.scenario.timers, lambda: "z9hG4bK" + self._new_tag(12),
+            self._dialogs.end, self.server_header,
+        )
 
     # ----------------------------------------------------------------- the sans-I/O surface
 
@@ -177,6 +203,22 @@ class UserAgentServer:
     def _timer_fired(self, label: str, context: object, now: float) -> None:
         call_id = context.headers.get("Call-ID") if isinstance(context, Message) else None
         self._events.append(TimerFired(now, label, call_id))
+
+    def media_activity(self, stream: int, kind: str, source: tuple[str, int],
+                       now: float) -> None:
+        """The first packet of ``kind`` ("rtp", "udptl", "other") on a media stream since it
+        started (the transport counts the rest); never raises, like :meth:`receive`."""
+        try:
+            self.media.activity(stream, kind, source, now)
+        except Exception as exc:
+            self._internal_error(exc, now, None)
+
+    def close_media(self, now: float) -> None:
+        """Close every media stream, each with its totals journaled (the endpoint stops)."""
+        self.media.close_all(now, "stopped")
+
+    def _report(self, event: Event) -> None:
+        self._events.append(event)
 
     def take_outgoing(self) -> list[Outgoing]:
         """What to send, in order; the list is emptied."""
@@ -335,7 +377,13 @@ class UserAgentServer:
                 and content_type not in SESSION_BODY_TYPES):  # §8.2.3, RFC 4475 §3.3.6
             self._reply(exchange, 415, now, extra=[("Accept", ", ".join(SESSION_BODY_TYPES))])
             return
+        if (method in ("INVITE", "UPDATE", "PRACK") and request.body
+                and content_type == "application/sdp" and not self._check_sdp(exchange, now)):
+            return
         if exchange.in_dialog and not self._check_dialog(exchange, now):
+            return
+        if method == "INVITE" and exchange.dialog is not None and not self._check_glare(
+                exchange, now):
             return
         if method == "INVITE" and not accepts(request, "application/sdp"):
             # A session needs SDP in the 2xx (RFC 3264); Accept rules it out (RFC 4475 §3.3.15).
@@ -356,6 +404,30 @@ class UserAgentServer:
         response = exchange.transaction.last_response
         self._events.append(RequestUnmatched(now, exchange.request, exchange.transaction.peer,
                                              response.status if response else 0))
+
+    def _check_sdp(self, exchange: Exchange, now: float) -> bool:
+        """An offer we cannot read gets 400 naming the defect (RFC 3261 §21.4.1, RFC 8866)."""
+        try:
+            parse_sdp(exchange.request.body)
+        except SdpError as exc:
+            self._reply(exchange, 400, now, reason=f"Bad SDP: {exc.reason}")
+            return False
+        return True
+
+    def _check_glare(self, exchange: Exchange, now: float) -> bool:
+        """RFC 3261 §14.2: a re-INVITE while ours is in progress gets 491; one while the far
+        end's previous INVITE has no final response yet gets 500 with Retry-After 0-10 s."""
+        dialog = exchange.dialog
+        assert dialog is not None
+        if self._actions.invite_pending(dialog):
+            self._reply(exchange, 491, now)
+            return False
+        if self._actions.serving(dialog):
+            self._reply(exchange, 500, now, reason="Server Internal Error",
+                        extra=[("Retry-After", str(self._rng.randrange(0, 11)))])
+            return False
+        self._actions.serve(dialog, exchange.request)
+        return True
 
     def _check_invite_extensions(self, exchange: Exchange, now: float) -> bool:
         """RFC 3262 §3 (421 when 100rel is demanded) and RFC 4028 §8.1 (422 below Min-SE)."""
@@ -439,7 +511,7 @@ class UserAgentServer:
             self._reply(exchange, answer.status, now, reason=answer.reason, extra=answer.headers)
             self._arm_expiry()
         elif method == "BYE" and dialog is not None:  # §15.1.2
-            self._dialogs.end(dialog)
+            self._dialogs.end(dialog, now)
             self._reply(exchange, 200, now)
         elif method in ("INVITE", "UPDATE") and dialog is not None:  # §14.2 target refresh
             self._reply_step(exchange, Reply(200, sdp="answer"), now)
@@ -480,12 +552,15 @@ class UserAgentServer:
         self._events.append(RuleMatched(now, _rule_name(rule, self.scenario.rules),
                                         request.method, request.call_id, request,
                                         exchange.transaction.peer))
+        exchange.rule = rule
         if rule.drop:
             # Never answered; forget the transaction when the client would have given up.
             exchange.defer(self.timers, now + 64 * self.scenario.timers.t1,
                            exchange.transaction.abandon)
             return
         steps = rule.reply
+        if rule.t38 is not None:
+            steps = (rule.t38.reply(),)
         if rule.dial_a_code is not None:
             steps = dial_a_code_steps(rule.dial_a_code, exchange.ruri.user_unescaped,
                                       request.method, exchange.contact(REDIRECT_USER))
@@ -517,8 +592,14 @@ class UserAgentServer:
         body = b""
         content_type: str | None = None
         if step.sdp is not None:
-            content_type = "application/sdp"
-            body = exchange.session_body(step.sdp, self._rng)
+            answer = exchange.session_body(step.sdp, self._rng, self.media, now)
+            if isinstance(answer, Refusal):  # RFC 3261 §21.4.26, §20.43
+                host = exchange.local_address()[0]
+                self._reply(exchange, 488, now, extra=[
+                    ("Warning", f'{answer.warning} {host} "{answer.text}"')])
+                return
+            content_type = "application/sdp" if answer else None
+            body = answer
         elif step.body is not None:
             body = exchange.fill(step.body).encode()
             content_type = "text/plain"
@@ -618,11 +699,30 @@ class UserAgentServer:
             self._update_dialog(exchange, response, now)
         elif (is_invite and status >= 300 and exchange.dialog is not None
               and exchange.dialog.state is DialogState.EARLY):
-            self._dialogs.end(exchange.dialog)
+            self._dialogs.end(exchange.dialog, now)
+        if status >= 200:
+            self._after_final(exchange, status, now)
         if status >= 200:
             exchange.cancel_pending()
             if exchange.reliable is not None and status >= 300:
                 exchange.reliable.stop()
+
+    def _after_final(self, exchange: Exchange, status: int, now: float) -> None:
+        """Media and actions after a final response: a refused INVITE closes the streams its
+        answer opened; a 2xx in a dialog starts the rule's ``then`` actions."""
+        dialog = exchange.dialog
+        if exchange.request.method == "INVITE" and dialog is not None:
+            self._actions.served(dialog, exchange.request)
+        if status >= 300:
+            if dialog is None and exchange.media is not None:
+                exchange.media.close(now, "refused")
+            return
+        rule = exchange.rule
+        if status < 300 and dialog is not None and rule is not None and rule.then:
+            steps = rule.reply or ((rule.t38.reply(),) if rule.t38 is not None else ())
+            settings = next((step.sdp for step in steps
+                             if isinstance(step.sdp, SdpSettings)), SdpSettings())
+            self._actions.schedule(dialog, rule.then, settings, now)
 
     def _challenge(self, proxy: bool, now: float) -> list[tuple[str, str]]:
         """A fresh digest challenge for a scripted 401 or 407 (RFC 3261 §22.1, RFC 8760)."""
@@ -754,10 +854,28 @@ class UserAgentServer:
             return
         dialog = self._dialogs.find(ack.call_id, checked.to.tag, checked.from_.tag)
         if dialog is not None:
+            if not dialog.acked and dialog.offer_in_2xx and dialog.media is not None:
+                self._answer_in_ack(dialog, ack, peer, now)
             self._dialogs.acknowledge(dialog)
             return
         self._events.append(Finding(now, "stray-ack", "ACK matched no transaction or dialog",
                                     ack.headers.get("Call-ID"), peer))
+
+    def _answer_in_ack(self, dialog: Dialog, ack: Request, peer: Peer, now: float) -> None:
+        """RFC 3264 §5 with RFC 3261 §13.2.1: our 2xx carried the offer, the ACK the answer."""
+        assert dialog.media is not None
+        if not ack.body or ack.content_type != "application/sdp":
+            self._events.append(Finding(now, "no-answer-in-ack",
+                                        "our 2xx carried an offer; the ACK brought no answer",
+                                        ack.call_id, peer))
+            dialog.media.offer_refused()
+            return
+        try:
+            dialog.media.answered(parse_sdp(ack.body), now)
+        except SdpError as exc:
+            self._events.append(Finding(now, "bad-sdp", f"the answer in the ACK: {exc.reason}",
+                                        ack.call_id, peer))
+            dialog.media.offer_refused()
 
     def _on_cancel(self, exchange: Exchange, now: float) -> None:
         """§9.2: 200 to the CANCEL and 487 to the INVITE it names; 481 when none matches."""
@@ -782,8 +900,18 @@ class UserAgentServer:
             dialog = self._dialogs.create(exchange.request, exchange.to_tag,
                                           exchange.reply_to, exchange.session_id,
                                           exchange.session_version)
+            dialog.media, exchange.media = exchange.media, None
             exchange.dialog = dialog
+        contact = response.headers.get("Contact")
+        if contact:
+            dialog.local_contact = contact
         self._dialogs.answered(dialog, exchange, response, self.scenario.timers, now)
+
+    def _dialog_ended(self, dialog: Dialog, now: float) -> None:
+        """Its media streams close and its actions still to come are forgotten."""
+        self._actions.dialog_ended(dialog)
+        if dialog.media is not None:
+            dialog.media.close(now, "dialog ended")
 
     def _no_ack_2xx(self, dialog: Dialog, now: float) -> None:
         """§13.3.1.4: no ACK for the 2xx within 64*T1 ended the dialog: send a BYE."""
@@ -823,6 +951,8 @@ class UserAgentServer:
         exchange = self._exchanges.pop(tx.key, None)
         if exchange is not None:
             exchange.cancel_pending()
+            if exchange.dialog is not None:
+                self._actions.served(exchange.dialog, exchange.request)
 
     def _random_bytes(self, size: int) -> bytes:
         return self._rng.getrandbits(size * 8).to_bytes(size, "big")

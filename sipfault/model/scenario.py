@@ -9,22 +9,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 __all__ = [
+    "ACTION_SENDS",
+    "AUDIO_CODECS",
     "PLACEHOLDERS",
+    "T38_CHOICES",
+    "T38_ERROR_CORRECTION",
+    "Action",
     "AuthLockout",
     "AuthSettings",
     "DialACode",
     "ForcedExpiry",
     "Match",
+    "MediaSettings",
     "RegistrarFailure",
     "RegistrarSettings",
     "Reply",
     "ResponseDefaults",
     "Rule",
     "Scenario",
+    "SdpSettings",
     "SourceLocation",
+    "T38Answer",
+    "T38Settings",
     "Timers",
     "UnmatchedAnswer",
     "fill_placeholders",
@@ -125,6 +134,56 @@ class Match:
         return all(getattr(self, f.name) in (None, ()) for f in fields(self))
 
 
+AUDIO_CODECS: tuple[str, ...] = (
+    "PCMU", "PCMA", "G722", "G729", "GSM", "G723", "CN", "telephone-event",
+)
+"""Codec names an answer or an offer of ours can carry (RFC 3551 §6, RFC 4733 §7.1.1)."""
+
+T38_ERROR_CORRECTION: tuple[str, ...] = ("t38UDPNoEC", "t38UDPRedundancy", "t38UDPFEC")
+"""T38FaxUdpEC values (ITU-T T.38 Annex D.2.3), weakest first."""
+
+
+@dataclass(frozen=True)
+class T38Settings:
+    """What an answer or offer of ours says about T.38 (ITU-T T.38 Annex D.2.3).
+
+    An answer never goes above the offer: its version and bit rate are the smaller of these
+    and the offer's, its error correction the weaker, and a boolean option is set only when
+    both sides have it. T38FaxRateManagement echoes the offer's.
+    """
+
+    version: int = 0
+    """Highest T38FaxVersion (0-3); 0 is what most gateways and printers speak."""
+    max_bit_rate: int = 14400
+    """Highest T38MaxBitRate, bit/s."""
+    max_buffer: int = 2000
+    """T38FaxMaxBuffer: our receive buffer, octets."""
+    max_datagram: int = 400
+    """T38FaxMaxDatagram: the largest UDPTL datagram we take, octets."""
+    udp_ec: str | None = None
+    """T38FaxUdpEC: t38UDPRedundancy, t38UDPFEC or t38UDPNoEC; None follows the offer (and
+    offers t38UDPRedundancy)."""
+    fill_bit_removal: bool = False
+    """T38FaxFillBitRemoval."""
+    transcoding_mmr: bool = False
+    """T38FaxTranscodingMMR."""
+    transcoding_jbig: bool = False
+    """T38FaxTranscodingJBIG."""
+
+
+@dataclass(frozen=True)
+class SdpSettings:
+    """How sipfault answers an offer, and what offers of its own carry (RFC 3264)."""
+
+    codecs: tuple[str, ...] = ("PCMU", "PCMA", "telephone-event")
+    """Audio codecs in order of preference: an answer takes the first the offer has, plus
+    telephone-event and CN when listed and offered."""
+    ptime: int | None = None
+    """``a=ptime`` of audio streams, milliseconds; None leaves it out."""
+    t38: T38Settings | None = T38Settings()
+    """T.38 settings; None refuses T.38 streams with port 0 (the audio stream stays)."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """One response step of a rule's reply list."""
@@ -141,8 +200,9 @@ class Reply:
     """Header fields left out on purpose, even required ones (a fault)."""
     body: str | None = None
     """Literal body; may hold placeholders."""
-    sdp: str | None = None
-    """``"answer"`` to build an SDP answer to the request's offer, or literal SDP text."""
+    sdp: str | SdpSettings | None = None
+    """``"answer"`` to build an SDP answer to the request's offer (or an offer when it has
+    none), :class:`SdpSettings` to build one with those settings, or literal SDP text."""
     reliable: bool | None = None
     """Send as a reliable provisional (RFC 3262); None follows the request's Require/Supported."""
     fault: str | None = None
@@ -154,6 +214,66 @@ class Reply:
     def is_final(self) -> bool:
         """True for a final response (2xx-6xx), False for a provisional one (1xx)."""
         return self.code >= 200
+
+
+T38_CHOICES: dict[str, str] = {
+    "accept": "200 with a T.38 answer (ITU-T T.38 Annex D)",
+    "refuse-488": "488 Not Acceptable Here with Warning: 304",
+    "refuse-606": "606 Not Acceptable with Warning: 304",
+    "refuse-415": "415 Unsupported Media Type with Accept: application/sdp",
+    "port-zero": "200 refusing the image stream with port 0; the audio stream stays",
+    "glare-491": "491 Request Pending",
+}
+"""The ways a rule's ``t38`` answers a T.38 offer, by name."""
+
+_T38_WARNING = (("Warning", '304 {local_host} "Media type not available: T.38"'),)
+
+
+@dataclass(frozen=True)
+class T38Answer:
+    """A rule's ``t38``: how a T.38 offer (a re-INVITE to ``m=image udptl t38``) is answered."""
+
+    choice: str
+    """A name of :data:`T38_CHOICES`."""
+    after: float = 0.0
+    """Seconds before the answer (100 Trying goes at once)."""
+    sdp: SdpSettings | None = None
+    """The answer's settings for ``accept`` and ``port-zero``; None: the defaults."""
+
+    def reply(self) -> Reply:
+        """The reply step the choice stands for."""
+        step = {
+            "accept": Reply(200, sdp=self.sdp or "answer"),
+            "refuse-488": Reply(488, headers=_T38_WARNING),
+            "refuse-606": Reply(606, headers=_T38_WARNING),
+            "refuse-415": Reply(415),
+            "port-zero": Reply(200, sdp=replace(self.sdp or SdpSettings(), t38=None)),
+            "glare-491": Reply(491),
+        }[self.choice]
+        return replace(step, after=self.after)
+
+
+ACTION_SENDS: tuple[str, ...] = ("reinvite", "bye", "update", "info")
+"""What an action sends within the dialog."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """A request sipfault sends itself in the dialog a rule answered (RFC 3261 §12.2.1)."""
+
+    send: str
+    """``reinvite``, ``bye``, ``update`` or ``info``."""
+    after: float = 0.0
+    """Seconds after the start point."""
+    start: str = "answer"
+    """``answer``: the rule's 2xx; ``media``: the first media packet after it."""
+    sdp: str | None = None
+    """For reinvite and update: ``t38`` offers T.38, ``audio`` G.711 audio, ``same`` the
+    streams as they are (a session refresh); None is ``same`` (and no body for update)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra header fields."""
+    location: SourceLocation | None = field(default=None, compare=False)
+    """Where the action was written, for messages; not part of equality."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +290,10 @@ class Rule:
     """Name used in the journal and in messages."""
     dial_a_code: DialACode | None = None
     """Answer with the code the Request-URI user names (instead of ``reply``)."""
+    t38: T38Answer | None = None
+    """Answer a T.38 offer as this named choice says (instead of ``reply``)."""
+    then: tuple[Action, ...] = ()
+    """Requests to send in the dialog after the rule's 2xx (a re-INVITE, a BYE...)."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the rule was written, for messages; not part of equality."""
 
@@ -303,6 +427,20 @@ class UnmatchedAnswer:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """The UDP sockets behind the streams an answer names, and findings about their packets."""
+
+    ports: tuple[int, int] | None = None
+    """The lowest and highest port a stream may take; None: a free port the system picks."""
+    echo: bool = False
+    """Send each packet back where it came from."""
+    no_media_within: float | None = None
+    """A finding when a stream gets no packet this many seconds after it was answered."""
+    audio_after_t38: float | None = None
+    """A finding when RTP still arrives this many seconds after the switch to T.38."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A named list of rules, tried in order; the first rule whose match holds answers."""
 
@@ -324,5 +462,7 @@ class Scenario:
     """Digest authentication; None: nothing is challenged."""
     unmatched: UnmatchedAnswer = UnmatchedAnswer()
     """How a request no rule took is answered when its method is one the rules take."""
+    media: MediaSettings = MediaSettings()
+    """Media sockets and media findings."""
     source: str | None = None
     """Path of the file the scenario came from; None when built in code."""

@@ -15,32 +15,61 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from sipfault.model.faults import FAULTS
-from sipfault.model.scenario import PLACEHOLDERS, Reply, UnmatchedAnswer, placeholder_names
+from sipfault.model.scenario import (
+    ACTION_SENDS,
+    AUDIO_CODECS,
+    PLACEHOLDERS,
+    T38_CHOICES,
+    T38_ERROR_CORRECTION,
+    Action,
+    MediaSettings,
+    Reply,
+    SdpSettings,
+    T38Answer,
+    T38Settings,
+    UnmatchedAnswer,
+    placeholder_names,
+)
 from sipfault.sip import grammar
 from sipfault.sip.codes import MAX_STATUS, MIN_STATUS, NOT_SIP, is_valid_status
 
 __all__ = [
+    "ACTION_KEYS",
+    "ACTION_SDP",
+    "ACTION_STARTS",
     "COUNTERS",
     "DURATION_HINT",
     "HEADER_VALUE_HINT",
+    "MEDIA_KEYS",
     "MEDIA_TYPES",
     "NO_CODE",
     "PROBABILITY_HINT",
     "SDP_HINT",
+    "SDP_KEYS",
+    "SDP_TYPE_HINT",
     "SECONDS_HINT",
     "STEP_KEYS",
+    "T38_ANSWER_KEYS",
+    "T38_KEYS",
     "TRANSPORTS",
     "UNMATCHED_HINT",
     "UNMATCHED_KEYS",
     "InvalidType",
     "InvalidValue",
+    "action",
+    "action_fields",
+    "action_sdp",
+    "action_send",
+    "action_start",
     "at_least_one",
     "body_or_sdp",
     "boolean",
+    "codec",
+    "codecs",
     "counters",
     "describe",
     "duration",
@@ -48,6 +77,7 @@ __all__ = [
     "header_name",
     "header_value",
     "known_keys",
+    "media_settings",
     "media_type",
     "media_type_advice",
     "method",
@@ -57,18 +87,31 @@ __all__ = [
     "not_sip_note",
     "one_line",
     "placeholder_advice",
+    "port_range",
     "positive_duration",
     "printable",
     "probability",
+    "ptime",
     "reason",
     "regex",
     "reliable_code",
     "reply",
     "sdp",
+    "sdp_fields",
+    "sdp_settings",
     "shorten",
     "status_code",
     "status_in",
+    "t38_answer",
+    "t38_answer_fields",
+    "t38_bit_rate",
+    "t38_choice",
+    "t38_fields",
+    "t38_settings",
+    "t38_udp_ec",
+    "t38_version",
     "text",
+    "then_needs_2xx",
     "token",
     "transport",
     "unknown_key",
@@ -197,16 +240,156 @@ def placeholder_advice(value: str, subject: str) -> list[str]:
 
 
 SDP_HINT = "'answer', or SDP text starting with 'v=0'"
+SDP_TYPE_HINT = "'answer', a mapping with codecs, ptime and t38, or SDP text"
 
 
-def sdp(value: object) -> str:
-    """``answer`` (build an answer to the offer), or literal SDP text."""
-    written = text(value, "'sdp'", SDP_HINT)
+def sdp(value: object) -> str | SdpSettings:
+    """``answer`` (build an answer to the offer), answer settings, or literal SDP text."""
+    if isinstance(value, SdpSettings):
+        return sdp_settings(value)
+    if isinstance(value, Mapping):
+        return sdp_fields(value)
+    written = text(value, "'sdp'", SDP_TYPE_HINT)
     if written.strip() == "answer":
         return "answer"
     if written.lstrip().startswith("v="):
         return written
     raise InvalidValue(f"'sdp' is {shorten(written)!r} (expected {SDP_HINT})")
+
+
+SDP_KEYS = ("codecs", "ptime", "t38")
+"""The keys of a reply step's ``sdp`` mapping."""
+T38_KEYS = ("version", "max_bit_rate", "max_buffer", "max_datagram", "udp_ec",
+            "fill_bit_removal", "transcoding_mmr", "transcoding_jbig")
+"""The keys of ``sdp: {t38: {...}}`` (ITU-T T.38 Annex D.2.3, in snake case)."""
+_AUXILIARY = ("telephone-event", "cn")
+_T38_RATES = (2400, 4800, 7200, 9600, 12000, 14400, 16800, 19200, 21600, 24000, 26400, 28800,
+              31200, 33600)
+
+
+def codec(value: object) -> str:
+    """An audio codec's encoding name as rtpmap writes it (RFC 8866 §6.6): a token; a name
+    sipfault knows is written its usual way (``pcmu`` is PCMU)."""
+    name = token(value, "codec", "codec name")
+    known = next((known for known in AUDIO_CODECS if known.lower() == name.lower()), None)
+    return known or name
+
+
+def codecs(names: Sequence[str]) -> tuple[str, ...]:
+    """A codec list needs a codec besides telephone-event and CN (they only go with one)."""
+    at_least_one(names, "'codecs'", "codec")
+    if all(name.lower() in _AUXILIARY for name in names):
+        raise InvalidValue(
+            "'codecs' names only telephone-event or CN (expected at least one audio codec, "
+            "e.g. PCMU)"
+        )
+    return tuple(names)
+
+
+def ptime(value: object) -> int:
+    """``a=ptime`` in milliseconds (RFC 8866 §6.4): 1 to 1000."""
+    number = whole(value, "'ptime'", 1)
+    if number > 1000:
+        raise InvalidValue(f"'ptime' is {number} (expected milliseconds, 1-1000)")
+    return number
+
+
+def t38_version(value: object) -> int:
+    """T38FaxVersion: 0 to 3 (ITU-T T.38 Annex D.2.3)."""
+    number = _integer(value, "'version'", "a T.38 version 0-3")
+    if not 0 <= number <= 3:
+        raise InvalidValue(f"'version' is {number} (expected a T.38 version 0-3)")
+    return number
+
+
+def t38_bit_rate(value: object) -> int:
+    """T38MaxBitRate: one of the fax rates, 2400 to 33600 bit/s (ITU-T T.38 Annex D.2.3)."""
+    hint = "a fax rate in bit/s: " + ", ".join(str(rate) for rate in _T38_RATES)
+    number = _integer(value, "'max_bit_rate'", hint)
+    if number not in _T38_RATES:
+        raise InvalidValue(f"'max_bit_rate' is {number} (expected {hint})")
+    return number
+
+
+def t38_udp_ec(value: object) -> str:
+    """T38FaxUdpEC: t38UDPNoEC, t38UDPRedundancy or t38UDPFEC (as written, case ignored)."""
+    written = text(value, "'udp_ec'", "t38UDPRedundancy, t38UDPFEC or t38UDPNoEC")
+    found = next((ec for ec in T38_ERROR_CORRECTION if ec.lower() == written.lower()), None)
+    if found is None:
+        raise InvalidValue(
+            f"unknown T38FaxUdpEC {written!r} for 'udp_ec' (expected one of: "
+            f"{', '.join(T38_ERROR_CORRECTION)})"
+        )
+    return found
+
+
+def t38_fields(fields: Mapping[str, object]) -> T38Settings:
+    """T.38 settings from the keys of ``sdp: {t38: {...}}``."""
+    known_keys(fields, T38_KEYS, "in t38")
+    default = T38Settings()
+
+    def get(key: str, check: Callable[[object], T], fallback: T) -> T:
+        return check(fields[key]) if key in fields else fallback
+
+    return T38Settings(
+        version=get("version", t38_version, default.version),
+        max_bit_rate=get("max_bit_rate", t38_bit_rate, default.max_bit_rate),
+        max_buffer=get("max_buffer", lambda v: whole(v, "'max_buffer'", 1), default.max_buffer),
+        max_datagram=get("max_datagram", lambda v: whole(v, "'max_datagram'", 1),
+                         default.max_datagram),
+        udp_ec=get("udp_ec", t38_udp_ec, default.udp_ec),
+        fill_bit_removal=get("fill_bit_removal", lambda v: boolean(v, "'fill_bit_removal'"),
+                             default.fill_bit_removal),
+        transcoding_mmr=get("transcoding_mmr", lambda v: boolean(v, "'transcoding_mmr'"),
+                            default.transcoding_mmr),
+        transcoding_jbig=get("transcoding_jbig", lambda v: boolean(v, "'transcoding_jbig'"),
+                             default.transcoding_jbig),
+    )
+
+
+def t38_settings(value: object) -> T38Settings | None:
+    """``t38``: a mapping of settings, ``true`` (the defaults), ``false`` (refuse T.38)."""
+    if isinstance(value, T38Settings):
+        t38_version(value.version)
+        t38_bit_rate(value.max_bit_rate)
+        whole(value.max_buffer, "'max_buffer'", 1)
+        whole(value.max_datagram, "'max_datagram'", 1)
+        if value.udp_ec is not None:
+            t38_udp_ec(value.udp_ec)
+        return value
+    if isinstance(value, bool):
+        return T38Settings() if value else None
+    if isinstance(value, Mapping):
+        return t38_fields(value)
+    raise wrong_type("'t38'", value, "a mapping of T.38 settings, true, or false to refuse T.38")
+
+
+def sdp_fields(fields: Mapping[str, object]) -> SdpSettings:
+    """Answer settings from the keys of a step's ``sdp`` mapping."""
+    known_keys(fields, SDP_KEYS, "in sdp")
+    default = SdpSettings()
+    chosen = default.codecs
+    if "codecs" in fields:
+        given = fields["codecs"]
+        items = [given] if isinstance(given, str) else given
+        if not isinstance(items, list | tuple):
+            raise wrong_type("'codecs'", given, "a codec name or a list of them")
+        chosen = codecs([codec(item) for item in items])
+    return SdpSettings(
+        codecs=chosen,
+        ptime=ptime(fields["ptime"]) if "ptime" in fields else default.ptime,
+        t38=t38_settings(fields["t38"]) if "t38" in fields else default.t38,
+    )
+
+
+def sdp_settings(settings: SdpSettings) -> SdpSettings:
+    """Answer settings built as a model object, checked as written ones are."""
+    codecs([codec(name) for name in settings.codecs])
+    if settings.ptime is not None:
+        ptime(settings.ptime)
+    if settings.t38 is not None:
+        t38_settings(settings.t38)
+    return settings
 
 
 def body_or_sdp(has_body: bool, has_sdp: bool) -> None:
@@ -551,4 +734,182 @@ def unmatched(answer: UnmatchedAnswer) -> UnmatchedAnswer:
     unmatched_code(answer.code)
     if answer.reason is not None:
         reason(answer.reason)
+    return answer
+
+
+# -- actions --------------------------------------------------------------------------------
+
+ACTION_KEYS = ("send", "after", "from", "sdp", "headers")
+"""The keys of an action in a rule's ``then`` list."""
+ACTION_STARTS = ("answer", "media")
+"""What an action's ``after`` counts from."""
+ACTION_SDP = ("t38", "audio", "same")
+"""What a re-INVITE or UPDATE of ours offers."""
+
+
+def action_send(value: object) -> str:
+    """What an action sends: reinvite, bye, update or info."""
+    written = text(value, "'send'", f"one of: {', '.join(ACTION_SENDS)}")
+    if written not in ACTION_SENDS:
+        raise InvalidValue(
+            f"unknown request {written!r} for 'send' (expected one of: {', '.join(ACTION_SENDS)})"
+        )
+    return written
+
+
+def action_start(value: object) -> str:
+    """``from``: the rule's answer, or the first media packet after it."""
+    written = text(value, "'from'", "answer or media")
+    if written not in ACTION_STARTS:
+        raise InvalidValue(f"'from' is {written!r} (expected answer or media)")
+    return written
+
+
+def action_sdp(value: object, send: str | None) -> str:
+    """The offer of a re-INVITE or UPDATE: t38, audio or same."""
+    written = text(value, "'sdp'", "t38, audio or same")
+    if written not in ACTION_SDP:
+        raise InvalidValue(f"'sdp' is {written!r} (expected t38, audio or same)")
+    if send is not None and send not in ("reinvite", "update"):
+        raise InvalidValue(
+            f"'sdp' goes with send: reinvite or update, not {send} (expected no 'sdp' here)"
+        )
+    return written
+
+
+def action_fields(fields: Mapping[str, object]) -> Action:
+    """An action from the keys of a ``then`` entry."""
+    known_keys(fields, ACTION_KEYS, "in action")
+    if "send" not in fields:
+        raise InvalidValue(
+            f"action has no 'send' (expected one of: {', '.join(ACTION_SENDS)})"
+        )
+    send = action_send(fields["send"])
+    headers: list[tuple[str, str]] = []
+    given = fields.get("headers")
+    if given is not None:
+        if not isinstance(given, Mapping):
+            raise wrong_type("'headers'", given, "a mapping")
+        for name, value in given.items():
+            headers.append((header_name(name), header_value(value, f"header {name!r}")))
+    return Action(
+        send=send,
+        after=duration(fields["after"], "'after'") if "after" in fields else 0.0,
+        start=action_start(fields["from"]) if "from" in fields else "answer",
+        sdp=action_sdp(fields["sdp"], send) if "sdp" in fields else None,
+        headers=tuple(headers),
+    )
+
+
+def action(item: Action) -> Action:
+    """An action built as a model object, checked as a written one is."""
+    action_send(item.send)
+    duration(item.after, "'after'")
+    action_start(item.start)
+    if item.sdp is not None:
+        action_sdp(item.sdp, item.send)
+    for name, value in item.headers:
+        header_name(name)
+        header_value(value, f"header {name!r}")
+    return item
+
+
+def then_needs_2xx(steps: Sequence[Reply]) -> None:
+    """A rule's actions start with its 2xx: a rule with ``then`` must reply one."""
+    if not any(200 <= step.code < 300 for step in steps):
+        raise InvalidValue(
+            "'then' needs a 2xx in 'reply' (expected a reply step with a code 200-299: the "
+            "actions start when the rule answers)"
+        )
+
+
+# -- media ----------------------------------------------------------------------------------
+
+MEDIA_KEYS = ("ports", "echo", "no_media_within", "audio_after_t38")
+"""The keys of the top-level ``media`` section."""
+PORT_RANGE_HINT = "a port range like 40000-40999, or [40000, 40999]"
+_RANGE_RE = re.compile(r"\s*(\d{1,5})\s*-\s*(\d{1,5})\s*")
+
+
+def port_range(value: object) -> tuple[int, int]:
+    """The ports streams may take: ``40000-40999`` or ``[40000, 40999]``, 1024-65535."""
+    if isinstance(value, str):
+        found = _RANGE_RE.fullmatch(value)
+        if found is None:
+            raise InvalidValue(f"'ports' is {shorten(value)!r} (expected {PORT_RANGE_HINT})")
+        low, high = int(found.group(1)), int(found.group(2))
+    elif isinstance(value, list | tuple) and len(value) == 2:
+        low = _integer(value[0], "'ports'", PORT_RANGE_HINT)
+        high = _integer(value[1], "'ports'", PORT_RANGE_HINT)
+    else:
+        raise wrong_type("'ports'", value, PORT_RANGE_HINT)
+    if not 1024 <= low <= high <= 65535:
+        raise InvalidValue(
+            f"'ports' {low}-{high} is not a range within 1024-65535 (expected "
+            f"{PORT_RANGE_HINT}, lowest first)"
+        )
+    return (low, high)
+
+
+def media_settings(settings: MediaSettings) -> MediaSettings:
+    """Media settings built as a model object, checked as written ones are."""
+    if settings.ports is not None:
+        port_range(settings.ports)
+    boolean(settings.echo, "'echo'")
+    for name in ("no_media_within", "audio_after_t38"):
+        value = getattr(settings, name)
+        if value is not None:
+            positive_duration(value, f"'{name}'")
+    return settings
+
+
+# -- named T.38 answers ---------------------------------------------------------------------
+
+T38_ANSWER_KEYS = ("answer", "after", "sdp")
+"""The keys of a rule's ``t38`` mapping."""
+_CHOICE_HINT = ", ".join(sorted(T38_CHOICES))
+
+
+def t38_choice(value: object) -> str:
+    """A name of ``T38_CHOICES``: accept, refuse-488, refuse-606, refuse-415, port-zero..."""
+    written = text(value, "'t38'", f"one of: {_CHOICE_HINT}")
+    if written not in T38_CHOICES:
+        raise InvalidValue(f"unknown T.38 answer {written!r} (expected one of: {_CHOICE_HINT})")
+    return written
+
+
+def t38_answer_sdp(choice: str) -> None:
+    """Answer settings go with a choice that answers with SDP."""
+    if choice not in ("accept", "port-zero"):
+        raise InvalidValue(
+            f"'sdp' goes with answer: accept or port-zero, not {choice} (expected no 'sdp' here)"
+        )
+
+
+def t38_answer_fields(value: object) -> T38Answer:
+    """A rule's ``t38``: a choice's name, or ``{answer, after, sdp}``."""
+    if not isinstance(value, Mapping):
+        return T38Answer(t38_choice(value))
+    known_keys(value, T38_ANSWER_KEYS, "in t38")
+    if "answer" not in value:
+        raise InvalidValue(f"'t38' has no 'answer' (expected one of: {_CHOICE_HINT})")
+    choice = t38_choice(value["answer"])
+    settings = None
+    if "sdp" in value:
+        t38_answer_sdp(choice)
+        given = value["sdp"]
+        if not isinstance(given, Mapping):
+            raise wrong_type("'sdp'", given, "a mapping with codecs, ptime and t38")
+        settings = sdp_fields(given)
+    after = duration(value["after"], "'after'") if "after" in value else 0.0
+    return T38Answer(choice, after, settings)
+
+
+def t38_answer(answer: T38Answer) -> T38Answer:
+    """A named T.38 answer built as a model object, checked as a written one is."""
+    t38_choice(answer.choice)
+    duration(answer.after, "'after'")
+    if answer.sdp is not None:
+        t38_answer_sdp(answer.choice)
+        sdp_settings(answer.sdp)
     return answer

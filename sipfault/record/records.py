@@ -38,8 +38,18 @@ JSON objects (:meth:`to_json`, one per journal line; every one has ``time`` and 
   record of a copy a fault altered or duplicated has ``fault``: ``{"name", "effect"}``; a
   transmission the fault dropped has no ``message`` record, and its line on the console is
   the message's own, marked ``[dropped by fault drop-first]``.
-- Any other event (a timer, a binding that expired) is written with its class name in snake
-  case as ``type`` and its fields as plain values.
+- ``media``: a media stream: ``event`` ("start": its socket opened or it changed media type;
+  "flowing": the first packet of a ``kind``, rtp, udptl or other, from ``src``; "stop": its
+  socket closed or it changed media type, with ``reason`` and its counts ``packets``,
+  ``bytes``, ``rtp``, ``udptl`` (of which ``udptl_redundancy`` and ``udptl_fec`` carried
+  error recovery), ``other``, ``lost`` (sequence gaps), ``payload_types``, ``ssrcs``,
+  ``echoed``), ``call_id``, ``stream``, ``index`` (its ``m=`` line), ``media``,
+  ``local``, and ``remote`` (the far end's address from its SDP) on "start".
+- ``outcome``: how the client answered a request sipfault sent itself in a dialog:
+  ``method``, ``purpose`` (t38, audio, same, bye, info), ``status`` (0: no answer),
+  ``reason``, ``attempt``, ``call_id``.
+- Any other event (a timer, a fault, a binding that expired) is written with its class name in
+  snake case as ``type`` and its fields as plain values.
 """
 
 from __future__ import annotations
@@ -54,10 +64,15 @@ from sipfault.core.events import (
     FaultApplied,
     Finding,
     KeepAliveReceived,
+    MediaFlowing,
+    MediaStarted,
+    MediaStopped,
+    MediaTotals,
     MessageDropped,
     MessageReceived,
     MessageSent,
     Peer,
+    RequestOutcome,
     RequestUnmatched,
     RuleMatched,
 )
@@ -71,8 +86,10 @@ __all__ = [
     "FaultRecord",
     "FindingRecord",
     "KeepAliveRecord",
+    "MediaRecord",
     "MessageRecord",
     "OtherRecord",
+    "OutcomeRecord",
     "Record",
     "RuleRecord",
     "UnmatchedRecord",
@@ -463,6 +480,117 @@ class FindingRecord:
         return record
 
 
+_KIND_NAMES = {"rtp": "RTP", "udptl": "UDPTL", "other": "non-RTP"}
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """A media stream started, saw its first packet of a kind, or stopped with its counts."""
+
+    type: ClassVar[str] = "media"
+
+    time: float
+    """Wall-clock time."""
+    event: str
+    """"start", "flowing" or "stop"."""
+    call_id: str
+    stream: int
+    """The stream's number in this run."""
+    index: int
+    """Its ``m=`` line, from 0."""
+    media: str
+    """audio or image (T.38)."""
+    local: tuple[str, int] | None = None
+    """The socket's address (start, stop)."""
+    remote: tuple[str, int] | None = None
+    """start: the far end's address from its SDP; flowing: where the packet came from."""
+    kind: str | None = None
+    """flowing: rtp, udptl or other."""
+    totals: MediaTotals | None = None
+    """stop: what the stream received."""
+    reason: str | None = None
+    """stop: why, e.g. "dialog ended", "now image"."""
+
+    @property
+    def name(self) -> str:
+        """``audio#0``: the media type and the ``m=`` line."""
+        return f"{self.media}#{self.index}"
+
+    def line(self) -> str:
+        """``   media audio#0 stopped (dialog ended): 250 packets, 43000 bytes... [a84b4c76]``."""
+        short = _short(self.call_id)
+        if self.event == "start":
+            far = format_address(self.remote) if self.remote else "not given"
+            here = format_address(self.local) if self.local else "?"
+            return f"{_INDENT}media {self.name} listening on {here}, far end {far} {short}"
+        if self.event == "flowing":
+            source = format_address(self.remote) if self.remote else "?"
+            kind = _KIND_NAMES.get(self.kind or "", self.kind or "?")
+            return f"{_INDENT}media {self.name} first {kind} packet from {source} {short}"
+        totals = self.totals or MediaTotals()
+        return (f"{_INDENT}media {self.name} stopped ({self.reason}): {totals.packets} packets, "
+                f"{totals.bytes} bytes, RTP {totals.rtp}, UDPTL {totals.udptl}, other "
+                f"{totals.other}, lost {totals.lost} {short}")
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        record: dict[str, object] = {
+            "time": self.time, "type": self.type, "event": self.event,
+            "call_id": self.call_id, "stream": self.stream, "index": self.index,
+            "media": self.media,
+        }
+        if self.local is not None:
+            record["local"] = _json_address(self.local)
+        if self.event == "start":
+            record["remote"] = _json_address(self.remote) if self.remote else None
+        if self.event == "flowing":
+            record["kind"] = self.kind
+            record["src"] = _json_address(self.remote) if self.remote else None
+        if self.totals is not None:
+            totals = self.totals
+            record.update(packets=totals.packets, bytes=totals.bytes, rtp=totals.rtp,
+                          udptl=totals.udptl, udptl_redundancy=totals.udptl_redundancy,
+                          udptl_fec=totals.udptl_fec, other=totals.other, lost=totals.lost,
+                          payload_types=list(totals.payload_types), ssrcs=totals.ssrcs,
+                          echoed=totals.echoed, reason=self.reason)
+        return record
+
+
+_METHOD_NAMES = {"INVITE": "re-INVITE"}
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """How the client answered a request sipfault sent itself (a re-INVITE, a BYE...)."""
+
+    type: ClassVar[str] = "outcome"
+
+    time: float
+    """Wall-clock time."""
+    call_id: str
+    method: str
+    purpose: str
+    """t38, audio, same, bye, info."""
+    status: int
+    """The final status; 0 when none came."""
+    reason: str
+    attempt: int = 1
+
+    def line(self) -> str:
+        """``   our re-INVITE (t38) was answered 488 Not Acceptable Here [a84b4c76]``."""
+        name = _METHOD_NAMES.get(self.method, self.method)
+        what = f"{name} ({self.purpose})" if self.purpose != self.method.lower() else name
+        again = f", attempt {self.attempt}" if self.attempt > 1 else ""
+        answer = f"was answered {self.status} {self.reason}" if self.status else self.reason
+        return f"{_INDENT}our {what} {answer}{again} {_short(self.call_id)}"
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        return {"time": self.time, "type": self.type, "call_id": self.call_id,
+                "method": self.method, "purpose": self.purpose, "status": self.status,
+                "reason": self.reason, "attempt": self.attempt}
+
+
 @dataclass(frozen=True, slots=True)
 class FaultRecord:
     """A scenario fault acted on one transmission of a response sipfault sent."""
@@ -555,7 +683,7 @@ class OtherRecord:
 
 Record = (
     MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | FaultRecord
-    | KeepAliveRecord | OtherRecord
+    | KeepAliveRecord | MediaRecord | OutcomeRecord | OtherRecord
 )
 """What happened, one record per core event."""
 
@@ -617,6 +745,18 @@ def to_record(event: Event, wall: float) -> Record:
                              *flow)
     if isinstance(event, FaultApplied) and event.message is not None and event.peer is not None:
         return _fault_record(event, event.message, event.peer, wall)
+    if isinstance(event, MediaStarted):
+        return MediaRecord(wall, "start", event.call_id, event.stream, event.index,
+                           event.media, event.local, event.remote)
+    if isinstance(event, MediaFlowing):
+        return MediaRecord(wall, "flowing", event.call_id, event.stream, event.index,
+                           event.media, remote=event.source, kind=event.kind)
+    if isinstance(event, MediaStopped):
+        return MediaRecord(wall, "stop", event.call_id, event.stream, event.index,
+                           event.media, event.local, totals=event.totals, reason=event.reason)
+    if isinstance(event, RequestOutcome):
+        return OutcomeRecord(wall, event.call_id, event.method, event.purpose, event.status,
+                             event.reason, event.attempt)
     fields = {
         item.name: _plain(getattr(event, item.name))
         for item in dataclasses.fields(event) if item.name != "time"

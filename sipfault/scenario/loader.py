@@ -17,6 +17,7 @@ from yaml.nodes import Node, ScalarNode
 from sipfault.model import validate
 from sipfault.model.scenario import (
     AuthSettings,
+    MediaSettings,
     RegistrarSettings,
     ResponseDefaults,
     Rule,
@@ -42,7 +43,7 @@ __all__ = [
 
 _TOP_KEYS = (
     "name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth",
-    "unmatched",
+    "unmatched", "media",
 )
 
 
@@ -139,6 +140,7 @@ class _ScenarioReader:
             "auth", lambda n: self.auth.auth(n, defaults.realm), None
         )
         unmatched = top.get("unmatched", self.settings.unmatched, UnmatchedAnswer())
+        media = top.get("media", self.settings.replies.media.media, MediaSettings())
         if top.ok:
             top.check(self.settings.check_expires_bounds(top.pairs, defaults, registrar))
 
@@ -163,6 +165,7 @@ class _ScenarioReader:
             registrar=registrar,
             auth=auth,
             unmatched=unmatched,
+            media=media,
             source=self.source,
         )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sipfault.model import validate
-from sipfault.model.scenario import Reply
+from sipfault.model.scenario import Reply, SdpSettings
 from sipfault.scenario.header_maps import read_header_map, unique_header
+from sipfault.scenario.media import MediaReader
 from sipfault.scenario.nodes import INT, item_nodes, memo
 from sipfault.scenario.scalars import ScalarReader
 
@@ -21,6 +22,7 @@ class ReplyReader:
 
     def __init__(self, nodes: ScalarReader) -> None:
         self.nodes = nodes
+        self.media = MediaReader(nodes)
         self._step_cache: dict[Node, Reply | None] = {}
 
     def reply_list(self, node: Node) -> tuple[Reply, ...] | None:
@@ -164,9 +166,11 @@ class ReplyReader:
             self.nodes.check_placeholders(node, "'body'", body)
         return body
 
-    def _sdp(self, node: Node) -> str | None:
-        sdp = self.nodes.checked_text(node, "'sdp'", validate.SDP_HINT, validate.sdp)
-        if sdp is not None and sdp != "answer":
+    def _sdp(self, node: Node) -> str | SdpSettings | None:
+        if isinstance(node, MappingNode):
+            return self.media.sdp_settings(node)
+        sdp = self.nodes.checked_text(node, "'sdp'", validate.SDP_TYPE_HINT, validate.sdp)
+        if isinstance(sdp, str) and sdp != "answer":
             self.nodes.check_placeholders(node, "'sdp'", sdp)
         return sdp
 

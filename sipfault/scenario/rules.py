@@ -6,7 +6,8 @@ from typing import Literal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from sipfault.model.scenario import DialACode, Match, Reply, Rule
+from sipfault.model import validate
+from sipfault.model.scenario import Action, DialACode, Match, Reply, Rule, T38Answer
 from sipfault.scenario.match import MatchReader
 from sipfault.scenario.nodes import BOOL, item_nodes, memo
 from sipfault.scenario.replies import ReplyReader
@@ -15,7 +16,7 @@ from sipfault.sip.codes import CATALOGUE, required_headers
 
 __all__ = ["RuleReader"]
 
-_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code")
+_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code", "t38", "then")
 
 
 class RuleReader:
@@ -101,13 +102,28 @@ class RuleReader:
                 "a rule cannot both 'drop' and answer with 'dial_a_code' (expected one of them)",
             )
             rule.check(False)
-        if "reply" not in rule and drop is False and not dial_given:
+        t38: T38Answer | None = rule.get("t38", self.replies.media.t38_answer, None)
+        if "t38" in rule:
+            for other in ("reply", "dial_a_code"):
+                if other in rule and (other != "dial_a_code" or dial_given):
+                    nodes.error(rule.key_node("t38"), f"a rule cannot have both 't38' and "
+                                f"'{other}' (expected one of them)")
+                    rule.check(False)
+            if drop:
+                nodes.error(rule.key_node("t38"), "a rule cannot both 'drop' and answer with "
+                            "'t38' (expected one of them)")
+                rule.check(False)
+        if "reply" not in rule and drop is False and not dial_given and "t38" not in rule:
             nodes.error(
                 node,
                 "rule has no 'reply' (expected a list of reply steps, 'dial_a_code: true', "
                 "or 'drop: true' to never answer)",
             )
             rule.check(False)
+        then: tuple[Action, ...] = rule.get("then", self.replies.media.actions, ())
+        if "then" in rule and rule.ok:
+            steps = replies or ((t38.reply(),) if t38 is not None else ())
+            rule.check(self.nodes.holds(rule.key_node("then"), validate.then_needs_2xx, steps))
         if not rule.ok or drop is None:
             return None
         if (replies or dial) and match.methods is not None and "ACK" in match.methods:
@@ -124,6 +140,8 @@ class RuleReader:
             drop=drop,
             name=name,
             dial_a_code=dial,
+            t38=t38,
+            then=then,
             location=nodes.location(node),
         )
 

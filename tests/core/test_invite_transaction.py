@@ -270,7 +270,7 @@ def reinvite_t38(scenario_file: str) -> Response:
 
 
 def test_foip_bench_refuses_or_accepts_t38() -> None:
-    refused = reinvite_t38("scenarios/foip/t38-reject.yaml")
+    refused = reinvite_t38("scenarios/foip/t38-reject-488.yaml")
     assert refused.status == 488
     assert refused.headers.get("Warning") == '304 127.0.0.1 "Media type not available: T.38"'
     accepted = reinvite_t38("scenarios/foip/t38-accept.yaml")

@@ -261,8 +261,8 @@ def test_unknown_rule_key() -> None:
     found = errors("rules:\n  - match: {}\n    replies: [200]\n")
     assert found[0] == f"s.yaml:2:5: {NO_REPLY}"
     assert found[1].startswith("s.yaml:3:5: unknown key 'replies' in rule (expected one of: ")
-    assert all(f"{key}," in found[1] for key in ("drop", "match", "name"))
-    assert found[1].endswith("reply)")
+    assert all(f"{key}," in found[1] for key in ("drop", "match", "name", "reply"))
+    assert found[1].endswith("then)")
 
 
 # -- match --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""SDP for offer/answer: reading media sections, building answers and offers (RFC 4566, RFC 3264;
-T.38 over UDPTL, ITU-T T.38 Annex D)."""
+"""SDP: reading whole descriptions strictly and media sections tolerantly, writing them back
+(RFC 8866; T.38 over UDPTL, ITU-T T.38 Annex D). The answers are tested in
+tests/core/test_offer_answer.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sipfault.core.offer_answer import Refusal, answer_streams
+from sipfault.model.scenario import SdpSettings
 from sipfault.sip.sdp import (
-    MEDIA_PORT_BASE,
-    build_answer,
-    build_offer,
+    Connection,
+    SdpError,
+    T38Params,
+    format_sdp,
     media_types,
     parse_media,
+    parse_sdp,
 )
 
 AUDIO_VIDEO_OFFER = (
@@ -99,132 +104,153 @@ def test_reading_is_tolerant() -> None:
     assert section.attributes == ["recvonly"]
 
 
-# --- answering ---------------------------------------------------------------------------------
+# --- reading whole descriptions ---------------------------------------------------------------
 
 
-def test_answer_has_the_offers_m_lines_in_order() -> None:
-    """RFC 3264 §6: as many m= lines as the offer, in the same order."""
-    answer = build_answer(AUDIO_VIDEO_OFFER, "192.0.2.99", 1234)
-    sections = parse_media(answer)
-    assert [section.media for section in sections] == ["audio", "video", "text"]
-    assert [section.port for section in sections] == [MEDIA_PORT_BASE, MEDIA_PORT_BASE + 2, 0]
+def test_parse_sdp_reads_the_session_and_every_stream() -> None:
+    description = parse_sdp(AUDIO_VIDEO_OFFER)
+    origin = description.origin
+    assert (origin.username, origin.session_id, origin.version, origin.address) == (
+        "alice", "2890844526", "2890844526", "host.atlanta.example.com")
+    assert description.connection == Connection("IN", "IP4", "host.atlanta.example.com")
+    audio, video, text = description.media
+    assert (audio.media, audio.port, audio.proto, audio.formats) == (
+        "audio", 49170, "RTP/AVP", ("0", "8", "97", "101"))
+    assert audio.rtpmaps["97"].encoding == "iLBC"
+    assert audio.encoding("0") is not None and audio.encoding("0").encoding == "PCMU"
+    assert audio.fmtp("101") == "0-15"
+    assert audio.direction == "sendonly"
+    assert description.direction_of(video) == "sendrecv"
+    assert description.connection_of(video) == description.connection
+    assert (text.port, text.formats) == (0, ("98",))
 
 
-def test_answer_session_lines() -> None:
-    answer = lines(build_answer(AUDIO_VIDEO_OFFER, "192.0.2.99", 1234, version=3))
-    assert answer[:5] == [
-        "v=0",
-        "o=sipfault 1234 3 IN IP4 192.0.2.99",
-        "s=sipfault",
-        "c=IN IP4 192.0.2.99",
-        "t=0 0",
-    ]
-    assert answer[-1] == ""  # ends with CRLF
+def test_static_payload_types_need_no_rtpmap() -> None:
+    """RFC 3551 §6: 0 is PCMU/8000, 8 PCMA/8000, 18 G729/8000 without any rtpmap."""
+    (audio,) = parse_sdp(b"v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4 h\r\n"
+                         b"m=audio 4000 RTP/AVP 18 8\r\n").media
+    assert [audio.encoding(pt).encoding for pt in audio.formats] == ["G729", "PCMA"]
+    assert audio.encoding("96") is None
 
 
-def test_answer_over_ipv6() -> None:
-    answer = lines(build_answer(AUDIO_VIDEO_OFFER, "2001:db8::99", 1))
-    assert "c=IN IP6 2001:db8::99" in answer
-    assert "o=sipfault 1 1 IN IP6 2001:db8::99" in answer
+def test_media_level_connection_and_ptime() -> None:
+    body = (b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n"
+            b"m=audio 4000 RTP/AVP 0\r\nc=IN IP4 192.0.2.7/127\r\na=ptime:20\r\n"
+            b"m=image 4002 udptl t38\r\nc=IN IP6 2001:db8::7\r\n")
+    description = parse_sdp(body)
+    audio, image = description.media
+    assert audio.connection == Connection("IN", "IP4", "192.0.2.7")  # the TTL is dropped
+    assert audio.ptime == 20
+    assert description.connection_of(image) == Connection("IN", "IP6", "2001:db8::7")
+    assert image.is_t38
 
 
-def test_answer_picks_the_first_codec_and_keeps_telephone_events() -> None:
-    answer = build_answer(AUDIO_VIDEO_OFFER, "192.0.2.99", 1)
-    audio = parse_media(answer)[0]
-    assert audio.formats == ["0", "101"]
-    assert audio.attributes[:3] == ["rtpmap:0 PCMU/8000", "rtpmap:101 telephone-event/8000",
-                                    "fmtp:101 0-15"]  # fmt: skip
-    assert "rtpmap:8 PCMA/8000" not in audio.attributes
+@pytest.mark.parametrize(("body", "defect"), [
+    (b"", "does not start with v=0"),
+    (b"o=- 1 1 IN IP4 h\r\nv=0\r\n", "does not start with v=0"),
+    (b"v=0\r\ns=-\r\n", "no o= line"),
+    (b"v=0\r\no=- 1 IN IP4 h\r\n", "o= line needs six fields"),
+    (b"v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4\r\n", "c= line needs nettype"),
+    (b"v=0\r\no=- 1 1 IN IP4 h\r\nc=IN X25 h\r\n", "neither IP4 nor IP6"),
+    (b"v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4 h\r\nm=audio 4000 RTP/AVP\r\n",
+     "at least one format"),
+    (b"v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4 h\r\nm=audio 70000 RTP/AVP 0\r\n",
+     "is not a port number"),
+    (b"v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4 h\r\nm=audio x RTP/AVP 0\r\n",
+     "is not a port number"),
+    (b"v=0\r\no=- 1 1 IN IP4 h\r\nm=audio 4000 RTP/AVP 0\r\n", "no connection address"),
+])  # fmt: skip
+def test_a_defect_is_named(body: bytes, defect: str) -> None:
+    with pytest.raises(SdpError) as caught:
+        parse_sdp(body)
+    assert defect in caught.value.reason
+    assert "RFC 8866" in caught.value.reason
 
 
-def test_answer_reverses_the_direction() -> None:
-    """RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive."""
-    audio = parse_media(build_answer(AUDIO_VIDEO_OFFER, "192.0.2.99", 1))[0]
-    assert audio.attribute("recvonly") == ""
-    assert audio.attribute("sendonly") is None
-    for offered, answered in (("recvonly", "sendonly"), ("inactive", "inactive")):
-        offer = b"v=0\r\nm=audio 1000 RTP/AVP 0\r\na=" + offered.encode() + b"\r\n"
-        assert parse_media(build_answer(offer, "h", 1))[0].attribute(answered) == ""
+def test_leniencies_missing_s_and_t_bare_lf_and_a_rejected_stream_without_address() -> None:
+    description = parse_sdp(b"v=0\no=- 1 1 IN IP4 h\nm=audio 0 RTP/AVP 0\n")
+    assert description.media[0].port == 0 and description.name == "-"
 
 
-def test_a_session_level_direction_is_answered_too() -> None:
-    """RFC 4566 §6: a direction before the first m= applies to every stream; an offer on hold
-    (session-level sendonly) must not be answered sendrecv (RFC 3264 §6.1)."""
-    offer = (
-        b"v=0\r\no=a 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
-        b"a=sendonly\r\n"
-        b"m=audio 1000 RTP/AVP 0\r\n"
-        b"m=audio 1002 RTP/AVP 8\r\na=inactive\r\n"
-        b"m=audio 1004 RTP/AVP 8\r\na=sendrecv\r\n"
-    )
-    first, second, third = parse_media(build_answer(offer, "192.0.2.99", 1))
-    assert first.attribute("recvonly") == ""
-    assert second.attribute("inactive") == ""
-    assert second.attribute("recvonly") is None  # the stream's own direction wins
-    assert third.attributes == []  # sendrecv, the default
+def test_leniencies_of_rfc_4475_a_broken_line_and_an_rtpmap_without_clock_rate() -> None:
+    """RFC 4475 §3.1.1.8 and §3.1.1.1 send these in messages to be processed normally."""
+    description = parse_sdp(
+        b"v=0\r\no=mhandley 29739 7272939 IN IP4 192.0.2.15\r\ns=-\r\nc=IN IP4 192.0.2.15\r\n"
+        b"t=0 0\r\nm=audio 49217 RTP/AVP 0 12\r\nm =video 3227 RTP/AVP 31\r\n"
+        b"a=rtpmap:31 LPC\r\nthis is not sdp\r\n")
+    (audio,) = description.media  # the broken m= line is skipped; its rtpmap goes with audio
+    assert audio.rtpmaps == {}
+    assert audio.encoding("31") is not None  # RFC 3551's static 31 is still known
 
 
-def test_answer_to_t38_keeps_its_attributes() -> None:
-    answer = build_answer(T38_OFFER, "192.0.2.99", 1)
-    (image,) = parse_media(answer)
-    assert (image.media, image.port, image.proto, image.formats) == (
-        "image",
-        MEDIA_PORT_BASE,
-        "udptl",
-        ["t38"],
-    )
-    assert image.attribute("T38FaxVersion") == "0"
-    assert image.attribute("T38MaxBitRate") == "14400"
-    assert image.attribute("T38FaxUdpEC") == "t38UDPRedundancy"
-    assert image.attribute("ptime") is None  # not a T.38 attribute
+@pytest.mark.parametrize(("lines", "expected"), [
+    # Cisco IOS style: every boolean written with a value
+    (["T38FaxVersion:0", "T38MaxBitRate:7200", "T38FaxFillBitRemoval:0",
+      "T38FaxTranscodingMMR:0", "T38FaxTranscodingJBIG:0",
+      "T38FaxRateManagement:transferredTCF", "T38FaxMaxBuffer:200", "T38FaxMaxDatagram:180",
+      "T38FaxUdpEC:t38UDPRedundancy"],
+     T38Params(0, 7200, "transferredTCF", 200, 180, None, "t38UDPRedundancy", False, False,
+               False, numeric_booleans=True)),
+    # Asterisk style: a true boolean bare, a false one left out
+    (["T38FaxVersion:0", "T38MaxBitRate:14400", "T38FaxFillBitRemoval",
+      "T38FaxRateManagement:transferredTCF", "T38FaxMaxDatagram:400",
+      "T38FaxUdpEC:t38UDPRedundancy"],
+     T38Params(0, 14400, "transferredTCF", None, 400, None, "t38UDPRedundancy", True)),
+    # other spellings seen in the field: lower-case letters, :1, a true/false word
+    (["t38faxversion:3", "T38MaxBitrate:33600", "T38FaxUdpEc:t38UDPFEC",
+      "T38FaxTranscodingMMR:1", "T38FaxTranscodingJBIG:false", "T38FaxMaxIFP:72"],
+     T38Params(3, 33600, None, None, None, 72, "t38UDPFEC", None, True, False,
+               numeric_booleans=True)),
+    # unreadable numbers are left out rather than guessed
+    (["T38FaxVersion:zero", "T38MaxBitRate:", "T38FaxFillBitRemoval:maybe"],
+     T38Params(numeric_booleans=True)),
+])  # fmt: skip
+def test_t38_attributes_in_every_form(lines: list[str], expected: T38Params) -> None:
+    body = ("v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4 h\r\nm=image 4000 udptl t38\r\n"
+            + "".join(f"a={line}\r\n" for line in lines)).encode()
+    (image,) = parse_sdp(body).media
+    assert image.t38 == expected
 
 
-def test_answer_rejects_streams_offered_with_port_zero_or_no_format() -> None:
-    offer = b"v=0\r\nm=audio 0 RTP/AVP 0\r\nm=video 5000 RTP/AVP\r\n"
-    assert [line for line in lines(build_answer(offer, "h", 1)) if line.startswith("m=")] == [
-        "m=audio 0 RTP/AVP 0",
-        "m=video 0 RTP/AVP 0",
-    ]
+def test_t38_attributes_are_written_in_the_form_they_were_read() -> None:
+    bare = T38Params(version=0, fill_bit_removal=True, transcoding_mmr=False)
+    assert bare.attributes() == [("T38FaxVersion", "0"), ("T38FaxFillBitRemoval", None)]
+    numeric = T38Params(version=0, fill_bit_removal=True, transcoding_mmr=False,
+                        numeric_booleans=True)
+    assert numeric.attributes() == [("T38FaxVersion", "0"), ("T38FaxFillBitRemoval", "1"),
+                                    ("T38FaxTranscodingMMR", "0")]
 
 
-def test_answer_to_no_media_has_none() -> None:
-    assert parse_media(build_answer(b"v=0\r\n", "h", 1)) == []
-
-
-def test_offer_for_a_2xx() -> None:
-    offer = build_offer("192.0.2.99", 77)
-    (audio,) = parse_media(offer)
-    assert (audio.port, audio.formats) == (MEDIA_PORT_BASE, ["0", "8", "101"])
-    assert audio.attribute("fmtp") == "101 0-16"
-    assert "c=IN IP4 192.0.2.99" in lines(offer)
-    assert "c=IN IP6 ::1" in lines(build_offer("::1", 77))
+def test_format_sdp_writes_what_parse_sdp_reads() -> None:
+    description = parse_sdp(AUDIO_VIDEO_OFFER)
+    text = format_sdp(description)
+    assert text.endswith(b"\r\n")
+    again = parse_sdp(text)
+    assert again.media == description.media
+    assert again.origin == description.origin
+    assert b"a=sendonly\r\n" in text and b"a=rtpmap:97 iLBC/8000\r\n" in text
 
 
 SDP_PIECES = [
-    "m=", "a=", "audio ", "image ", "0 ", "99999 ", "\u00b2 ", "9" * 4400, "/", ":",
-    "RTP/AVP ", "udptl t38", "sendonly", "rtpmap:", "telephone-event", "\r\n", "\n",
+    "m=", "a=", "c=IN IP4 h", "o=- 1 1 IN IP4 h", "v=0", "audio ", "image ", "0 ", "99999 ",
+    "\u00b2 ", "9" * 4400, "/", ":", "RTP/AVP ", "udptl t38", "sendonly", "rtpmap:",
+    "T38FaxVersion", "telephone-event", "\r\n", "\n",
 ]  # fmt: skip
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(
     st.binary(max_size=600)
     | st.lists(st.sampled_from(SDP_PIECES), max_size=40).map(lambda parts: "".join(parts).encode())
 )
-def test_any_body_is_read_and_answered_without_an_exception(body: bytes) -> None:
+def test_any_body_is_read_or_refused_with_sdp_error_and_answered(body: bytes) -> None:
     sections = parse_media(body)
     assert all(0 <= section.port <= 65535 for section in sections)
     media_types(body)
-    answer = build_answer(body, "192.0.2.99", 1)
-    assert len(parse_media(answer)) == len(sections)
-
-
-@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_answer_to_the_rfc_4475_style_offer(host: str) -> None:
-    offer = (
-        b"v=0\r\no=mhandley 29739 7272939 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\n"
-        b"t=0 0\r\nm=audio 49217 RTP/AVP 0 12\r\nm=video 3227 RTP/AVP 31\r\na=rtpmap:31 LPC\r\n"
-    )
-    audio, video = parse_media(build_answer(offer, host, 5))
-    assert (audio.formats, video.formats) == (["0"], ["31"])
-    assert video.attributes == ["rtpmap:31 LPC"]
+    try:
+        description = parse_sdp(body)
+    except SdpError:
+        return
+    plans = answer_streams(description, SdpSettings())
+    if not isinstance(plans, Refusal):
+        assert len(plans) == len(description.media)

@@ -363,6 +363,7 @@ class Endpoint:
 
     def _on_media(self, stream: int, kind: str, source: tuple[str, int]) -> None:
         self.uas.media_activity(stream, kind, source, self._now())
+        self._pump()
 
     def _on_stun(self, data: bytes, peer: Peer) -> None:
         self.uas.stun(data, peer, self._now())

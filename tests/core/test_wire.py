@@ -135,16 +135,20 @@ def test_over_tcp_responses_stay_on_the_connection() -> None:
     assert {item.peer for item in sent} == {STREAM}
 
 
+OFFER = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+         "m=audio 49170 RTP/AVP 0\r\n")
+
+
 def test_2xx_retransmissions_and_our_bye_go_where_the_invite_was_answered() -> None:
     h = Harness.from_yaml(ANSWER)
-    sent = h.feed(without_rport(request("INVITE", body="v=0\r\n")), DEVICE)
+    sent = h.feed(without_rport(request("INVITE", body=OFFER)), DEVICE)
     assert statuses(sent) == [200]
     later = h.advance(7.0)  # no ACK: the 2xx is re-sent, then 64*T1 ends the dialog
     byes = [item for item in later if isinstance(item.message, Request)]
     assert [bye.message.method for bye in byes][:1] == ["BYE"]
     assert destinations(sent + later) == {("127.0.0.1", 5070)}
     with_rport = Harness.from_yaml(ANSWER)
-    with_rport.feed(request("INVITE", body="v=0\r\n"), DEVICE)
+    with_rport.feed(request("INVITE", body=OFFER), DEVICE)
     assert destinations(with_rport.advance(7.0)) == {DEVICE.remote}
 
 

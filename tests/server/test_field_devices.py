@@ -150,10 +150,14 @@ async def test_a_stateless_400_goes_to_the_via_port(server: Endpoint) -> None:
         assert nothing_waiting(sender)
 
 
+OFFER = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+         "m=audio 49170 RTP/AVP 0\r\n")
+
+
 async def test_the_2xx_and_our_bye_go_to_the_via_port_of_the_invite(server: Endpoint) -> None:
     with udp_socket() as sender, udp_socket() as listener:
         invite = sip_request("INVITE", f"127.0.0.1:{port_of(listener)}", rport=False,
-                             user="answer", call_id="dev-bye", body="v=0\r\n")
+                             user="answer", call_id="dev-bye", body=OFFER)
         await asyncio.get_running_loop().sock_sendto(sender, invite, ("127.0.0.1", server.port))
         seen: list[str] = []
         while "BYE" not in seen:  # no ACK: the 2xx is re-sent, then 64*T1 brings a BYE

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from sipfault.core.events import Peer
 from sipfault.sip.codes import is_valid_status, reason_phrase
+from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import Field, Headers, built_field, header_key, split_list
 from sipfault.sip.message import Request, Response
 from sipfault.sip.params import set_param
@@ -25,12 +26,15 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
     RFC 3261 §18.2.1: add ``received`` when the sent-by host differs from the packet's source.
     RFC 3581 §4: when the client sent ``rport``, fill it with the source port and add
     ``received`` whatever the host. ``top`` is the topmost Via when it was read already.
+    Raises SipParseError when the topmost Via cannot be read.
     """
     lines = request.headers.lines("Via")
     if not lines:
         return []
     elements = split_list(lines[0])
-    if top is None or not elements:
+    if not elements:  # "Via: ," names no hop: callers copy the Vias as they stand
+        raise SipParseError("Malformed Via: no via-parm")
+    if top is None:
         top = parse_via(elements[0])
     source_host, source_port = peer.remote
     rport = top.has_rport

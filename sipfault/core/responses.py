@@ -31,8 +31,11 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
     lines = request.headers.lines("Via")
     if not lines:
         return []
-    elements = split_list(lines[0])
-    if not elements:  # "Via: ," names no hop: callers copy the Vias as they stand
+    # The topmost via-parm is the first element of the first line that has one: a line of
+    # "Via: ," alone names no hop (the #rule allows empty elements, RFC 3261 §7.3.1).
+    first, elements = next(((index, parts) for index, line in enumerate(lines)
+                            if (parts := split_list(line))), (0, []))
+    if not elements:  # callers copy such Vias as they stand
         raise SipParseError("Malformed Via: no via-parm")
     if top is None:
         top = parse_via(elements[0])
@@ -44,7 +47,7 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
             params = set_param(params, "rport", str(source_port))
         params = set_param(params, "received", source_host)
         fixed = Via(top.protocol, top.transport, top.host, top.port, params)
-        lines[0] = ", ".join([str(fixed), *elements[1:]])
+        lines[first] = ", ".join([str(fixed), *elements[1:]])
     return [built_field("Via", line) for line in lines]
 
 

@@ -16,7 +16,8 @@ The contract is the one-error-type rule of each layer:
   :func:`load_scenario_text` raises only :class:`ScenarioError`, exactly when an error was found.
 - ``uas``: the whole user-agent server on a manual clock (parse, validate, transactions,
   dialogs, registrar, auth, rules) reports no ``internal-error`` finding: its safety net, which
-  turns any exception into that finding so the server keeps serving, is never needed.
+  turns any exception into that finding so the server keeps serving, is never needed. Nor
+  does it hold more transactions than 64*T1 of inputs can make (RFC 3261 §17.2).
 
 Seeds are the RFC 4475 torture messages (tests/vectors/rfc4475/), the captures of SIPp and
 PJSUA2 messages in tests/fuzz/corpus/sip/ and the other corpus directories, the SDP bodies and
@@ -276,9 +277,16 @@ UDP_PEER = Peer("udp", ("127.0.0.1", 5070), ("127.0.0.1", 5060))
 TCP_PEER = Peer("tcp", ("127.0.0.1", 40000), ("127.0.0.1", 5060), connection=1)
 
 
+STEP = 0.01
+"""Seconds the UAS target's clock moves on per input."""
+MOST_TRANSACTIONS = 2 * int(64 * 0.1 / STEP)
+"""No input lives past 64*T1 (T1 = 100 ms) as a transaction, and each makes at most two (a
+CANCEL and its INVITE): what the server holds stays under this, however long the run."""
+
+
 class UasTarget:
     """One server for many inputs, so state from earlier inputs meets later ones; the clock
-    moves on 10 ms an input and the server's timers run."""
+    moves on :data:`STEP` an input and the server's timers run."""
 
     def __init__(self) -> None:
         self.scenario = load_scenario_text(UAS_SCENARIO, "fuzz.yaml")
@@ -292,13 +300,17 @@ class UasTarget:
     def check(self, data: bytes) -> None:
         self.fed += 1
         peer = TCP_PEER if self.fed % 4 == 0 else UDP_PEER
-        self.now += 0.01
+        self.now += STEP
         self.uas.receive(data, peer, self.now)
         self.uas.handle_timer(self.now)
         self.uas.take_outgoing()
         for event in self.uas.take_events():
             if isinstance(event, Finding) and event.kind == "internal-error":
                 raise ContractBroken(event.text)
+        if self.fed % 64 == 0:
+            counts = self.uas.counts()
+            if counts.transactions > MOST_TRANSACTIONS or counts.client_transactions > 64:
+                raise ContractBroken(f"the server holds too much: {counts}")
 
 
 def targets() -> dict[str, Target]:

@@ -139,3 +139,23 @@ def test_a_malformed_request_with_an_empty_via_is_answered_400() -> None:
     (sent,) = uas.take_outgoing()
     assert sent.data.startswith(b"SIP/2.0 400 Malformed header line")
     assert b"\r\nVia: ,\r\n" in sent.data  # copied as it stood
+
+
+def test_an_empty_first_via_line_leaves_the_top_via_on_the_next_line() -> None:
+    """Found by the uas target: with "Via: ," before the real Via line, the request is valid
+    (its topmost via-parm is on the second line, RFC 3261 §7.3.1), but the response builder
+    read the empty first line as the top Via and failed. The answer now marks the real top
+    Via with received and rport (RFC 3581 §4)."""
+    uas = UserAgentServer(load_scenario_text("rules: []\n"), seed=1)
+    peer = Peer("udp", ("127.0.0.1", 5070), ("127.0.0.1", 5060))
+    uas.receive(
+        b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: ,\r\n"
+        b"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-x;rport\r\nMax-Forwards: 70\r\n"
+        b"From: <sip:b@c>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n"
+        b"Content-Length: 0\r\n\r\n", peer, 0.0)
+    assert not [e for e in uas.take_events() if isinstance(e, Finding)]
+    (sent,) = uas.take_outgoing()
+    answer = parse_message(sent.data)
+    assert answer.status == 200  # type: ignore[attr-defined]
+    assert answer.headers.lines("Via") == [
+        ",", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-x;rport=5070;received=127.0.0.1"]

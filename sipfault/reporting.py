@@ -11,6 +11,7 @@ import datetime
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
+from sipfault.core.capabilities import KNOWN_METHODS
 from sipfault.record.jsonl import valid_text
 from sipfault.record.records import (
     CALL_ID_WIDTH,
@@ -39,12 +40,25 @@ _PENDING_LIMIT = 4096
 are forgotten past this many (a ``drop`` fault never lets one go)."""
 
 
+OTHER_METHOD = "other"
+"""How the summary counts a request whose method sipfault does not know (RFC 3261 §8.2.1
+extension methods, garbage): one counter for all of them, so a flood of invented methods
+cannot grow the counts (and the printed line) without bound."""
+
+
+def counted_method(method: str) -> str:
+    """The method's own name when sipfault knows it, else :data:`OTHER_METHOD`."""
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
 class MessageCounts:
     """Requests by method and responses by code, in and out, first transmissions only.
 
     A response whose first transmission a fault withheld counts in ``withheld``, and in
     ``responses`` when a retransmission of it gets through; copies a fault duplicated are
-    counted in ``faults`` only.
+    counted in ``faults`` only. Every counter has a bounded set of keys: methods beyond
+    ``KNOWN_METHODS`` count as ``other``, status codes are three digits, findings and faults
+    come from fixed lists.
     """
 
     def __init__(self) -> None:
@@ -80,7 +94,7 @@ class MessageCounts:
                 else:
                     self.retransmissions_out += 1
             elif record.received and record.is_request:
-                self.requests[record.method] += 1
+                self.requests[counted_method(record.method)] += 1
             elif not record.received and record.status is not None:
                 self.responses[record.status] += 1
         elif isinstance(record, DroppedRecord):
@@ -90,7 +104,7 @@ class MessageCounts:
         elif isinstance(record, FindingRecord):
             self.findings[record.kind] += 1
         elif isinstance(record, UnmatchedRecord):
-            self.unmatched[record.method, record.status] += 1
+            self.unmatched[counted_method(record.method), record.status] += 1
         elif isinstance(record, FaultRecord):
             self._count_fault(record)
         elif isinstance(record, MediaRecord) and record.event == "stop":
@@ -148,7 +162,8 @@ class ConsoleReporter:
         self.out.flush()
 
     def print_summary(self, server: Endpoint) -> None:
-        """Requests by method, responses by code, retransmissions, drops and findings."""
+        """Requests by method, responses by code, retransmissions, drops and findings, and
+        what the server still holds (``live:``, see :class:`sipfault.core.counts.LiveCounts`)."""
         counts = self.counts
         requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))
         responses = " ".join(f"{c}={n}" for c, n in sorted(counts.responses.items()))
@@ -176,6 +191,7 @@ class ConsoleReporter:
         for call_id, stopped in counts.media.items():
             lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
                 _stream_summary(record) for record in stopped))
+        lines.append(f"live: {server.uas.counts().line()}")
         now = server.now()
         for aor, registered in sorted(server.bindings().items()):
             for binding in registered:

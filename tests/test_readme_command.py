@@ -85,7 +85,7 @@ def test_install_peers_as_root_or_through_sudo(tmp_path: Path, uid: int,
     assert "debconf wireshark-common wireshark-common/install-setuid boolean false" in calls
     installs = [call for call in calls if call.startswith("apt-get install")]
     assert len(installs) == 1
-    for package in ("sip-tester", "tshark", "libspandsp2", "jq"):
+    for package in ("sip-tester", "tshark", "libspandsp2", "jq", "kamailio"):
         assert f" {package}" in installs[0]
     assert installs[0].endswith("DEBIAN_FRONTEND=noninteractive")
     debconf = calls.index("debconf wireshark-common wireshark-common/install-setuid boolean false")

@@ -22,6 +22,11 @@ from sipfault.core.timers import Timer, TimerQueue
 from sipfault.model.scenario import Timers
 from sipfault.sip.message import Request, Response
 
+MAX_DIALOGS = 65536
+"""Dialogs kept at most. A confirmed dialog lasts until its BYE (§15), which a client that
+crashed or a load generator that never hangs up does not send; past this many, the oldest
+acknowledged dialog is forgotten when a new one starts (a BYE for it then gets 481)."""
+
 DialogKey = tuple[str, str, str]
 """(Call-ID, local tag, remote tag), RFC 3261 §12."""
 
@@ -155,13 +160,14 @@ class Dialogs:
     within 64*T1 (the UAS then sends its BYE). Both are bound once and shared by every dialog.
     """
 
-    __slots__ = ("_by_key", "_on_end", "_on_no_ack", "_queue", "_resend")
+    __slots__ = ("_by_key", "_limit", "_on_end", "_on_no_ack", "_queue", "_resend")
 
     def __init__(
         self, queue: TimerQueue, resend: Resend2xx, on_no_ack: Callable[[Dialog, float], None],
-        on_end: Callable[[Dialog, float], None] | None = None,
+        on_end: Callable[[Dialog, float], None] | None = None, limit: int = MAX_DIALOGS,
     ) -> None:
         self._by_key: dict[DialogKey, Dialog] = {}
+        self._limit = limit
         self._queue = queue
         self._resend = resend
         self._on_no_ack = on_no_ack
@@ -205,8 +211,21 @@ class Dialogs:
             session_id=session_id,
             session_version=session_version,
         )
+        if len(self._by_key) >= self._limit:
+            self._forget_oldest_idle()
         self._by_key[dialog.key] = dialog
         return dialog
+
+    def _forget_oldest_idle(self) -> None:
+        """End the oldest confirmed, acknowledged dialog: the bound of :data:`MAX_DIALOGS`.
+
+        Others are left alone: an unacknowledged one ends within 64*T1 (§13.3.1.4), an early
+        one with its INVITE's final response or CANCEL.
+        """
+        for dialog in self._by_key.values():
+            if dialog.acked and dialog.state is DialogState.CONFIRMED:
+                self.end(dialog)
+                return
 
     def answered(
         self, dialog: Dialog, invite: InviteUnderway, response: Response, timers: Timers,

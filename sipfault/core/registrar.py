@@ -11,7 +11,7 @@ code, grant a shorter expiry than asked for, and drop bindings early behind the 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -30,6 +30,8 @@ from sipfault.sip.uri import Uri
 
 __all__ = [
     "MALFORMED_EXPIRES",
+    "MAX_BINDINGS",
+    "MAX_BINDINGS_PER_AOR",
     "Binding",
     "Registrar",
     "RegistrarAnswer",
@@ -39,6 +41,13 @@ __all__ = [
 MALFORMED_EXPIRES = 3600
 """Seconds a malformed ``expires`` parameter or Expires value stands for (RFC 3261 §20.10,
 §20.19)."""
+
+MAX_BINDINGS_PER_AOR = 64
+"""Contacts one address-of-record may hold at once; a REGISTER that would add more is refused
+with 503 (see :class:`Registrar`)."""
+
+MAX_BINDINGS = 16384
+"""Bindings the registrar holds over all addresses-of-record; past it, the same 503."""
 
 _MAX_SECONDS = 2**32 - 1  # RFC 3261 §20.19: delta-seconds range
 
@@ -151,6 +160,14 @@ class Registrar:
       stored one refuses the whole request with 500 "Request Out Of Order"; another Call-ID
       replaces the binding whatever its CSeq.
     - **Atomicity** (step 7): a refused request changes no binding.
+    - **Bounds**: a REGISTER that would leave its address-of-record with more than
+      ``max_per_aor`` bindings (:data:`MAX_BINDINGS_PER_AOR`), or the registrar with more than
+      ``max_bindings`` (:data:`MAX_BINDINGS`), is refused whole with 503 "Too Many Registered
+      Contacts" and a Retry-After of the seconds until the soonest of those bindings leaves
+      (§21.5.4: the condition is temporary). The bindings the clients hold are never dropped
+      to make room: each client was told its binding lasts, and §10.3 gives the registrar no
+      way to take that back unasked. Refreshes and removals of bindings already held always
+      pass, since they do not grow the table.
     - **Answer** (step 8): 200 with one ``Contact: <uri>;expires=<remaining>`` per current
       binding of the address-of-record (``;q=`` added when the client gave one), then ``Date``
       from ``wall_clock()``.
@@ -177,10 +194,15 @@ class Registrar:
         settings: RegistrarSettings,
         defaults: ResponseDefaults,
         wall_clock: Callable[[], float] = lambda: 0.0,
+        *,
+        max_per_aor: int = MAX_BINDINGS_PER_AOR,
+        max_bindings: int = MAX_BINDINGS,
     ) -> None:
         self.settings = settings
         self.defaults = defaults
         self._wall_clock = wall_clock
+        self.max_per_aor = max_per_aor
+        self.max_bindings = max_bindings
         self._registers = 0
         # aor -> contact URI key -> entry; dicts keep registration order for the 200.
         self._aors: dict[str, dict[Hashable, _Entry]] = {}
@@ -279,11 +301,27 @@ class Registrar:
                 q=address.param("q") or None,
             )
             updated[key] = _Entry(binding, self._drop_at(user, now))
+        self._check_bounds(current, updated, now)
         if updated:
             self._aors[aor] = updated
         else:
             self._aors.pop(aor, None)
         return self._ok(aor, now)
+
+    def _check_bounds(
+        self, current: dict[Hashable, _Entry], updated: dict[Hashable, _Entry], now: float
+    ) -> None:
+        """Refuse (503) a REGISTER that grows the AOR past ``max_per_aor`` or the registrar
+        past ``max_bindings``; one that does not grow the table always passes."""
+        if len(updated) <= len(current):
+            return
+        if len(updated) > self.max_per_aor:
+            raise _too_many(current.values(), now)
+        total = sum(len(entries) for entries in self._aors.values())
+        if total - len(current) + len(updated) > self.max_bindings:
+            raise _too_many(
+                (entry for entries in self._aors.values() for entry in entries.values()), now
+            )
 
     def _address_of_record(self, request: Request) -> tuple[str, str]:
         """The canonical AOR and its decoded user part, or a refusal (§10.3 step 5)."""
@@ -354,6 +392,13 @@ def _ordering_fields(request: Request) -> tuple[str, int]:
         return request.call_id, request.cseq[0]
     except SipParseError as exc:
         raise _refuse(400, exc.reason) from None
+
+
+def _too_many(entries: Iterable[_Entry], now: float) -> _Refused:
+    """503 with Retry-After: the seconds until the soonest of ``entries`` leaves (§21.5.4)."""
+    soonest = min((entry.deadline for entry in entries), default=now + 1)
+    wait = max(1, math.ceil(round(soonest - now, 6)))
+    return _refuse(503, "Too Many Registered Contacts", ("Retry-After", str(wait)))
 
 
 def _check_order(stored: Binding, call_id: str, cseq: int) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 
 from sipfault.core.events import Peer
 from sipfault.sip.codes import is_valid_status, reason_phrase
+from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import Field, Headers, built_field, header_key, split_list
 from sipfault.sip.message import Request, Response
 from sipfault.sip.params import set_param
@@ -52,12 +53,18 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
     RFC 3261 §18.2.1: add ``received`` when the sent-by host differs from the packet's source.
     RFC 3581 §4: when the client sent ``rport``, fill it with the source port and add
     ``received`` whatever the host. ``top`` is the topmost Via when it was read already.
+    Raises SipParseError when the topmost Via cannot be read.
     """
     lines = request.headers.lines("Via")
     if not lines:
         return []
-    elements = split_list(lines[0])
-    if top is None or not elements:
+    # The topmost via-parm is the first element of the first line that has one: a line of
+    # "Via: ," alone names no hop (the #rule allows empty elements, RFC 3261 §7.3.1).
+    first, elements = next(((index, parts) for index, line in enumerate(lines)
+                            if (parts := split_list(line))), (0, []))
+    if not elements:  # callers copy such Vias as they stand
+        raise SipParseError("Malformed Via: no via-parm")
+    if top is None:
         top = parse_via(elements[0])
     source_host, source_port = peer.remote
     rport = top.has_rport
@@ -67,7 +74,7 @@ def response_vias(request: Request, peer: Peer, top: Via | None = None) -> list[
             params = set_param(params, "rport", str(source_port))
         params = set_param(params, "received", source_host)
         fixed = Via(top.protocol, top.transport, top.host, top.port, params)
-        lines[0] = ", ".join([str(fixed), *elements[1:]])
+        lines[first] = ", ".join([str(fixed), *elements[1:]])
     return [built_field("Via", safe_value(line)) for line in lines]
 
 

@@ -31,6 +31,7 @@ from sipfault.core.capabilities import (
     accepts,
 )
 from sipfault.core.client import ClientTransaction
+from sipfault.core.counts import LiveCounts
 from sipfault.core.dial import REDIRECT_USER, dial_a_code_steps
 from sipfault.core.dialog_actions import DialogActions
 from sipfault.core.dialogs import Dialog, Dialogs, DialogState, InviteUnderway
@@ -234,6 +235,12 @@ class UserAgentServer:
     def dialogs(self) -> list[Dialog]:
         """Dialogs alive now."""
         return self._dialogs.alive()
+
+    def counts(self) -> LiveCounts:
+        """Sizes of the live tables: each returns to zero once the timers that end its
+        entries have run (RFC 3261 §17.2 Timers H/I/J/L, §13.3.1.4, §17.1.2 Timer F)."""
+        return LiveCounts(len(self._transactions), len(self._dialogs), len(self.timers),
+                          len(self._requests))
 
     def receive(self, data: bytes, peer: Peer, now: float) -> None:
         """One whole message from ``peer`` (a datagram, or one message the framer cut).

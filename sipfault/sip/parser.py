@@ -108,9 +108,11 @@ def _parse_start_line(line: bytes) -> Message:
         status = int(code)
         if not 100 <= status <= 699:
             raise SipParseError("Status-Code out of range")
-        return Response(
-            status, (reason or b"").decode("utf-8", "replace"), version=version.decode("ascii")
-        )
+        try:
+            version_text = version.decode("ascii")
+        except UnicodeDecodeError:  # "SIP/2.\xc2\xb2": a digit, but not an ASCII one
+            raise SipParseError("Malformed Status-Line: invalid characters") from None
+        return Response(status, (reason or b"").decode("utf-8", "replace"), version=version_text)
     known = _REQUEST_LINES.get(line)
     if known is not None:
         return Request(known[0], known[1], version=known[2])

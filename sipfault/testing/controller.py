@@ -26,6 +26,7 @@ from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
 from sipfault.api.journal import MessageRecord, Unexpected
 from sipfault.api.server import Server
 from sipfault.config import ScenarioSource, ServerConfig, ServerOptions
+from sipfault.core.counts import LiveCounts
 from sipfault.core.registrar import Binding
 from sipfault.model.scenario import Rule, UnmatchedAnswer
 
@@ -254,6 +255,10 @@ class Controller:
     def bindings(self) -> dict[str, list[Binding]]:
         """Current registrations by address-of-record (RFC 3261 §10.3)."""
         return self._call(self.server.bindings)
+
+    def counts(self) -> LiveCounts:
+        """Live transactions, dialogs, timers and client transactions (see Server.counts)."""
+        return self._call(self.server.counts)
 
     def ladder(self) -> str:
         """The message ladder so far."""

@@ -8,8 +8,8 @@ The contract is the one-error-type rule of each layer:
   :func:`check_request` and serialization raise only SipParseError too.
 - ``framer``: :class:`StreamFramer` cut into random pieces raises only SipParseError (400 or
   513), buffers at most one message, and every message it cuts obeys the ``parser`` contract.
-- ``sdp``: :func:`parse_media` and :func:`build_answer` never raise, and the answer has one
-  media section per offered one (RFC 3264 §6).
+- ``sdp``: :func:`parse_sdp` raises only SdpError, :func:`answer_offer` never raises, and the
+  answer has one media section per offered one, or refuses with a Warning (RFC 3264 §6).
 - ``digest``: :func:`parse_auth_params` raises only :class:`DigestError`; :func:`verify` never
   raises.
 - ``scenario``: :func:`check_scenario_text` never raises and places every issue;
@@ -40,7 +40,9 @@ from sipfault.sip.errors import SipParseError
 from sipfault.sip.framer import KeepAlivePing, StreamFramer
 from sipfault.sip.message import Message, Request
 from sipfault.sip.parser import MAX_MESSAGE_SIZE, parse_message
-from sipfault.sip.sdp import build_answer, media_types, parse_media
+from sipfault.core.offer_answer import Refusal, answer_offer
+from sipfault.model.scenario import SdpSettings
+from sipfault.sip.sdp import SdpError, media_types, parse_media, parse_sdp
 from sipfault.sip.validate import check_request
 from tests.fuzz.mutator import DIGEST_TOKENS, SDP_TOKENS, SIP_TOKENS, YAML_TOKENS
 
@@ -195,15 +197,20 @@ def check_framer(data: bytes) -> None:
 
 
 def check_sdp(data: bytes) -> None:
+    """Reading raises only SdpError (the 400's defect); an offer read is answered with one
+    stream per ``m=`` line, or refused with a 488 Warning (RFC 3264 §6)."""
     try:
-        offered = parse_media(data)
+        parse_media(data)
         media_types(data)
-        answer = build_answer(data, "127.0.0.1", 1)
-        answered = parse_media(answer)
+        try:
+            offer = parse_sdp(data)
+        except SdpError:
+            return
+        plans = answer_offer(data, SdpSettings())
     except Exception as error:
         raise ContractBroken(f"SDP raised {type(error).__name__}: {error}") from error
-    if len(answered) != len(offered):
-        raise ContractBroken(f"{len(offered)} media offered, {len(answered)} answered")
+    if not isinstance(plans, Refusal) and len(plans) != len(offer.media):
+        raise ContractBroken(f"{len(offer.media)} media offered, {len(plans)} answered")
 
 
 _NONCES = NonceStore(lifetime=30.0, random_bytes=lambda n: bytes(n))

@@ -33,15 +33,15 @@ from pathlib import Path
 
 from sipfault.core.capabilities import KNOWN_METHODS
 from sipfault.core.events import Finding, Peer
+from sipfault.core.offer_answer import Refusal, answer_offer
 from sipfault.core.uas import UserAgentServer
+from sipfault.model.scenario import SdpSettings
 from sipfault.scenario import ScenarioError, check_scenario_text, load_scenario_text
 from sipfault.sip.digest import Algorithm, DigestError, NonceStore, parse_auth_params, verify
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.framer import KeepAlivePing, StreamFramer
 from sipfault.sip.message import Message, Request
 from sipfault.sip.parser import MAX_MESSAGE_SIZE, parse_message
-from sipfault.core.offer_answer import Refusal, answer_offer
-from sipfault.model.scenario import SdpSettings
 from sipfault.sip.sdp import SdpError, media_types, parse_media, parse_sdp
 from sipfault.sip.validate import check_request
 from tests.fuzz.mutator import DIGEST_TOKENS, SDP_TOKENS, SIP_TOKENS, YAML_TOKENS

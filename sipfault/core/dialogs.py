@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sipfault.core.events import Peer
-from sipfault.core.faults import FaultedResponse
+from sipfault.core.faults import ExchangeFaults
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.model.scenario import Timers
@@ -60,8 +60,8 @@ class InviteUnderway(Protocol):
         """Its RFC 3262 state, once a reliable provisional went out (a PRACK is matched here)."""
 
     @property
-    def faulted(self) -> tuple[FaultedResponse, ...]:
-        """Responses to it sent under a scenario fault (a re-sent 2xx stays faulted)."""
+    def faults(self) -> ExchangeFaults | None:
+        """Its faults: a 2xx sent under one is re-sent under it."""
 
     def stop_if_unanswered(self) -> None:
         """Forget the steps still to come unless a final response went (the dialog ended)."""
@@ -244,8 +244,9 @@ class Dialogs:
         dialog.invite = None
 
     def _no_ack(self, dialog: Dialog, now: float) -> None:
-        self.end(dialog)
+        # Told first, while the dialog still knows its INVITE (and how its 2xx went out).
         self._on_no_ack(dialog, now)
+        self.end(dialog)
 
 
 class _Retransmission2xx:

@@ -41,6 +41,10 @@ class Outgoing:
     """Where it goes: always the peer a request came from."""
     close_after: bool = False
     """Close the stream connection once sent (after framing errors, RFC 4475 §3.1.2.2)."""
+    reset: bool = False
+    """Reset the stream connection (RST) instead of sending (a fault)."""
+    pause_reading: bool = False
+    """Stop reading the stream connection once sent, keeping it open (a fault)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,10 @@ class FaultApplied:
     """0 for the first transmission, then 1, 2... for retransmissions."""
     emitted: int
     """How many messages went out instead of one (0 for a dropped one)."""
+    status: int = 0
+    """The status of the response it acted on; 0 for a request or the endpoint's faults."""
+    detail: str = ""
+    """What it did when its name does not say it all: ``delayed 1.234 s``, ``held``..."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +146,17 @@ class TimerFired:
     time: float
     timer: str
     call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointFaultChanged:
+    """A fault of the whole endpoint (outage, overload, slow) began or ended."""
+
+    time: float
+    fault: str
+    """The fault as the journal names it, with its parameters: ``outage for=30s``."""
+    active: bool
+    """True when it began, False when it ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,5 +171,5 @@ class BindingExpired:
 
 Event = (
     MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
-    | FaultApplied | TimerFired | BindingExpired
+    | FaultApplied | TimerFired | BindingExpired | EndpointFaultChanged
 )

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
+from sipfault.model.faults import Fault
+
 __all__ = [
     "PLACEHOLDERS",
     "AuthLockout",
@@ -144,8 +146,8 @@ class Reply:
     """``"answer"`` to build an SDP answer to the request's offer, or literal SDP text."""
     reliable: bool | None = None
     """Send as a reliable provisional (RFC 3262); None follows the request's Require/Supported."""
-    fault: str | None = None
-    """Name of a fault to apply to this response."""
+    fault: Fault | None = None
+    """A fault to apply to this response (with the rule's ``faults``)."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the step was written, for messages; not part of equality."""
 
@@ -169,6 +171,8 @@ class Rule:
     """Name used in the journal and in messages."""
     dial_a_code: DialACode | None = None
     """Answer with the code the Request-URI user names (instead of ``reply``)."""
+    faults: tuple[Fault, ...] = ()
+    """Faults applied to every response of the transactions the rule answers."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the rule was written, for messages; not part of equality."""
 
@@ -309,3 +313,6 @@ class Scenario:
     """Digest authentication; None: nothing is challenged."""
     source: str | None = None
     """Path of the file the scenario came from; None when built in code."""
+    endpoint_faults: tuple[Fault, ...] = ()
+    """Faults of the whole endpoint (outage, overload, slow), each from its ``start`` for its
+    ``duration``."""

@@ -15,6 +15,7 @@ from pathlib import PurePath
 from yaml.nodes import Node, ScalarNode
 
 from sipfault.model import validate
+from sipfault.model.faults import ENDPOINT, Fault
 from sipfault.model.scenario import (
     AuthSettings,
     RegistrarSettings,
@@ -39,7 +40,10 @@ __all__ = [
     "load_scenario_text",
 ]
 
-_TOP_KEYS = ("name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth")
+_TOP_KEYS = (
+    "name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth",
+    "endpoint_faults",
+)
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -104,6 +108,7 @@ class _ScenarioReader:
         self.source = source
         self.nodes = ScalarReader(filename)
         replies = ReplyReader(self.nodes)
+        self.faults = replies.faults
         self.rules = RuleReader(self.nodes, replies)
         self.settings = SettingsReader(self.nodes, replies)
         self.auth = AuthSettingsReader(self.nodes)
@@ -134,6 +139,10 @@ class _ScenarioReader:
         auth: AuthSettings | None = top.get(
             "auth", lambda n: self.auth.auth(n, defaults.realm), None
         )
+        endpoint_faults: tuple[Fault, ...] = top.get(
+            "endpoint_faults",
+            lambda n: self.faults.fault_list(n, "'endpoint_faults'", ENDPOINT), (),
+        )
         if top.ok:
             top.check(self.settings.check_expires_bounds(top.pairs, defaults, registrar))
 
@@ -158,6 +167,7 @@ class _ScenarioReader:
             registrar=registrar,
             auth=auth,
             source=self.source,
+            endpoint_faults=endpoint_faults,
         )
 
     def _name(self, node: Node) -> str | None:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from sipfault.model.faults import RULE, Fault
 from sipfault.model.scenario import DialACode, Match, Reply, Rule
 from sipfault.scenario.match import MatchReader
 from sipfault.scenario.nodes import BOOL, item_nodes, memo
@@ -15,7 +16,7 @@ from sipfault.sip.codes import CATALOGUE, required_headers
 
 __all__ = ["RuleReader"]
 
-_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code")
+_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code", "faults")
 
 
 class RuleReader:
@@ -73,6 +74,10 @@ class RuleReader:
             drop = nodes.boolean(rule.value_node("drop"), "'drop'")
             rule.check(drop is not None)
         name = rule.get("name", lambda n: nodes.text(n, "rule 'name'"), None)
+        faults: tuple[Fault, ...] = rule.get(
+            "faults", lambda n: self.replies.faults.fault_list(n, "'faults'", RULE), ()
+        )
+        swallows = any(fault.name == "swallow" for fault in faults)
 
         # `dial_a_code: false` is the same as leaving the key out.
         dial: DialACode | None = None
@@ -101,7 +106,7 @@ class RuleReader:
                 "a rule cannot both 'drop' and answer with 'dial_a_code' (expected one of them)",
             )
             rule.check(False)
-        if "reply" not in rule and drop is False and not dial_given:
+        if "reply" not in rule and drop is False and not dial_given and not swallows:
             nodes.error(
                 node,
                 "rule has no 'reply' (expected a list of reply steps, 'dial_a_code: true', "
@@ -124,6 +129,7 @@ class RuleReader:
             drop=drop,
             name=name,
             dial_a_code=dial,
+            faults=faults,
             location=nodes.location(node),
         )
 

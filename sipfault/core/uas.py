@@ -49,7 +49,6 @@ from sipfault.core.events import (
     EndpointFaultChanged,
     Event,
     FaultApplied,
-    Finding,
     MessageDropped,
     MessageReceived,
     MessageSent,
@@ -514,7 +513,7 @@ class UserAgentServer:
         outcome = self.auth.check(exchange.request, now)
         if outcome.notice is not None:
             kind, text = outcome.notice
-            self._events.append(Finding(now, kind, text, exchange.request.headers.get("Call-ID"),
+            self._events.append(finding(now, kind, text, exchange.request.headers.get("Call-ID"),
                                         exchange.transaction.peer,
                                         {"user": outcome.username or ""}))
         if outcome.kind == "ok":
@@ -522,7 +521,7 @@ class UserAgentServer:
         self._reply(exchange, outcome.status, now, reason=outcome.reason,
                     extra=outcome.headers)
         if outcome.kind == "forbidden":
-            self._events.append(Finding(now, "auth-failed", outcome.reason or "403 Forbidden",
+            self._events.append(finding(now, "auth-failed", outcome.reason or "403 Forbidden",
                                         exchange.request.headers.get("Call-ID"),
                                         exchange.transaction.peer,
                                         {"user": outcome.username or ""}))

@@ -437,8 +437,12 @@ class UserAgentServer:
         if overload is None:
             return False
         seconds = overload.retry_after if overload.retry_after is not None else DEFAULT_RETRY_AFTER
-        self._events.append(FaultApplied(now, overload.name, exchange.request.call_id, 0, 1, 503,
-                                          f"Retry-After: {seconds}"))
+        request = exchange.request
+        # The fault takes the request as a rule would: it is answered as the test asked.
+        self._events.append(RuleMatched(now, "endpoint fault overload", request.method,
+                                        request.call_id, request, exchange.transaction.peer))
+        self._events.append(FaultApplied(now, overload.name, request.call_id, 0, 1, 503,
+                                         f"Retry-After: {seconds}"))
         self._reply(exchange, 503, now, extra=[("Retry-After", str(seconds))])
         return True
 

@@ -106,9 +106,17 @@ class FaultedSender:
         self, item: Emission, message: Message, peer: Peer, now: float, again: bool,
         request: Request | None, faults: ExchangeFaults | None, intact: bool,
     ) -> None:
-        """Put one emission on the wire now, and report it as sent."""
+        """Put one emission on the wire now, and report it as sent.
+
+        It is journaled as a retransmission when a copy of the message already went out: a
+        response whose first transmissions were lost is first sent by its retransmission.
+        """
         self._put(Outgoing(item.data, peer, close_after=item.close_after, reset=item.reset,
                            pause_reading=item.pause_reading))
+        faulted = faults.find(message) if faults is not None else None
+        if faulted is not None and item.data:
+            again = faulted.wired > 0
+            faulted.wired += 1
         if item.data:
             self._report(MessageSent(now, peer, message, item.data, again, request))
         if intact and faults is not None and isinstance(message, Response):

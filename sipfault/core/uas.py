@@ -426,9 +426,12 @@ class UserAgentServer:
             call_id = request.headers.get("Call-ID") or ""
             cseq = (request.headers.get("CSeq") or "").split()
             number = cseq[0] if cseq else ""
-            exchange.faults = ExchangeFaults(
+            faults = exchange.faults = ExchangeFaults(
                 f"{self.engine.seed}/faults/{self._calls.place(call_id)}/{number}/"
                 f"{request.method}")
+            sent = exchange.transaction.last_response
+            if sent is not None:  # went out before there were faults to send it under
+                faults.delivered(sent, exchange.arrived)
         return exchange.faults
 
     def _overload(self, exchange: Exchange, now: float) -> bool:

@@ -299,8 +299,8 @@ class FaultedResponse:
         corrupted = False
         for fault in self.faults:
             name = fault.name
-            if name in HOLDS or (name in STREAM_FAULTS and not stream):
-                continue
+            if name in HOLDS or (name in STREAM_FAULTS and not stream) or not emissions:
+                continue  # nothing for it to act on (after a drop: nothing left)
             if fault.probability is not None and dice().random() >= fault.probability:
                 continue
             note = ""

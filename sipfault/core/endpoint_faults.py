@@ -31,7 +31,7 @@ Changed = Callable[[Fault, bool, float], None]
 class EndpointFaults:
     """The endpoint faults in force, with the timers that begin and end them."""
 
-    __slots__ = ("_active", "_dice", "_on_change", "_queue", "_timers")
+    __slots__ = ("_active", "_dice", "_on_change", "_queue", "_timers", "any")
 
     def __init__(self, queue: TimerQueue, dice: random.Random, on_change: Changed) -> None:
         self._queue = queue
@@ -39,10 +39,8 @@ class EndpointFaults:
         self._on_change = on_change
         self._active: dict[str, Fault] = {}
         self._timers: dict[str, list[Timer]] = {}
-
-    def __bool__(self) -> bool:
-        """Whether any fault is in force (the fast path of the UAS asks this)."""
-        return bool(self._active)
+        self.any = False
+        """Whether any fault is in force: a plain attribute, read for every message."""
 
     @property
     def active(self) -> dict[str, Fault]:
@@ -67,6 +65,7 @@ class EndpointFaults:
 
     def _begin(self, fault: Fault, now: float) -> None:
         self._active[fault.name] = fault
+        self.any = True
         self._on_change(fault, True, now)
         if fault.duration is not None:
             self._timers.setdefault(fault.name, []).append(self._queue.schedule(
@@ -78,6 +77,7 @@ class EndpointFaults:
             for timer in self._timers.pop(each, []):
                 timer.cancel()
             fault = self._active.pop(each, None)
+            self.any = bool(self._active)
             if fault is not None:
                 self._on_change(fault, False, now)
 

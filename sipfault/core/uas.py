@@ -275,7 +275,7 @@ class UserAgentServer:
         except SipParseError as exc:
             self._reject(exc, data, peer, now)
             return
-        if self.endpoint_faults and self._outage(message, data, peer, now):
+        if self.endpoint_faults.any and self._outage(message, data, peer, now):
             return
         if isinstance(message, Response):
             self._events.append(MessageReceived(now, peer, message, data))
@@ -350,11 +350,12 @@ class UserAgentServer:
         exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via)
         exchange.arrived = now
         self._exchanges[key] = exchange
-        self._new_request(exchange, now)
+        if request.method == "REGISTER" or len(self._retry_after):
+            self._new_request(exchange, now)
         if request.method == "CANCEL":
             self._on_cancel(exchange, now)
             return
-        if self.endpoint_faults:
+        if self.endpoint_faults.any:
             exchange.faults = self._exchange_faults(exchange)
             if self._overload(exchange, now):
                 return
@@ -707,7 +708,8 @@ class UserAgentServer:
         """Build a response with every field its code and context require, and send it."""
         request = request or exchange.request
         tx = exchange.transaction
-        faults = self._response_faults(exchange, status, fault)
+        faults = (self._response_faults(exchange, status, fault)
+                  if fault is not None or exchange.faults is not None else ())
         if faults:
             self._change_to_tag(exchange, status, faults, now)
         is_invite = request.method == "INVITE"
@@ -763,10 +765,11 @@ class UserAgentServer:
                 self._retry_after.answered(request, response, exchange.ruri.user_unescaped, now)
             elif is_invite and exchange.dialog is not None:
                 self._acks.awaiting(exchange.dialog)
-        fork = next((each for each in faults if each.name == "fork"), None)
-        if (fork is not None and is_invite and 100 < status < 300
-                and exchange.faults is not None and exchange.faults.chance(fork)):
-            self._fork(exchange, response, fork, now)
+        if faults:
+            fork = next((each for each in faults if each.name == "fork"), None)
+            if (fork is not None and is_invite and 100 < status < 300
+                    and exchange.faults is not None and exchange.faults.chance(fork)):
+                self._fork(exchange, response, fork, now)
 
     # ------------------------------------------------------------ faults on responses
 
@@ -936,7 +939,7 @@ class UserAgentServer:
     ) -> None:
         """Serialize and send, through the faults of its exchange and of the endpoint."""
         data = message.to_bytes()
-        if faults is not None or self.endpoint_faults:
+        if faults is not None or self.endpoint_faults.any:
             self._sender.send(message, data, peer, now, again, request, faults)
             return
         self._outgoing.append(Outgoing(data, peer))
@@ -1000,6 +1003,7 @@ class UserAgentServer:
                     f"ACK with CSeq {ack.cseq[0]} for the 2xx to the INVITE with CSeq {number}",
                     ack.call_id, peer))
         self._dialogs.acknowledge(dialog)
+        self._acks.settled(dialog)
 
     def _lenient_ack(self, ack: Request, peer: Peer, now: float) -> bool:
         """An ACK the client evidently meant for a transaction or dialog it got wrong: it ends
@@ -1014,8 +1018,9 @@ class UserAgentServer:
                 f"{ack.top_via.branch} instead of the INVITE's {tx.request.top_via.branch}",
                 ack.call_id, peer))
             return True
-        dialog = self._acks.find_dialog(ack)
-        if dialog is not None:
+        key = self._acks.find_dialog(ack)
+        dialog = self._dialogs.find(*key) if key is not None else None
+        if dialog is not None and not dialog.acked:
             self._events.append(finding(
                 now, "ack-wrong-to-tag",
                 f"ACK with To tag {ack.to.tag} for the 2xx with To tag {dialog.local_tag}",
@@ -1075,6 +1080,7 @@ class UserAgentServer:
             self._events.append(finding(now, "no-ack",
                                         "no ACK for the 2xx within 64*T1; sent BYE "
                                         "(RFC 3261 §13.3.1.4)", dialog.call_id, dialog.peer))
+        self._acks.settled(dialog)
         self._send_bye(dialog, now)
 
     def _no_ack(self, tx: ServerTransaction, now: float) -> None:

@@ -9,14 +9,15 @@
   tag among the dialogs awaiting an ACK, it still stops the 2xx's retransmission
   (``ack-wrong-to-tag``). One with another CSeq number is ``ack-wrong-cseq``.
 
-Both tables are bounded; entries are dropped when their transaction ends or found stale.
+Both tables are bounded, and hold keys rather than the transactions and dialogs themselves;
+entries are dropped when their transaction ends or their ACK comes.
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-from sipfault.core.dialogs import Dialog, DialogState
+from sipfault.core.dialogs import Dialog, DialogKey
 from sipfault.core.transactions import TransactionKey
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.message import Request
@@ -36,7 +37,7 @@ class AckIndex:
     def __init__(self, size: int = 65536) -> None:
         self.size = size
         self._rejected: dict[_RejectedKey, TransactionKey] = {}
-        self._dialogs: dict[tuple[str, str], Dialog] = {}
+        self._dialogs: dict[tuple[str, str], DialogKey] = {}
 
     def __len__(self) -> int:
         return len(self._rejected) + len(self._dialogs)
@@ -61,22 +62,22 @@ class AckIndex:
 
     def awaiting(self, dialog: Dialog) -> None:
         """A 2xx for ``dialog`` went out: its ACK may come."""
-        self._dialogs[(dialog.call_id, dialog.remote_tag)] = dialog
+        self._dialogs[(dialog.call_id, dialog.remote_tag)] = dialog.key
         _bound(self._dialogs, self.size)
 
-    def find_dialog(self, ack: Request) -> Dialog | None:
-        """The dialog awaiting an ACK that this ACK, with another To tag, was meant for."""
+    def settled(self, dialog: Dialog) -> None:
+        """The ACK of ``dialog``'s 2xx came (or the dialog ended)."""
+        lenient = (dialog.call_id, dialog.remote_tag)
+        if self._dialogs.get(lenient) == dialog.key:
+            del self._dialogs[lenient]
+
+    def find_dialog(self, ack: Request) -> DialogKey | None:
+        """The key of the dialog awaiting an ACK that this ACK, with another To tag, was
+        meant for (the caller checks that it is still awaiting it)."""
         try:
-            key = (ack.call_id, ack.from_.tag or "")
+            return self._dialogs.get((ack.call_id, ack.from_.tag or ""))
         except SipParseError:
             return None
-        dialog = self._dialogs.get(key)
-        if dialog is None:
-            return None
-        if dialog.acked or dialog.state is DialogState.TERMINATED:
-            del self._dialogs[key]
-            return None
-        return dialog
 
 
 def _rejected_key(request: Request) -> _RejectedKey | None:

@@ -93,14 +93,15 @@ class FaultedSender:
         self, emissions: list[Emission], message: Message, peer: Peer, now: float,
         again: bool, request: Request | None, faults: ExchangeFaults | None, intact: bool,
     ) -> None:
-        for item in emissions:
+        for index, item in enumerate(emissions):
+            copy = again or index > 0  # a duplicate is journaled as a copy of the first
             if item.delay > 0:
                 self._timers.schedule(
                     now + item.delay,
-                    _Later(self, item, message, peer, again, request, faults, intact).fire,
+                    _Later(self, item, message, peer, copy, request, faults, intact).fire,
                 )
             else:
-                self.emit(item, message, peer, now, again, request, faults, intact)
+                self.emit(item, message, peer, now, copy, request, faults, intact)
 
     def emit(
         self, item: Emission, message: Message, peer: Peer, now: float, again: bool,
@@ -108,15 +109,12 @@ class FaultedSender:
     ) -> None:
         """Put one emission on the wire now, and report it as sent.
 
-        It is journaled as a retransmission when a copy of the message already went out: a
-        response whose first transmissions were lost is first sent by its retransmission.
+        A copy sent by a retransmission is journaled as one, even when the first transmission
+        was lost to a fault: the journal tells the transaction's story, the faults what the
+        wire saw.
         """
         self._put(Outgoing(item.data, peer, close_after=item.close_after, reset=item.reset,
                            pause_reading=item.pause_reading))
-        faulted = faults.find(message) if faults is not None else None
-        if faulted is not None and item.data:
-            again = faulted.wired > 0
-            faulted.wired += 1
         if item.data:
             self._report(MessageSent(now, peer, message, item.data, again, request))
         if intact and faults is not None and isinstance(message, Response):

@@ -264,7 +264,7 @@ class FaultedResponse:
     forgotten with the exchange.
     """
 
-    __slots__ = ("faults", "hold", "intact", "raw", "response", "sends", "wired")
+    __slots__ = ("faults", "hold", "intact", "raw", "response", "sends")
 
     def __init__(
         self, response: Response, faults: tuple[Fault, ...], raw: bytes | None = None,
@@ -279,9 +279,6 @@ class FaultedResponse:
         self.sends = 0
         self.intact = 0
         """Transmissions that reached the wire with no fault that spoils them."""
-        self.wired = 0
-        """Copies put on the wire so far: the first one is the response's first transmission
-        in the journal, whatever was lost before it."""
 
     def transmit(
         self, data: bytes, stream: bool, dice: Callable[[], random.Random],

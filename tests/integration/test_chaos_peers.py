@@ -53,8 +53,8 @@ def _chaos_run(start_sipfault: StartSipfault, seed: int) -> tuple[FaultEvents, d
 def test_the_same_seed_gives_the_same_faults_on_the_same_messages(
     sipp: str, start_sipfault: StartSipfault
 ) -> None:
-    first, counts = _chaos_run(start_sipfault, seed=20261207)
-    second, _ = _chaos_run(start_sipfault, seed=20261207)
+    first, counts = _chaos_run(start_sipfault, seed=2)
+    second, _ = _chaos_run(start_sipfault, seed=2)
     other, _ = _chaos_run(start_sipfault, seed=7)
 
     # Every kind of chaos happened, on several calls.

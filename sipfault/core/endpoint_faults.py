@@ -17,7 +17,8 @@ import random
 from collections.abc import Callable
 
 from sipfault.core.timers import Timer, TimerQueue
-from sipfault.model.faults import Fault
+from sipfault.model import validate
+from sipfault.model.faults import ENDPOINT, Fault
 
 __all__ = ["DEFAULT_RETRY_AFTER", "EndpointFaults"]
 
@@ -31,7 +32,7 @@ Changed = Callable[[Fault, bool, float], None]
 class EndpointFaults:
     """The endpoint faults in force, with the timers that begin and end them."""
 
-    __slots__ = ("_active", "_dice", "_on_change", "_queue", "_timers", "any")
+    __slots__ = ("_active", "_armed", "_dice", "_on_change", "_queue", "_timers", "any")
 
     def __init__(self, queue: TimerQueue, dice: random.Random, on_change: Changed) -> None:
         self._queue = queue
@@ -41,6 +42,34 @@ class EndpointFaults:
         self._timers: dict[str, list[Timer]] = {}
         self.any = False
         """Whether any fault is in force: a plain attribute, read for every message."""
+        self._armed: tuple[Fault, ...] | None = None
+
+    @property
+    def armed(self) -> bool:
+        """Whether a scenario's faults were set going (:meth:`arm_scenario`)."""
+        return self._armed is not None
+
+    def arm_scenario(self, faults: tuple[Fault, ...], now: float) -> None:
+        """Set a scenario's ``endpoint_faults`` going from ``now``, unless they are the ones
+        already set; other ones end every fault in force first."""
+        if self._armed is not None and self._armed == faults:
+            return
+        if self._armed is not None:
+            self.clear(None, now)
+        self._armed = faults
+        self.arm(faults, now)
+
+    def set_by_name(self, name: str, params: dict[str, object] | None, now: float) -> Fault | None:
+        """Begin fault ``name`` with ``params`` as a scenario file's ``endpoint_faults`` entry
+        writes them (``{"for": "30s"}``), checked as one is; None ends it. Returns the fault
+        begun. Raises :class:`~sipfault.model.validate.InvalidValue` for a bad one."""
+        if params is None:
+            validate.fault_name(name, ENDPOINT)
+            self.clear(name, now)
+            return None
+        fault = validate.fault({**params, "fault": name}, ENDPOINT)
+        self.set(fault, now)
+        return fault
 
     @property
     def active(self) -> dict[str, Fault]:

@@ -10,7 +10,9 @@ matching (§17.2.3), CANCEL (§9.2), method (501), extensions (420), content (41
 
 The state machines are tables elsewhere: server transactions in ``transactions.py``, dialogs
 in ``dialogs.py``; requests of our own (the BYE of an unacknowledged 2xx) are built and sent
-by ``requests.py``. The per-request state lives on the exchange (``exchange.py``).
+by ``requests.py``. The per-request state lives on the exchange (``exchange.py``). Faults are
+carried out by ``response_faults.py``, ``emission.py`` and ``endpoint_faults.py``; findings
+about the client are made by ``conformance/`` (``ClientConduct``), told at each step.
 """
 
 from __future__ import annotations
@@ -29,18 +31,9 @@ from sipfault.core.capabilities import (
 )
 from sipfault.core.client import ClientTransaction
 from sipfault.core.conformance import finding
-from sipfault.core.conformance.acks import AckIndex
-from sipfault.core.conformance.branches import reuse_difference
-from sipfault.core.conformance.registration import RegistrationWatch
-from sipfault.core.conformance.retransmission import (
-    RetransmissionTrack,
-    check_time,
-    judge,
-    unanswered,
-)
-from sipfault.core.conformance.retry_after import RetryAfterWatch
+from sipfault.core.conformance.conduct import ClientConduct
 from sipfault.core.dial import REDIRECT_USER, dial_a_code_steps
-from sipfault.core.dialogs import Dialog, DialogKey, Dialogs, DialogState, InviteUnderway
+from sipfault.core.dialogs import Dialog, Dialogs, DialogState, InviteUnderway
 from sipfault.core.emission import FaultedSender
 from sipfault.core.endpoint_faults import DEFAULT_RETRY_AFTER, EndpointFaults
 from sipfault.core.engine import RequestFacts, ScenarioEngine
@@ -59,8 +52,7 @@ from sipfault.core.events import (
     TimerFired,
 )
 from sipfault.core.exchange import Exchange
-from sipfault.core.faults import HOLDS, CallOrdinals, ExchangeFaults
-from sipfault.core.forking import ForkWatch, forked_response
+from sipfault.core.faults import ExchangeFaults
 from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
     OPTION_TAG,
@@ -72,13 +64,13 @@ from sipfault.core.reliable import (
 )
 from sipfault.core.requests import ClientRequests, in_dialog_request
 from sipfault.core.required import FieldSources, code_fields, may_need_fields
+from sipfault.core.response_faults import ResponseFaulting
 from sipfault.core.responses import apply_overrides, build_response, response_vias
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
-from sipfault.model import validate
-from sipfault.model.faults import ENDPOINT, Fault
-from sipfault.model.scenario import AuthSettings, Reply, Rule, Scenario, fill_placeholders
+from sipfault.model.faults import Fault
+from sipfault.model.scenario import AuthSettings, Reply, Rule, Scenario
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.headers import built_field, header_key
 from sipfault.sip.message import Message, Request, Response
@@ -121,19 +113,17 @@ class UserAgentServer:
         self._tx_callbacks = (self._send_response, self._transaction_terminated, self._no_ack)
         self._dialogs = Dialogs(self.timers, self._resend_2xx, self._no_ack_2xx)
         self._requests = ClientRequests(self.timers, self._send_request, self._no_response)
-        # Faults: the endpoint's, and what sends under faults; random choices of each exchange
-        # are seeded by the call's place among the calls seen (faults.py).
-        self._calls = CallOrdinals()
+        # Findings about the client (conformance/), and faults: the endpoint's, the responses'
+        # (seeded per exchange from the run's seed), and what sends under them.
+        self._conduct = ClientConduct(self._report, self.timers, lambda: self.scenario.timers,
+                                      self._dialogs, self._transactions, self._exchanges)
         self.endpoint_faults = EndpointFaults(
             self.timers, random.Random(f"{self.engine.seed}/endpoint"), self._endpoint_changed)
         """The faults of the whole endpoint in force (outage, overload, slow)."""
-        self._armed: tuple[Fault, ...] | None = None  # the scenario's endpoint faults, once set
+        self._faulting = ResponseFaulting(self.engine.seed, self._report, self._emit,
+                                          self._new_tag, self._dialogs,
+                                          lambda: self.scenario.timers, self._conduct)
         self._sender = FaultedSender(self.timers, self.endpoint_faults, self._put, self._report)
-        # Findings about the client, each with its bounded state (conformance/).
-        self._acks = AckIndex()
-        self._retry_after = RetryAfterWatch()
-        self._registrations = RegistrationWatch()
-        self._forks = ForkWatch()
 
     # ----------------------------------------------------------------- the sans-I/O surface
 
@@ -182,13 +172,7 @@ class UserAgentServer:
         does. After :meth:`replace_scenario` with other endpoint faults, the next call sets
         those instead (and ends the faults in force).
         """
-        faults = self.scenario.endpoint_faults
-        if self._armed is not None and self._armed == faults:
-            return
-        if self._armed is not None:
-            self.endpoint_faults.clear(None, now)
-        self._armed = faults
-        self.endpoint_faults.arm(faults, now)
+        self.endpoint_faults.arm_scenario(self.scenario.endpoint_faults, now)
 
     def set_endpoint_fault(
         self, name: str, params: dict[str, object] | None, now: float
@@ -199,13 +183,7 @@ class UserAgentServer:
         Raises :class:`~sipfault.model.validate.InvalidValue` for an unknown fault or a bad
         parameter, with the message a scenario file would get. Returns the fault begun.
         """
-        if params is None:
-            validate.fault_name(name, ENDPOINT)
-            self.endpoint_faults.clear(name, now)
-            return None
-        fault = validate.fault({**params, "fault": name}, ENDPOINT)
-        self.endpoint_faults.set(fault, now)
-        return fault
+        return self.endpoint_faults.set_by_name(name, params, now)
 
     def clear_endpoint_faults(self, now: float) -> None:
         """End every endpoint fault in force."""
@@ -220,7 +198,7 @@ class UserAgentServer:
 
     def handle_timer(self, now: float) -> None:
         """Run every timer due at ``now``; a failing one is reported and the rest still run."""
-        if self._armed is None:
+        if not self.endpoint_faults.armed:
             self.start(now)
         while True:
             try:
@@ -254,7 +232,7 @@ class UserAgentServer:
         Never raises: a failure inside sipfault is reported as an ``internal-error`` finding
         and the message dropped, so one bad input cannot stop the server.
         """
-        if self._armed is None:
+        if not self.endpoint_faults.armed:
             self.start(now)
         try:
             self._receive(data, peer, now)
@@ -335,7 +313,7 @@ class UserAgentServer:
             self._on_ack(request, key, checked, peer, now)
             return
         if existing is not None:
-            self._retransmitted(existing, request, peer, now)
+            self._conduct.retransmitted(existing, request, peer, now)
             existing.on_retransmission(now)
             return
         tx = ServerTransaction(
@@ -350,93 +328,18 @@ class UserAgentServer:
         exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via)
         exchange.arrived = now
         self._exchanges[key] = exchange
-        if request.method == "REGISTER" or len(self._retry_after):
-            self._new_request(exchange, now)
+        self._conduct.new_request(exchange, now)
         if request.method == "CANCEL":
             self._on_cancel(exchange, now)
             return
-        if self.endpoint_faults.any:
-            exchange.faults = self._exchange_faults(exchange)
-            if self._overload(exchange, now):
-                return
+        if self.endpoint_faults.any and self._overload(exchange, now):
+            return
         self._dispatch(exchange, now)
-        if exchange.faults is not None and not peer.reliable:
-            self.timers.schedule(check_time(now, self.scenario.timers),
-                                 lambda at: self._check_unanswered(exchange, at))
-
-    # ------------------------------------------------------------ what the client does
-
-    def _new_request(self, exchange: Exchange, now: float) -> None:
-        """Findings a new request can make: Retry-After ignored, REGISTER refresh and storm."""
-        request = exchange.request
-        peer = exchange.transaction.peer
-        if len(self._retry_after) and not exchange.in_dialog:
-            text = self._retry_after.new_request(request, exchange.ruri.user_unescaped, now)
-            if text is not None:
-                self._events.append(finding(now, "retry-after-ignored", text,
-                                            request.headers.get("Call-ID"), peer))
-        if request.method == "REGISTER":
-            for kind, text in self._registrations.register(request, now):
-                self._events.append(finding(now, kind, text, request.headers.get("Call-ID"),
-                                            peer))
-
-    def _retransmitted(
-        self, tx: ServerTransaction, request: Request, peer: Peer, now: float
-    ) -> None:
-        """A request matched a transaction: a reused branch, or a retransmission to judge."""
-        call_id = request.headers.get("Call-ID")
-        reused = reuse_difference(tx.request, request)
-        if reused is not None:
-            self._events.append(finding(
-                now, "branch-reused",
-                f"{request.method} with the branch of an earlier {tx.request.method} but "
-                f"{reused}: taken as its retransmission", call_id, peer))
-            return
-        exchange = self._exchanges.get(tx.key)
-        if exchange is None or peer.reliable:
-            return
-        if exchange.track is None:
-            exchange.track = RetransmissionTrack(exchange.arrived)
-        faults = exchange.faults
-        if faults is None:
-            delivered = tx.last_response is not None
-            final_at = exchange.final_at
-        else:
-            delivered = faults.delivered_at is not None
-            final_at = faults.final_delivered_at
-        for kind, text in judge(exchange.track, now, request.method, self.scenario.timers,
-                                delivered, final_at):
-            self._events.append(finding(now, kind, text, call_id, peer))
-
-    def _check_unanswered(self, exchange: Exchange, now: float) -> None:
-        """2*T1 after a request over UDP whose answers were under faults: did it re-send?"""
-        faults = exchange.faults
-        found = unanswered(exchange.request.method, exchange.arrived, exchange.track is not None,
-                           faults.delivered_at if faults is not None else None,
-                           self.scenario.timers)
-        if found is not None:
-            self._events.append(finding(now, *found, exchange.request.headers.get("Call-ID"),
-                                        exchange.transaction.peer))
-
-    # --------------------------------------------------------------------------- faults
-
-    def _exchange_faults(self, exchange: Exchange) -> ExchangeFaults:
-        """The exchange's faults, made on first need, seeded from the call's place and CSeq."""
-        if exchange.faults is None:
-            request = exchange.request
-            call_id = request.headers.get("Call-ID") or ""
-            cseq = (request.headers.get("CSeq") or "").split()
-            number = cseq[0] if cseq else ""
-            faults = exchange.faults = ExchangeFaults(
-                f"{self.engine.seed}/faults/{self._calls.place(call_id)}/{number}/"
-                f"{request.method}")
-            sent = exchange.transaction.last_response
-            if sent is not None:  # went out before there were faults to send it under
-                faults.delivered(sent, exchange.arrived)
-        return exchange.faults
+        self._conduct.watch(exchange, now)
 
     def _overload(self, exchange: Exchange, now: float) -> bool:
         """An ``overload`` in force answers a new request with 503 and Retry-After."""
+        self._faulting.exchange_faults(exchange)  # its delivery is tracked
         overload = self.endpoint_faults.acting("overload")
         if overload is None:
             return False
@@ -601,7 +504,7 @@ class UserAgentServer:
                                         exchange.transaction.peer))
         swallowed = rule.drop
         if rule.faults or rule.drop:
-            faults = self._exchange_faults(exchange)
+            faults = self._faulting.exchange_faults(exchange)
             faults.rule_faults = rule.faults
             for fault in rule.faults:
                 if fault.name == "swallow" and not swallowed and faults.chance(fault):
@@ -708,10 +611,10 @@ class UserAgentServer:
         """Build a response with every field its code and context require, and send it."""
         request = request or exchange.request
         tx = exchange.transaction
-        faults = (self._response_faults(exchange, status, fault)
+        faults = (self._faulting.for_response(exchange, status, fault)
                   if fault is not None or exchange.faults is not None else ())
         if faults:
-            self._change_to_tag(exchange, status, faults, now)
+            self._faulting.before_building(exchange, status, faults, now)
         is_invite = request.method == "INVITE"
         creates_dialog = is_invite and 100 < status < 300
         fields = list(extra)
@@ -743,7 +646,7 @@ class UserAgentServer:
         if overrides or omit:
             apply_overrides(response, overrides, omit)
         if faults:
-            self._send_under(exchange, response, faults)
+            self._faulting.register(exchange, response, faults)
         if not tx.respond(response, now):
             return
         if rseq is not None and exchange.reliable is not None:
@@ -757,107 +660,9 @@ class UserAgentServer:
             exchange.cancel_pending()
             if exchange.reliable is not None and status >= 300:
                 exchange.reliable.stop()
-            if exchange.final_at is None:
-                exchange.final_at = now
-            if status >= 300:
-                if is_invite:
-                    self._acks.rejected(request, tx.key)
-                self._retry_after.answered(request, response, exchange.ruri.user_unescaped, now)
-            elif is_invite and exchange.dialog is not None:
-                self._acks.awaiting(exchange.dialog)
+            self._conduct.answered(exchange, response, now)
         if faults:
-            fork = next((each for each in faults if each.name == "fork"), None)
-            if (fork is not None and is_invite and 100 < status < 300
-                    and exchange.faults is not None and exchange.faults.chance(fork)):
-                self._fork(exchange, response, fork, now)
-
-    # ------------------------------------------------------------ faults on responses
-
-    def _response_faults(
-        self, exchange: Exchange, status: int, fault: Fault | None
-    ) -> tuple[Fault, ...]:
-        """The faults a response goes out under: its rule's that apply to it, and its step's."""
-        rule_faults = exchange.faults.rule_faults if exchange.faults is not None else ()
-        faults = tuple(each for each in rule_faults
-                       if each.name != "swallow" and (each.name != "late-100" or status == 100))
-        if fault is not None:
-            faults += (fault,)
-        if faults:
-            self._exchange_faults(exchange)
-        return faults
-
-    def _change_to_tag(
-        self, exchange: Exchange, status: int, faults: tuple[Fault, ...], now: float
-    ) -> None:
-        """``to-tag-changed``: this response comes from another fork, with a To tag of its own.
-
-        The dialog the earlier provisionals made is left (the client's ends as RFC 3261
-        §13.2.2.4 says); the new tag makes its own.
-        """
-        change = next((each for each in faults if each.name == "to-tag-changed"), None)
-        if change is None or exchange.faults is None or not exchange.faults.chance(change):
-            return
-        old, exchange.to_tag = exchange.to_tag, self._new_tag()
-        dialog = exchange.dialog
-        if dialog is not None and dialog.state is DialogState.EARLY:
-            dialog.invite = None  # ending it must not cancel this exchange's steps
-            self._dialogs.end(dialog)
-            exchange.dialog = None
-        self._events.append(FaultApplied(now, change.name, exchange.request.call_id, 0, 1, status,
-                                         f"To tag {exchange.to_tag} instead of {old}"))
-
-    def _send_under(self, exchange: Exchange, response: Response,
-                    faults: tuple[Fault, ...]) -> None:
-        """Register ``response`` to go out under ``faults``: its raw bytes, whether it is held."""
-        exchange_faults = self._exchange_faults(exchange)
-        raw: bytes | None = None
-        hold: str | None = None
-        for fault in faults:
-            if fault.name == "raw" and fault.raw is not None:
-                raw = _raw_bytes(fault.raw, exchange, response)
-            elif fault.name in HOLDS and hold is None and exchange_faults.chance(fault):
-                hold = HOLDS[fault.name]
-        exchange_faults.add(response, faults, raw, hold)
-
-    def _fork(self, exchange: Exchange, response: Response, fault: Fault, now: float) -> None:
-        """``fork``: the response again from ``count`` more forks, each with its own To tag; a
-        forked 2xx makes a dialog, re-sent until its ACK (RFC 3261 §13.2.2.4, §13.3.1.4)."""
-        request = exchange.request
-        peer = exchange.transaction.peer
-        keys: list[DialogKey] = []
-        if exchange.dialog is not None:
-            keys.append(exchange.dialog.key)
-        for _ in range(fault.count or 1):
-            tag = self._new_tag()
-            copy = forked_response(response, tag)
-            self._events.append(FaultApplied(now, fault.name, request.call_id, 0, 1,
-                                             response.status, f"another fork, To tag {tag}"))
-            self._emit(copy, peer, now, False, request, exchange.faults)
-            if response.status < 200:
-                continue
-            dialog = self._dialogs.create(request, tag, peer, exchange.session_id,
-                                          exchange.session_version)
-            self._dialogs.answered(dialog, exchange, copy, self.scenario.timers, now)
-            self._acks.awaiting(dialog)
-            self._forks.forked(dialog.key)
-            keys.append(dialog.key)
-        if response.status >= 200 and len(keys) > 1:
-            self.timers.schedule(now + 64 * self.scenario.timers.t1,
-                                 lambda at: self._check_forks(keys, request, peer, at))
-
-    def _check_forks(self, keys: list[DialogKey], invite: Request, peer: Peer,
-                     now: float) -> None:
-        """64*T1 after forked 2xx: more than one of their dialogs up is ``fork-not-ended``."""
-        alive = [key for key in keys if self._dialogs.find(key[0], key[1], key[2]) is not None]
-        for key in keys:
-            if key not in alive:
-                self._forks.forget(key)
-        if len(alive) > 1:
-            self._events.append(finding(
-                now, "fork-not-ended",
-                f"{len(alive)} dialogs of one INVITE still up {64 * self.scenario.timers.t1:g} s "
-                "after its forked 2xx (the extra ones should have got a BYE)",
-                invite.headers.get("Call-ID"), peer, {"to_tags": " ".join(k[1] for k in alive)}))
+            self._faulting.after_sending(exchange, response, faults, now)
 
     def _challenge(self, proxy: bool, now: float) -> list[tuple[str, str]]:
         """A fresh digest challenge for a scripted 401 or 407 (RFC 3261 §22.1, RFC 8760)."""
@@ -879,23 +684,9 @@ class UserAgentServer:
         for binding in self.registrar.expire(now):
             forced = binding.expires_at > now
             self._events.append(BindingExpired(now, binding.aor, binding.uri, forced=forced))
-            if self._registrations.expired(binding, forced, now):
-                self.timers.schedule(now + 64 * self.scenario.timers.t1,
-                                     self._refresh_check(binding))
+            self._conduct.binding_expired(binding, forced, now)
         self._expiry_timer = None
         self._arm_expiry()
-
-    def _refresh_check(self, binding: Binding) -> Callable[[float], None]:
-        return lambda at: self._check_refresh(binding, at)
-
-    def _check_refresh(self, binding: Binding, now: float) -> None:
-        """64*T1 after a binding expired: ``no-refresh`` unless a REGISTER came for it."""
-        if self._registrations.still_unrefreshed(binding):
-            self._events.append(finding(
-                now, "no-refresh",
-                f"{binding.uri} not refreshed: its binding to {binding.aor} expired "
-                f"{64 * self.scenario.timers.t1:g} s ago", binding.call_id, None,
-                {"aor": binding.aor, "contact": binding.uri}))
 
     def reliable_for(self, exchange: Exchange) -> ReliableProvisionals:
         """The RFC 3262 state of an INVITE exchange, made on first use."""
@@ -985,49 +776,12 @@ class UserAgentServer:
             return
         dialog = self._dialogs.find(ack.call_id, checked.to.tag, checked.from_.tag)
         if dialog is not None:
-            self._acknowledge(dialog, ack, peer, now)
+            self._conduct.acknowledge(dialog, ack, peer, now)
             return
-        if self._lenient_ack(ack, peer, now):
+        if self._conduct.lenient_ack(ack, peer, now):
             return
         self._events.append(finding(now, "stray-ack", "ACK matched no transaction or dialog",
                                     ack.headers.get("Call-ID"), peer))
-
-    def _acknowledge(self, dialog: Dialog, ack: Request, peer: Peer, now: float) -> None:
-        """The ACK of a 2xx (§13.2.2.4): its CSeq number must be the INVITE's."""
-        invite = dialog.invite
-        if not dialog.acked and invite is not None:
-            number = invite.request.cseq[0]
-            if ack.cseq[0] != number:
-                self._events.append(finding(
-                    now, "ack-wrong-cseq",
-                    f"ACK with CSeq {ack.cseq[0]} for the 2xx to the INVITE with CSeq {number}",
-                    ack.call_id, peer))
-        self._dialogs.acknowledge(dialog)
-        self._acks.settled(dialog)
-
-    def _lenient_ack(self, ack: Request, peer: Peer, now: float) -> bool:
-        """An ACK the client evidently meant for a transaction or dialog it got wrong: it ends
-        what it was meant for (no retransmission until Timer H for nothing), and is reported."""
-        key = self._acks.find_rejected(ack)
-        tx = self._transactions.get(key) if key is not None else None
-        if tx is not None and tx.state is State.COMPLETED:
-            tx.on_ack(now)
-            self._events.append(finding(
-                now, "ack-branch-mismatch",
-                f"ACK for the {tx.last_response.status if tx.last_response else 0} with branch "
-                f"{ack.top_via.branch} instead of the INVITE's {tx.request.top_via.branch}",
-                ack.call_id, peer))
-            return True
-        key = self._acks.find_dialog(ack)
-        dialog = self._dialogs.find(*key) if key is not None else None
-        if dialog is not None and not dialog.acked:
-            self._events.append(finding(
-                now, "ack-wrong-to-tag",
-                f"ACK with To tag {ack.to.tag} for the 2xx with To tag {dialog.local_tag}",
-                ack.call_id, peer))
-            self._acknowledge(dialog, ack, peer, now)
-            return True
-        return False
 
     def _on_cancel(self, exchange: Exchange, now: float) -> None:
         """§9.2: 200 to the CANCEL and 487 to the INVITE it names; 481 when none matches."""
@@ -1039,13 +793,8 @@ class UserAgentServer:
             return
         exchange.to_tag = invite_exchange.to_tag
         self._reply(exchange, 200, now)
-        if (not invite_exchange.transaction.final_sent
-                and not _provisional_reached(invite_exchange)):
-            self._events.append(finding(
-                now, "early-cancel",
-                "CANCEL before any provisional response reached the client",
-                cancel.headers.get("Call-ID"), exchange.transaction.peer))
         if not invite_exchange.transaction.final_sent:
+            self._conduct.cancel(exchange, invite_exchange, now)
             invite_exchange.cancel_pending()
             self._reply(invite_exchange, 487, now)
 
@@ -1062,36 +811,12 @@ class UserAgentServer:
         self._dialogs.answered(dialog, exchange, response, self.scenario.timers, now)
 
     def _no_ack_2xx(self, dialog: Dialog, now: float) -> None:
-        """§13.3.1.4: no ACK for the 2xx within 64*T1 ended the dialog: send a BYE.
-
-        Not held against the client when no copy of the 2xx reached it intact (a fault).
-        """
-        invite = dialog.invite
-        reached = invite is None or invite.faults is None or any(
-            faulted.intact for faulted in invite.faults.responses
-            if faulted.response.status >= 200)
-        if self._forks.is_fork(dialog.key):
-            self._forks.forget(dialog.key)
-            self._events.append(finding(now, "fork-no-ack",
-                                        f"no ACK for the forked 2xx with To tag "
-                                        f"{dialog.local_tag} within 64*T1; sent BYE",
-                                        dialog.call_id, dialog.peer))
-        elif reached:
-            self._events.append(finding(now, "no-ack",
-                                        "no ACK for the 2xx within 64*T1; sent BYE "
-                                        "(RFC 3261 §13.3.1.4)", dialog.call_id, dialog.peer))
-        self._acks.settled(dialog)
+        """§13.3.1.4: no ACK for the 2xx within 64*T1 ended the dialog: send a BYE."""
+        self._conduct.no_ack_2xx(dialog, now)
         self._send_bye(dialog, now)
 
     def _no_ack(self, tx: ServerTransaction, now: float) -> None:
-        status = tx.last_response.status if tx.last_response else 0
-        exchange = self._exchanges.get(tx.key)
-        faults = exchange.faults if exchange is not None else None
-        if faults is not None and not faults.intact(tx.last_response):
-            return  # the final response never reached the client intact: nothing to ACK
-        self._events.append(finding(now, "no-ack",
-                                    f"no ACK for the {status} within 64*T1 (Timer H)",
-                                    tx.request.headers.get("Call-ID"), tx.peer))
+        self._conduct.no_ack(tx, now)
 
     # ----------------------------------------------------------------- requests of our own
 
@@ -1116,8 +841,7 @@ class UserAgentServer:
     def _transaction_terminated(self, tx: ServerTransaction, now: float) -> None:
         del now
         self._transactions.pop(tx.key, None)
-        if tx.is_invite:
-            self._acks.ended(tx.request, tx.key)
+        self._conduct.transaction_ended(tx)
         exchange = self._exchanges.pop(tx.key, None)
         if exchange is not None:
             exchange.cancel_pending()
@@ -1127,35 +851,6 @@ class UserAgentServer:
 
     def _new_tag(self, size: int = 8) -> str:
         return f"{self._rng.getrandbits(size * 4):0{size}x}"
-
-
-def _provisional_reached(exchange: Exchange) -> bool:
-    """Whether a provisional response to the INVITE reached the client (§9.1)."""
-    if exchange.faults is not None:
-        return exchange.faults.provisional_delivered
-    return exchange.transaction.last_response is not None
-
-
-def _raw_bytes(text: str, exchange: Exchange, response: Response) -> bytes:
-    """A ``raw`` fault's bytes: placeholders filled, line ends CRLF; characters up to U+00FF
-    are one byte each (so ``\\xff`` in YAML is the byte 0xff), others UTF-8."""
-    request = exchange.request
-    headers = request.headers
-    values = exchange.placeholders()
-    values.update({
-        "via": "\r\n".join(f"Via: {value}" for value in response.headers.lines("Via")),
-        "from": headers.get("From", "") or "",
-        "to": headers.get("To", "") or "",
-        "cseq": headers.get("CSeq", "") or "",
-        "branch": request.top_via.branch or "",
-        "to_tag": exchange.to_tag,
-    })
-    filled = fill_placeholders(text, values)
-    filled = filled.replace("\r\n", "\n").replace("\n", "\r\n")
-    try:
-        return filled.encode("latin-1")
-    except UnicodeEncodeError:
-        return filled.encode("utf-8", "surrogateescape")
 
 
 def _rule_name(rule: Rule, rules: tuple[Rule, ...]) -> str:

@@ -1,8 +1,9 @@
 """Findings about the client: what it did that the RFCs say it should not have.
 
-Each module watches one matter with bounded state (every table that grows with traffic has a
-bound) and reports through a :data:`Report` callable; the kinds and the sections they rest on
-are listed in ``sipfault.model.findings``.
+``conduct.py`` (:class:`~sipfault.core.conformance.conduct.ClientConduct`) is what the UAS
+talks to; each other module watches one matter with bounded state (every table that grows with
+traffic has a bound). Findings go out through a :data:`Report` callable; the kinds and the
+sections they rest on are listed in ``sipfault.model.findings``.
 
 - ``retransmission.py``: retransmissions over UDP (RFC 3261 §17.1.1.2, §17.1.2.2);
 - ``retry_after.py``: new requests sooner than a Retry-After (§20.33);

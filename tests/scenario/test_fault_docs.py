@@ -52,3 +52,18 @@ def test_the_docs_are_linked() -> None:
     scenarios = (DOCS / "scenarios.md").read_text(encoding="utf-8")
     for text in (readme, scenarios):
         assert "faults.md" in text and "findings.md" in text
+
+
+def test_the_shipped_fault_scenarios() -> None:
+    from sipfault.scenario import load_scenario
+
+    lossy = load_scenario(DOCS.parent / "scenarios" / "faults" / "lossy-line.yaml")
+    assert [str(fault) for fault in lossy.endpoint_faults] == ["outage after=60s for=10s"]
+    (rule,) = lossy.rules
+    assert [str(fault) for fault in rule.faults] == [
+        "drop probability=0.2", "delay min=0.05s max=0.4s probability=0.5"]
+    assert [step.fault.name if step.fault else None for step in rule.reply] == [
+        None, "duplicate", "fork"]
+    overloaded = load_scenario(DOCS.parent / "scenarios" / "faults" / "overloaded.yaml")
+    assert [str(fault) for fault in overloaded.endpoint_faults] == [
+        "overload retry_after=20 for=30s"]

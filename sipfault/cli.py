@@ -1,7 +1,8 @@
 """The ``sipfault`` command: run a scenario, validate files, render a run's report.
 
 Exit status: 0 after a clean run or valid files, 2 for a bad scenario file or bad arguments
-(``file:line:col: what is wrong``, never a traceback), 1 when the server cannot start.
+(``file:line:col: what is wrong``, never a traceback), 1 when the server cannot start, 3 after a
+run with ``--fail-on-findings`` in which the client did something wrong (a finding).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TextIO
 from sipfault.catalogue_view import format_detail, format_table, is_sip_code
 from sipfault.config import KNOWN_TRANSPORTS, ListenAddress, ServerConfig
 from sipfault.endpoint import Endpoint, ListenError
+from sipfault.fault_view import format_faults, format_findings, is_fault
 from sipfault.model.validate import InvalidValue, positive_duration
 from sipfault.record.recorder import Recorder
 from sipfault.record.records import Record
@@ -39,6 +41,7 @@ machine has it."""
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_FINDINGS = 3
 
 DEFAULT_LADDERS = 200
 """Ladders ``sipfault report`` draws without ``--ladders`` (sipfault.report's default)."""
@@ -54,6 +57,14 @@ def parse_duration(text: str) -> float:
     """A timer value as a scenario file writes it: ``500ms``, ``1.5s``, ``2m`` or seconds."""
     try:
         return positive_duration(text, "--t1")
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_run_duration(text: str) -> float:
+    """``--duration``: ``30s``, ``5m``, ``1.5s`` or seconds."""
+    try:
+        return positive_duration(text, "--duration")
     except InvalidValue as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -116,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write every message and event as JSON lines (flushed as it goes)")
     run.add_argument("--pcap", metavar="FILE.pcap",
                      help="write every message to a pcap capture (flushed as it goes)")
+    run.add_argument("--duration", type=parse_run_duration, metavar="DURATION",
+                     help="stop by itself after this long (30s, 5m), as after Ctrl-C")
+    run.add_argument("--fail-on-findings", action="store_true",
+                     help=f"exit with status {EXIT_FINDINGS} when the client did something "
+                     "wrong (any finding)")
     run.add_argument("--report", metavar="FILE.html",
                      help="write the HTML report of the run (ladders per call) when it ends")
     run.add_argument("--http", type=parse_listen, metavar="HOST:PORT",
@@ -140,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     codes = commands.add_parser("codes", help="the response codes and what each must carry")
     codes.add_argument("codes", nargs="*", type=int, metavar="CODE")
+
+    faults = commands.add_parser("faults", help="the faults sipfault can inject")
+    faults.add_argument("faults", nargs="*", metavar="NAME")
+    commands.add_parser("findings", help="what sipfault reports about a client, and the "
+                        "RFC sections")
     return parser
 
 
@@ -153,6 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return show_codes(args.codes, sys.stdout, sys.stderr)
     if args.command == "report":
         return render_journal(args, sys.stdout, sys.stderr)
+    if args.command == "faults":
+        return show_faults(args.faults, sys.stdout, sys.stderr)
+    if args.command == "findings":
+        print(format_findings(), file=sys.stdout)
+        return EXIT_OK
     return run(args, sys.stdout, sys.stderr)
 
 
@@ -187,6 +213,18 @@ def show_codes(codes: Sequence[int], out: TextIO, err: TextIO) -> int:
         stream = out if is_sip_code(code) else err
         print(("\n" if index else "") + format_detail(code), file=stream)
     return EXIT_OK if all(is_sip_code(code) for code in codes) else EXIT_USAGE
+
+
+def show_faults(names: Sequence[str], out: TextIO, err: TextIO) -> int:
+    """Every fault with its description, or the named ones with their parameters; an unknown
+    name is reported on ``err`` and makes the exit status 2."""
+    unknown = [name for name in names if not is_fault(name)]
+    for name in unknown:
+        print(f"sipfault: unknown fault {name!r} (`sipfault faults` lists them)", file=err)
+    known = [name for name in names if is_fault(name)]
+    if known or not names:
+        print(format_faults(known or None), file=out)
+    return EXIT_USAGE if unknown else EXIT_OK
 
 
 def validate_files(files: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -273,7 +311,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         recorder.report_errors(err)
     reporter.print_summary(server)
     if args.report:
-        return _write_run_report(args, kept, out, err)
+        written = _write_run_report(args, kept, out, err)
+        if written != EXIT_OK:
+            return written
+    if args.fail_on_findings and reporter.counts.findings:
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -331,12 +373,16 @@ async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO,
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if args.duration is not None:
+        loop.call_later(args.duration, stop.set)
     async with server, contextlib.AsyncExitStack() as stack:
         if args.http is not None:
+            from sipfault.live.faults import endpoint_fault_registry
             from sipfault.live.server import LiveServer
 
             live = LiveServer(server, args.http.host, args.http.port,
-                              allow_remote=args.http_allow_remote)
+                              allow_remote=args.http_allow_remote,
+                              faults=endpoint_fault_registry(server))
             await stack.enter_async_context(live)
             framing.append(live.on_record)
         started = _run_record(server, args)

@@ -143,6 +143,7 @@ class Endpoint:
         """Bind every address with every transport on one port per address."""
         self._loop = asyncio.get_running_loop()
         self._wall_offset = time.time() - self._loop.time()
+        self.uas.start(self._loop.time())  # the scenario's endpoint faults count from here
         port = tls_port = 0
         for address in self.listen_addresses:
             if self._shared_port:
@@ -291,8 +292,36 @@ class Endpoint:
         return self.uas.scenario
 
     def replace_scenario(self, scenario: Scenario) -> None:
-        """Answer new requests with other rules."""
+        """Answer new requests with other rules (and the scenario's endpoint faults, when they
+        differ from the ones in force)."""
         self.uas.replace_scenario(scenario)
+        if self._loop is not None:
+            self.uas.start(self.now())
+            self._pump()
+
+    # ------------------------------------------------------------------ endpoint faults
+
+    def set_endpoint_fault(self, name: str, params: dict[str, object] | None = None) -> None:
+        """Begin the endpoint fault ``name`` (``outage``, ``overload``, ``slow``) now, with
+        ``params`` as a scenario file's ``endpoint_faults`` entry writes them (``{"for":
+        "30s"}``, ``{"by": "500ms"}``); None ends it. Call it on the loop's thread.
+
+        Raises :class:`~sipfault.model.validate.InvalidValue` (a ``ValueError``) for an
+        unknown fault or a bad parameter. ``docs/faults.md`` lists the faults.
+        """
+        self.uas.set_endpoint_fault(name, params, self.now())
+        self._pump()
+
+    def clear_endpoint_faults(self) -> None:
+        """End every endpoint fault in force."""
+        self.uas.clear_endpoint_faults(self.now())
+        self._pump()
+
+    @property
+    def endpoint_faults(self) -> dict[str, str]:
+        """The endpoint faults in force, by name, each as the journal writes it
+        (``outage for=30s``)."""
+        return {name: str(fault) for name, fault in self.uas.endpoint_faults.active.items()}
 
     @property
     def seed(self) -> int:
@@ -420,5 +449,11 @@ class Endpoint:
                 endpoint.send(item.data, peer.remote)
             return
         connection = self._connections.get(peer.connection or -1)
-        if connection is not None:
-            connection.send(item.data, item.close_after)
+        if connection is None:
+            return
+        if item.reset:
+            connection.reset()
+            return
+        connection.send(item.data, item.close_after)
+        if item.pause_reading:
+            connection.pause_reading()

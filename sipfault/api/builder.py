@@ -17,7 +17,9 @@ A reply step may be written five ways::
 
 Step fields: ``reason``, ``after`` (seconds, or a duration like ``"200ms"``), ``headers``,
 ``omit``, ``body``, ``sdp`` (``"answer"``, SDP text, or answer settings such as
-``{"codecs": ["PCMA"], "t38": False}``), ``reliable``, ``fault``.
+``{"codecs": ["PCMA"], "t38": False}``), ``reliable``, ``fault`` (a name or a
+:class:`~sipfault.model.faults.Fault`) and the fault's parameters beside it, as in a scenario
+file: ``{"code": 200, "fault": "drop", "count": 2}``.
 
 Requests sipfault sends itself once the rule answered 2xx come before ``reply``, as a
 scenario file's ``then`` list::
@@ -27,6 +29,10 @@ scenario file's ``then`` list::
         {"after": "10s", "send": "bye"},
     ).reply(100, {"code": 200, "sdp": "answer"})
     server.on("INVITE", in_dialog=True, media="image").t38("refuse-606")   # a named answer
+
+Faults for every response of a rule go in ``reply(..., fault=...)``: a name, a mapping such as
+``{"fault": "delay", "min": "200ms", "max": "2s"}``, a ``Fault``, or a list of them
+(``docs/faults.md``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from dataclasses import replace
 from typing import Any, TypeAlias, TypedDict
 
 from sipfault.model import validate
+from sipfault.model.faults import RULE, STEP, Fault
 from sipfault.model.scenario import (
     Action,
     Match,
@@ -49,6 +56,7 @@ from sipfault.model.scenario import (
 
 __all__ = [
     "ActionSpec",
+    "FaultSpec",
     "MatchConditions",
     "RuleBuilder",
     "StepSpec",
@@ -68,6 +76,9 @@ StepSpec: TypeAlias = (
 
 ActionSpec: TypeAlias = Action | Mapping[str, Any]
 """An action: the model object, or the keys of a ``then`` entry as a dict."""
+FaultSpec: TypeAlias = str | Fault | Mapping[str, Any]
+"""A fault as a name, a :class:`~sipfault.model.faults.Fault`, or a mapping with ``fault`` and its
+parameters (``{"fault": "drop", "count": 2}``)."""
 
 Pattern: TypeAlias = str | re.Pattern[str]
 """A regex as text (compiled with :func:`re.compile`) or already compiled."""
@@ -224,6 +235,7 @@ def _step_from_fields(fields: Mapping[str, Any]) -> Reply:
         raise validate.InvalidValue(validate.NO_CODE)
     fault = fields.get("fault")
     code = validate.status_code(fields["code"], fault=fault is not None)
+    step_fault = _step_fault(fault, fields, code)
     reason = fields.get("reason")
     after = fields.get("after")
     headers = _header_fields(fields.get("headers") or {})
@@ -243,8 +255,30 @@ def _step_from_fields(fields: Mapping[str, Any]) -> Reply:
         body=None if body is None else validate.text(body, "'body'"),
         sdp=None if sdp is None else validate.sdp(sdp),
         reliable=reliable,
-        fault=None if fault is None else validate.fault_name(fault),
+        fault=step_fault,
     )
+
+
+def _step_fault(value: object, fields: Mapping[str, Any], code: int) -> Fault | None:
+    """A step's ``fault`` with the parameters beside it, checked as a scenario file's are."""
+    given = [key for key in validate.FAULT_STEP_KEYS if key in fields]
+    if value is None:
+        if given:
+            raise validate.InvalidValue(
+                f"{given[0]!r} is a parameter of a fault (expected it with 'fault' in the step)"
+            )
+        return None
+    if isinstance(value, Fault):
+        if given:
+            raise validate.InvalidValue(
+                f"{given[0]!r} given beside a Fault object (expected its parameters in the Fault)"
+            )
+        fault = validate.fault(value, STEP)
+    else:
+        name = validate.fault_name(value, STEP)
+        params = {key: validate.fault_parameter(name, key, fields[key]) for key in given}
+        fault = validate.make_fault(name, params, STEP)
+    return validate.fault_on_step(fault, code)
 
 
 def build_step(step: StepSpec) -> Reply:
@@ -362,15 +396,23 @@ class RuleBuilder:
         self._then += tuple(build_action(action) for action in actions)
         return self
 
-    def reply(self, *steps: StepSpec) -> Rule:
-        """Answer with these steps, in order; add the rule and return it."""
-        if not steps:
+    def reply(
+        self, *steps: StepSpec, fault: FaultSpec | list[FaultSpec] | None = None
+    ) -> Rule:
+        """Answer with these steps, in order; add the rule and return it.
+
+        ``fault`` applies to every response of the transactions the rule answers: a name, a
+        mapping with ``fault`` and its parameters, a ``Fault``, or a list of them
+        (``fault="swallow"`` needs no steps: the request is never answered).
+        """
+        faults = () if fault is None else validate.faults(fault, RULE)
+        if not steps and not any(each.name == "swallow" for each in faults):
             raise ValueError("reply() needs at least one step (or use drop() to never answer)")
         replies = tuple(build_step(s) for s in steps)
         if self._then:
             validate.then_needs_2xx(replies)
         return self._finish(Rule(match=self._match, reply=replies, name=self._name,
-                                 then=self._then))
+                                 then=self._then, faults=faults))
 
     def t38(self, answer: str | Mapping[str, Any] | T38Answer, *, after: float | str = 0,
             sdp: Mapping[str, Any] | None = None) -> Rule:

@@ -25,6 +25,7 @@ from sipfault.record.records import (
 from sipfault.sip.message import Request
 
 __all__ = [
+    "FindingRecord",
     "Journal",
     "MessageRecord",
     "Unexpected",
@@ -199,6 +200,11 @@ class Journal:
             and (status is None or record.status == status)
             and (retransmissions or not record.retransmission)
         ]
+
+    def findings(self, kind: str | None = None) -> list[FindingRecord]:
+        """Findings about the client, oldest first; only ``kind`` ones if given."""
+        return [record for record in self.records if isinstance(record, FindingRecord)
+                and (kind is None or record.kind == kind)]
 
     def unexpected(self) -> list[Unexpected]:
         """Requests refused because no rule took them, findings, unreadable messages."""

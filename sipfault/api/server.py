@@ -22,6 +22,7 @@ from typing import Unpack
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, build_match, build_unmatched
 from sipfault.api.journal import (
+    FindingRecord,
     Journal,
     MessageRecord,
     Unexpected,
@@ -134,7 +135,35 @@ class Server(Endpoint):
         """
         self.replace_scenario(self.config.load_scenario(scenario))
 
+    # ---------------------------------------------------------------- endpoint faults
+
+    def endpoint_fault(self, name: str, duration: float | str | None = None,
+                       **params: object) -> None:
+        """Begin a fault of the whole endpoint now: ``outage`` (nothing received or sent),
+        ``overload`` (503 with Retry-After, ``retry_after=30``) or ``slow`` (every response
+        held back ``by="500ms"``, or ``min=..., max=...``), for ``duration`` (seconds or
+        ``"30s"``) or until :meth:`clear_endpoint_fault`. ``probability=0.2`` makes it act on
+        some messages only. Parameters are checked as a scenario file's ``endpoint_faults``.
+        """
+        if duration is not None:
+            params["for"] = duration
+        self.set_endpoint_fault(name, params)
+
+    def clear_endpoint_fault(self, name: str | None = None) -> None:
+        """End the endpoint fault ``name``, or every one."""
+        if name is None:
+            self.clear_endpoint_faults()
+        else:
+            self.set_endpoint_fault(name, None)
+
     # ----------------------------------------------------------------------- journal
+
+    def findings(self, kind: str | None = None) -> list[FindingRecord]:
+        """Findings about the client so far, oldest first; only ``kind`` ones if given.
+
+        Each text ends with the RFC section it rests on (``sipfault findings`` lists them).
+        """
+        return self.journal.findings(kind)
 
     def requests(self, method: str | None = None, *,
                  retransmissions: bool = False) -> list[MessageRecord]:

@@ -148,7 +148,12 @@ class Authenticator:
         except DigestError as exc:
             return self._bad(str(exc))
         if params is None:
-            return self._challenge(now)
+            outcome = self._challenge(now)
+            misplaced = self._misplaced_credentials(request)
+            if misplaced is None:
+                return outcome
+            return AuthOutcome(outcome.kind, outcome.status, headers=outcome.headers,
+                               notice=("auth-not-as-challenged", misplaced))
         claimed = params.get("username")
         if claimed is not None and self._locked_out(claimed, now):
             return AuthOutcome("forbidden", 403, "Forbidden (Too Many Failed Attempts)",
@@ -181,7 +186,16 @@ class Authenticator:
         if verdict.kind is VerdictKind.REPLAY:
             return self._challenge(now, username=verdict.username)
         if verdict.kind is VerdictKind.MALFORMED:
-            return self._bad(verdict.reason, verdict.username)
+            bad = self._bad(verdict.reason, verdict.username)
+            reason = verdict.reason
+            if reason.startswith("unknown digest algorithm") or (
+                    reason.startswith("algorithm ") and "not offered" in reason):
+                offered = ", ".join(algorithm.value for algorithm in self.algorithms)
+                return AuthOutcome(bad.kind, bad.status, bad.reason, username=bad.username,
+                                   notice=("auth-algorithm-not-offered",
+                                           f"digest answer with {verdict.reason} (offered: "
+                                           f"{offered})"))
+            return bad
         return self._wrong(request, verdict.username, now)
 
     # ------------------------------------------------------------------------ internals
@@ -198,6 +212,28 @@ class Authenticator:
                 raise DigestError("credentials lack realm")
             if realm == self.settings.realm:
                 return params
+        return None
+
+    def _misplaced_credentials(self, request: Request) -> str | None:
+        """Digest credentials the client sent where this server's challenge does not look:
+        in the other header field (RFC 3261 §22.2, §22.3), or for another realm."""
+        other = "Authorization" if self.settings.proxy else "Proxy-Authorization"
+        for name in (self.credentials_header, other):
+            for value in request.headers.lines(name):
+                scheme = value.split(None, 1)[0] if value.strip() else ""
+                if scheme.lower() != "digest":
+                    continue
+                try:
+                    _, params = parse_auth_params(value)
+                except DigestError:
+                    continue
+                realm = params.get("realm")
+                if name != self.credentials_header:
+                    return (f"Digest credentials in {name}, but the challenge was a "
+                            f"{self.status} asking for {self.credentials_header}")
+                if realm != self.settings.realm:
+                    return (f"Digest credentials for realm {realm!r}, but the challenge's realm "
+                            f"is {self.settings.realm!r}")
         return None
 
     def _challenge(

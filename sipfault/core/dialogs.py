@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sipfault.core.events import Peer
-from sipfault.core.faults import FaultedResponse
+from sipfault.core.faults import ExchangeFaults
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.sessions import MediaSession
 from sipfault.core.timers import Timer, TimerQueue
@@ -66,8 +66,8 @@ class InviteUnderway(Protocol):
         """Its RFC 3262 state, once a reliable provisional went out (a PRACK is matched here)."""
 
     @property
-    def faulted(self) -> tuple[FaultedResponse, ...]:
-        """Responses to it sent under a scenario fault (a re-sent 2xx stays faulted)."""
+    def faults(self) -> ExchangeFaults | None:
+        """Its faults: a 2xx sent under one is re-sent under it."""
 
     def stop_if_unanswered(self) -> None:
         """Forget the steps still to come unless a final response went (the dialog ended)."""
@@ -275,8 +275,9 @@ class Dialogs:
             self._on_end(dialog, now)
 
     def _no_ack(self, dialog: Dialog, now: float) -> None:
-        self.end(dialog, now)
+        # Told first, while the dialog still knows its INVITE (and how its 2xx went out).
         self._on_no_ack(dialog, now)
+        self.end(dialog, now)
 
 
 class _Retransmission2xx:

@@ -42,6 +42,10 @@ class Outgoing:
     it did not ask for ``rport`` (``sipfault.core.responses.response_peer``)."""
     close_after: bool = False
     """Close the stream connection once sent (after framing errors, RFC 4475 §3.1.2.2)."""
+    reset: bool = False
+    """Reset the stream connection (RST) instead of sending (a fault)."""
+    pause_reading: bool = False
+    """Stop reading the stream connection once sent, keeping it open (a fault)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +153,13 @@ class FaultApplied:
     """0 for the first transmission, then 1, 2... for retransmissions."""
     emitted: int
     """How many messages went out instead of one (0 for a dropped one)."""
+    status: int = 0
+    """The status of the response it acted on; 0 for a request or the endpoint's faults."""
+    detail: str = ""
+    """What it did when its name does not say it all: ``delayed 1.234 s``, ``held``..."""
     effect: str = "altered"
     """"dropped" (nothing went out), "altered" (other bytes went out), "duplicated" (more
-    than one copy), or "passed" (the message went out as it was, e.g. after ``drop-first``)."""
+    than one copy), "delayed", or "passed" (the message went out as it was)."""
     message: Response | None = None
     """The response the fault acted on, as sipfault built it."""
     peer: Peer | None = None
@@ -175,6 +183,17 @@ class TimerFired:
     time: float
     timer: str
     call_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointFaultChanged:
+    """A fault of the whole endpoint (outage, overload, slow) began or ended."""
+
+    time: float
+    fault: str
+    """The fault as the journal names it, with its parameters: ``outage for=30s``."""
+    active: bool
+    """True when it began, False when it ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,5 +299,5 @@ class RequestOutcome:
 Event = (
     MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
     | FaultApplied | TimerFired | BindingExpired | KeepAliveReceived | MediaStarted
-    | MediaFlowing | MediaStopped | RequestOutcome
+    | MediaFlowing | MediaStopped | RequestOutcome | EndpointFaultChanged
 )

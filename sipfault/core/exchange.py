@@ -10,10 +10,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from sipfault.core.conformance.retransmission import RetransmissionTrack
 from sipfault.core.dialogs import Dialog
 from sipfault.core.engine import RequestFacts
 from sipfault.core.events import Peer
-from sipfault.core.faults import FaultedResponse
+from sipfault.core.faults import ExchangeFaults
 from sipfault.core.offer_answer import Refusal, answer_offer
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.responses import response_vias
@@ -56,10 +57,9 @@ class Exchange:
 
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
-        "_pending", "_top_via", "_vias", "dialog", "faulted", "in_dialog", "media",
-        "reliable", "reply_to", "request", "rule", "ruri", "session_id", "session_timer",
-        "session_version",
-        "to_tag", "transaction",
+        "_pending", "_top_via", "_vias", "arrived", "dialog", "faults", "final_at", "in_dialog",
+        "media", "reliable", "reply_to", "request", "rule", "ruri", "session_id",
+        "session_timer", "session_version", "to_tag", "track", "transaction",
     )
 
     def __init__(
@@ -87,8 +87,14 @@ class Exchange:
         """RFC 3262 state, once a reliable provisional has been sent."""
         self.session_timer: SessionTimer | None = None
         """RFC 4028 session timer the INVITE asked for, once accepted."""
-        self.faulted: tuple[FaultedResponse, ...] = ()
-        """Responses sent under a scenario fault, forgotten when the exchange ends."""
+        self.faults: ExchangeFaults | None = None
+        """The faults of its rule and of the responses sent under one, if any."""
+        self.arrived = 0.0
+        """When the request arrived."""
+        self.final_at: float | None = None
+        """When the final response was first sent."""
+        self.track: RetransmissionTrack | None = None
+        """The client's retransmissions of the request, once one came (over UDP)."""
         self.session_id = 0
         """The SDP origin's sess-id while no dialog holds it (:meth:`session_body`)."""
         self.session_version = 0

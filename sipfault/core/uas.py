@@ -12,7 +12,9 @@ The state machines are tables elsewhere: server transactions in ``transactions.p
 in ``dialogs.py``; requests of our own (the BYE of an unacknowledged 2xx) are built and sent
 by ``requests.py``, a scenario's ``then`` actions run in ``dialog_actions.py``. The per-request
 state lives on the exchange (``exchange.py``); SDP answers follow ``offer_answer.py``, and the
-media streams behind them are ``sessions.py``'s.
+media streams behind them are ``sessions.py``'s. Faults are carried out by
+``response_faults.py``, ``emission.py`` and ``endpoint_faults.py``; findings about the client
+are made by ``conformance/`` (``ClientConduct``), told at each step.
 """
 
 from __future__ import annotations
@@ -31,13 +33,18 @@ from sipfault.core.capabilities import (
     accepts,
 )
 from sipfault.core.client import ClientTransaction
+from sipfault.core.conformance import finding
+from sipfault.core.conformance.conduct import ClientConduct
 from sipfault.core.counts import LiveCounts
 from sipfault.core.dial import REDIRECT_USER, dial_a_code_steps
 from sipfault.core.dialog_actions import DialogActions
 from sipfault.core.dialogs import Dialog, Dialogs, DialogState, InviteUnderway
+from sipfault.core.emission import FaultedSender
+from sipfault.core.endpoint_faults import DEFAULT_RETRY_AFTER, EndpointFaults
 from sipfault.core.engine import RequestFacts, ScenarioEngine
 from sipfault.core.events import (
     BindingExpired,
+    EndpointFaultChanged,
     Event,
     FaultApplied,
     Finding,
@@ -52,7 +59,7 @@ from sipfault.core.events import (
     TimerFired,
 )
 from sipfault.core.exchange import Exchange
-from sipfault.core.faults import FaultedResponse, copy_effect, fault_effect
+from sipfault.core.faults import ExchangeFaults
 from sipfault.core.offer_answer import Refusal
 from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
@@ -65,6 +72,7 @@ from sipfault.core.reliable import (
 )
 from sipfault.core.requests import ClientRequests, in_dialog_request
 from sipfault.core.required import FieldSources, code_fields, may_need_fields
+from sipfault.core.response_faults import ResponseFaulting
 from sipfault.core.responses import (
     apply_overrides,
     build_response,
@@ -75,6 +83,7 @@ from sipfault.core.session_timer import SessionTimer
 from sipfault.core.sessions import MediaPorts, MediaSessions, NominalPorts
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
+from sipfault.model.faults import Fault
 from sipfault.model.scenario import (
     AuthSettings,
     Reply,
@@ -147,6 +156,17 @@ class UserAgentServer:
             lambda: self.scenario.timers, lambda: "z9hG4bK" + self._new_tag(12),
             self._dialogs.end, self.server_header,
         )
+        # Findings about the client (conformance/), and faults: the endpoint's, the responses'
+        # (seeded per exchange from the run's seed), and what sends under them.
+        self._conduct = ClientConduct(self._report, self.timers, lambda: self.scenario.timers,
+                                      self._dialogs, self._transactions, self._exchanges)
+        self.endpoint_faults = EndpointFaults(
+            self.timers, random.Random(f"{self.engine.seed}/endpoint"), self._endpoint_changed)
+        """The faults of the whole endpoint in force (outage, overload, slow)."""
+        self._faulting = ResponseFaulting(self.engine.seed, self._report, self._emit,
+                                          self._new_tag, self._dialogs,
+                                          lambda: self.scenario.timers, self._conduct)
+        self._sender = FaultedSender(self.timers, self.endpoint_faults, self._put, self._report)
 
     # ----------------------------------------------------------------- the sans-I/O surface
 
@@ -188,12 +208,41 @@ class UserAgentServer:
                                                  methods=frozenset())
         return Authenticator(settings, self._random_bytes)
 
+    def start(self, now: float) -> None:
+        """Set the scenario's endpoint faults going, their ``after`` counted from ``now``.
+
+        The endpoint calls this when it starts listening; otherwise the first message or timer
+        does. After :meth:`replace_scenario` with other endpoint faults, the next call sets
+        those instead (and ends the faults in force).
+        """
+        self.endpoint_faults.arm_scenario(self.scenario.endpoint_faults, now)
+
+    def set_endpoint_fault(
+        self, name: str, params: dict[str, object] | None, now: float
+    ) -> Fault | None:
+        """Begin the endpoint fault ``name`` with ``params`` (its parameters as a scenario
+        file's ``endpoint_faults`` entry writes them: ``{"for": "30s"}``); None ends it.
+
+        Raises :class:`~sipfault.model.validate.InvalidValue` for an unknown fault or a bad
+        parameter, with the message a scenario file would get. Returns the fault begun.
+        """
+        return self.endpoint_faults.set_by_name(name, params, now)
+
+    def clear_endpoint_faults(self, now: float) -> None:
+        """End every endpoint fault in force."""
+        self.endpoint_faults.clear(None, now)
+
+    def _endpoint_changed(self, fault: Fault, active: bool, now: float) -> None:
+        self._events.append(EndpointFaultChanged(now, str(fault), active))
+
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` next has work, or None."""
         return self.timers.next_deadline()
 
     def handle_timer(self, now: float) -> None:
         """Run every timer due at ``now``; a failing one is reported and the rest still run."""
+        if not self.endpoint_faults.armed:
+            self.start(now)
         while True:
             try:
                 self.timers.run_due(now)
@@ -248,6 +297,8 @@ class UserAgentServer:
         Never raises: a failure inside sipfault is reported as an ``internal-error`` finding
         and the message dropped, so one bad input cannot stop the server.
         """
+        if not self.endpoint_faults.armed:
+            self.start(now)
         try:
             self._receive(data, peer, now)
         except Exception as exc:
@@ -257,7 +308,7 @@ class UserAgentServer:
         self, exc: Exception, now: float, peer: Peer | None, data: bytes = b""
     ) -> None:
         text = f"internal error: {type(exc).__name__}: {exc}"
-        self._events.append(Finding(now, "internal-error", text, None, peer))
+        self._events.append(finding(now, "internal-error", text, None, peer))
         if peer is not None:
             self._events.append(MessageDropped(now, peer, data, text))
 
@@ -271,6 +322,8 @@ class UserAgentServer:
             message = parse_message(data, stream=peer.reliable)
         except SipParseError as exc:
             self._reject(exc, data, peer, now)
+            return
+        if self.endpoint_faults.any and self._outage(message, data, peer, now):
             return
         if isinstance(message, Response):
             self._events.append(MessageReceived(now, peer, message, data))
@@ -290,6 +343,19 @@ class UserAgentServer:
     def connection_refused(self, peer: Peer, reason: str, now: float) -> None:
         """A connection that carried no message: a failed TLS handshake (RFC 3261 §26.2.1)."""
         self._events.append(MessageDropped(now, peer, b"", reason))
+
+    def _outage(self, message: Message, data: bytes, peer: Peer, now: float) -> bool:
+        """An ``outage`` in force takes the message: journaled as received, never answered."""
+        outage = self.endpoint_faults.acting("outage")
+        if outage is None:
+            return False
+        self._events.append(MessageReceived(now, peer, message, data))
+        self._events.append(FaultApplied(now, outage.name, message.headers.get("Call-ID"), 0,
+                                         0, 0, "received and dropped"))
+        return True
+
+    def _put(self, item: Outgoing) -> None:
+        self._outgoing.append(item)
 
     def keepalive(self, peer: Peer, now: float) -> None:
         """A double-CRLF ping on a stream: answer with a CRLF pong (RFC 5626 §4.4.1)."""
@@ -339,6 +405,7 @@ class UserAgentServer:
             self._on_ack(request, key, checked, peer, now)
             return
         if existing is not None:
+            self._conduct.retransmitted(existing, request, peer, now)
             existing.on_retransmission(now)
             return
         tx = ServerTransaction(
@@ -352,11 +419,32 @@ class UserAgentServer:
         facts = RequestFacts(request, checked.ruri, peer, in_dialog=their_tag is not None)
         exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via,
                             response_peer(peer, checked.top_via, self.force_rport))
+        exchange.arrived = now
         self._exchanges[key] = exchange
+        self._conduct.new_request(exchange, now)
         if request.method == "CANCEL":
             self._on_cancel(exchange, now)
             return
+        if self.endpoint_faults.any and self._overload(exchange, now):
+            return
         self._dispatch(exchange, now)
+        self._conduct.watch(exchange, now)
+
+    def _overload(self, exchange: Exchange, now: float) -> bool:
+        """An ``overload`` in force answers a new request with 503 and Retry-After."""
+        self._faulting.exchange_faults(exchange)  # its delivery is tracked
+        overload = self.endpoint_faults.acting("overload")
+        if overload is None:
+            return False
+        seconds = overload.retry_after if overload.retry_after is not None else DEFAULT_RETRY_AFTER
+        request = exchange.request
+        # The fault takes the request as a rule would: it is answered as the test asked.
+        self._events.append(RuleMatched(now, "endpoint fault overload", request.method,
+                                        request.call_id, request, exchange.transaction.peer))
+        self._events.append(FaultApplied(now, overload.name, request.call_id, 0, 1, 503,
+                                         f"Retry-After: {seconds}"))
+        self._reply(exchange, 503, now, extra=[("Retry-After", str(seconds))])
+        return True
 
     def _dispatch(self, exchange: Exchange, now: float) -> None:
         """RFC 3261 §8.2 checks, then the scenario, then the defaults."""
@@ -459,7 +547,7 @@ class UserAgentServer:
         outcome = self.auth.check(exchange.request, now)
         if outcome.notice is not None:
             kind, text = outcome.notice
-            self._events.append(Finding(now, kind, text, exchange.request.headers.get("Call-ID"),
+            self._events.append(finding(now, kind, text, exchange.request.headers.get("Call-ID"),
                                         exchange.transaction.peer,
                                         {"user": outcome.username or ""}))
         if outcome.kind == "ok":
@@ -467,7 +555,7 @@ class UserAgentServer:
         self._reply(exchange, outcome.status, now, reason=outcome.reason,
                     extra=outcome.headers)
         if outcome.kind == "forbidden":
-            self._events.append(Finding(now, "auth-failed", outcome.reason or "403 Forbidden",
+            self._events.append(finding(now, "auth-failed", outcome.reason or "403 Forbidden",
                                         exchange.request.headers.get("Call-ID"),
                                         exchange.transaction.peer,
                                         {"user": outcome.username or ""}))
@@ -560,10 +648,23 @@ class UserAgentServer:
                                         request.method, request.call_id, request,
                                         exchange.transaction.peer))
         exchange.rule = rule
-        if rule.drop:
+        swallowed = rule.drop
+        if rule.faults or rule.drop:
+            faults = self._faulting.exchange_faults(exchange)
+            faults.rule_faults = rule.faults
+            for fault in rule.faults:
+                if fault.name == "swallow" and not swallowed and faults.chance(fault):
+                    swallowed = True
+                    self._events.append(FaultApplied(now, fault.name, request.call_id, 0, 0, 0,
+                                                     "request not answered"))
+        if swallowed:
             # Never answered; forget the transaction when the client would have given up.
             exchange.defer(self.timers, now + 64 * self.scenario.timers.t1,
                            exchange.transaction.abandon)
+            return
+        if not rule.reply and rule.dial_a_code is None and rule.t38 is None:
+            # a swallow that did not happen
+            self._default(exchange, now)
             return
         steps = rule.reply
         if rule.t38 is not None:
@@ -660,11 +761,15 @@ class UserAgentServer:
         omit: Sequence[str] = (),
         request: Request | None = None,
         reliable: bool = False,
-        fault: str | None = None,
+        fault: Fault | None = None,
     ) -> None:
         """Build a response with every field its code and context require, and send it."""
         request = request or exchange.request
         tx = exchange.transaction
+        faults = (self._faulting.for_response(exchange, status, fault)
+                  if fault is not None or exchange.faults is not None else ())
+        if faults:
+            self._faulting.before_building(exchange, status, faults, now)
         is_invite = request.method == "INVITE"
         creates_dialog = is_invite and 100 < status < 300
         fields = list(extra)
@@ -696,8 +801,8 @@ class UserAgentServer:
             rseq = exchange.reliable.mark(response)
         if overrides or omit:
             apply_overrides(response, overrides, omit)
-        if fault is not None:
-            exchange.faulted += (FaultedResponse(response, fault),)
+        if faults:
+            self._faulting.register(exchange, response, faults)
         if not tx.respond(response, now):
             return
         if rseq is not None and exchange.reliable is not None:
@@ -713,6 +818,9 @@ class UserAgentServer:
             exchange.cancel_pending()
             if exchange.reliable is not None and status >= 300:
                 exchange.reliable.stop()
+            self._conduct.answered(exchange, response, now)
+        if faults:
+            self._faulting.after_sending(exchange, response, faults, now)
 
     def _after_final(self, exchange: Exchange, status: int, now: float) -> None:
         """Media and actions after a final response: a refused INVITE closes the streams its
@@ -749,8 +857,9 @@ class UserAgentServer:
 
     def _expire_bindings(self, now: float) -> None:
         for binding in self.registrar.expire(now):
-            self._events.append(BindingExpired(now, binding.aor, binding.uri,
-                                               forced=binding.expires_at > now))
+            forced = binding.expires_at > now
+            self._events.append(BindingExpired(now, binding.aor, binding.uri, forced=forced))
+            self._conduct.binding_expired(binding, forced, now)
         self._expiry_timer = None
         self._arm_expiry()
 
@@ -759,13 +868,13 @@ class UserAgentServer:
         return ReliableProvisionals(
             exchange.request, first_rseq(self._rng), self.scenario.timers, self.timers,
             lambda response, at: self._emit(response, exchange.reply_to, at, True,
-                                            exchange.request, exchange.faulted),
+                                            exchange.request, exchange.faults),
             lambda at: self._prack_timeout(exchange, at),
         )
 
     def _prack_timeout(self, exchange: Exchange, now: float) -> None:
         """RFC 3262 §3: no PRACK within 64*T1: reject the INVITE with a 5xx."""
-        self._events.append(Finding(now, "no-prack",
+        self._events.append(finding(now, "no-prack",
                                     "no PRACK for a reliable provisional within 64*T1",
                                     exchange.request.headers.get("Call-ID"),
                                     exchange.transaction.peer))
@@ -780,13 +889,13 @@ class UserAgentServer:
         if exchange is None:
             self._emit(response, peer, now, again, tx.request)
             return
-        self._emit(response, exchange.reply_to, now, again, tx.request, exchange.faulted)
+        self._emit(response, exchange.reply_to, now, again, tx.request, exchange.faults)
 
     def _resend_2xx(
         self, response: Response, peer: Peer, invite: InviteUnderway, now: float
     ) -> None:
         """A dialog re-sends the 2xx to its INVITE (§13.3.1.4)."""
-        self._emit(response, peer, now, True, invite.request, invite.faulted)
+        self._emit(response, peer, now, True, invite.request, invite.faults)
 
     def _send_request(self, request: Request, peer: Peer, again: bool, now: float) -> None:
         """A client transaction of ours sends (or re-sends) its request."""
@@ -794,26 +903,13 @@ class UserAgentServer:
 
     def _emit(
         self, message: Message, peer: Peer, now: float, again: bool,
-        request: Request | None = None, faults: tuple[FaultedResponse, ...] = (),
+        request: Request | None = None, faults: ExchangeFaults | None = None,
     ) -> None:
-        """Serialize and send, through the scenario fault the exchange gave this message."""
+        """Serialize and send, through the faults of its exchange and of the endpoint."""
         data = message.to_bytes()
-        for faulted in faults:
-            if faulted.response is message:
-                fault = faulted.fault
-                attempt, emitted = faulted.emit(data)
-                # The fault's record names the response and the copies name the fault, so
-                # a withheld or altered transmission shows where the message would have.
-                self._events.append(FaultApplied(
-                    now, fault, message.headers.get("Call-ID"), attempt, len(emitted),
-                    fault_effect(fault, data, emitted), faulted.response, peer, request, again,
-                ))
-                for index, item in enumerate(emitted):
-                    effect = copy_effect(fault, data, item, index)
-                    self._outgoing.append(Outgoing(item, peer))
-                    self._events.append(MessageSent(now, peer, message, item, again, request,
-                                                    fault if effect else None, effect))
-                return
+        if faults is not None or self.endpoint_faults.any:
+            self._sender.send(message, data, peer, now, again, request, faults)
+            return
         self._outgoing.append(Outgoing(data, peer))
         self._events.append(MessageSent(now, peer, message, data, again, request))
 
@@ -843,7 +939,7 @@ class UserAgentServer:
         data_out = response.to_bytes()
         self._outgoing.append(Outgoing(data_out, reply_to, close_after=close))
         self._events.append(MessageSent(now, reply_to, response, data_out, False, partial))
-        self._events.append(Finding(now, "bad-request", f"{error.status} {error.reason}",
+        self._events.append(finding(now, "bad-request", f"{error.status} {error.reason}",
                                     partial.headers.get("Call-ID"), peer))
 
     # ---------------------------------------------------------------------- ACK and CANCEL
@@ -863,9 +959,11 @@ class UserAgentServer:
         if dialog is not None:
             if not dialog.acked and dialog.offer_in_2xx and dialog.media is not None:
                 self._answer_in_ack(dialog, ack, peer, now)
-            self._dialogs.acknowledge(dialog)
+            self._conduct.acknowledge(dialog, ack, peer, now)
             return
-        self._events.append(Finding(now, "stray-ack", "ACK matched no transaction or dialog",
+        if self._conduct.lenient_ack(ack, peer, now):
+            return
+        self._events.append(finding(now, "stray-ack", "ACK matched no transaction or dialog",
                                     ack.headers.get("Call-ID"), peer))
 
     def _answer_in_ack(self, dialog: Dialog, ack: Request, peer: Peer, now: float) -> None:
@@ -895,6 +993,7 @@ class UserAgentServer:
         exchange.to_tag = invite_exchange.to_tag
         self._reply(exchange, 200, now)
         if not invite_exchange.transaction.final_sent:
+            self._conduct.cancel(exchange, invite_exchange, now)
             invite_exchange.cancel_pending()
             self._reply(invite_exchange, 487, now)
 
@@ -922,15 +1021,11 @@ class UserAgentServer:
 
     def _no_ack_2xx(self, dialog: Dialog, now: float) -> None:
         """§13.3.1.4: no ACK for the 2xx within 64*T1 ended the dialog: send a BYE."""
-        self._events.append(Finding(now, "no-ack", "no ACK for the 2xx within 64*T1; sent BYE",
-                                    dialog.call_id, dialog.peer))
+        self._conduct.no_ack_2xx(dialog, now)
         self._send_bye(dialog, now)
 
     def _no_ack(self, tx: ServerTransaction, now: float) -> None:
-        status = tx.last_response.status if tx.last_response else 0
-        self._events.append(Finding(now, "no-ack",
-                                    f"no ACK for the {status} within 64*T1 (Timer H)",
-                                    tx.request.headers.get("Call-ID"), tx.peer))
+        self._conduct.no_ack(tx, now)
 
     # ----------------------------------------------------------------- requests of our own
 
@@ -941,7 +1036,7 @@ class UserAgentServer:
         self._requests.start(bye, branch, dialog.peer, self.scenario.timers, now)
 
     def _no_response(self, client: ClientTransaction, now: float) -> None:
-        self._events.append(Finding(now, "no-response",
+        self._events.append(finding(now, "no-response",
                                     f"no final response to our {client.request.method}",
                                     client.request.headers.get("Call-ID"), client.peer))
 
@@ -955,6 +1050,7 @@ class UserAgentServer:
     def _transaction_terminated(self, tx: ServerTransaction, now: float) -> None:
         del now
         self._transactions.pop(tx.key, None)
+        self._conduct.transaction_ended(tx)
         exchange = self._exchanges.pop(tx.key, None)
         if exchange is not None:
             exchange.cancel_pending()

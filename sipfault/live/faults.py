@@ -17,9 +17,21 @@ refuses (:class:`FaultConflict`, e.g. a parameter that cannot apply now) 409.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["EndpointFault", "EndpointFaultRegistry", "FaultConflict", "UnknownFault"]
+from sipfault.model.faults import ENDPOINT, FAULTS
+
+if TYPE_CHECKING:
+    from sipfault.endpoint import Endpoint
+
+__all__ = [
+    "EndpointFault",
+    "EndpointFaultRegistry",
+    "EndpointFaultSwitch",
+    "FaultConflict",
+    "UnknownFault",
+    "endpoint_fault_registry",
+]
 
 
 class FaultConflict(Exception):
@@ -98,3 +110,37 @@ class EndpointFaultRegistry:
         """``[{"name", "active", "description"}]`` of every switch."""
         return [{"name": name, "active": switch.active, "description": switch.description}
                 for name, switch in self._switches.items()]
+
+
+class EndpointFaultSwitch:
+    """One of the endpoint's own faults (``outage``, ``overload``, ``slow``) as a switch:
+    ``enable`` starts it now with the parameters a scenario file's ``endpoint_faults`` entry
+    takes (``{"for": "30s"}``, ``{"retry_after": 60}``), checked the same way."""
+
+    def __init__(self, endpoint: Endpoint, name: str) -> None:
+        self._endpoint = endpoint
+        self.name = name
+
+    @property
+    def description(self) -> str:
+        return FAULTS[self.name].description
+
+    @property
+    def active(self) -> bool:
+        return self.name in self._endpoint.endpoint_faults
+
+    def enable(self, parameters: Mapping[str, object]) -> None:
+        self._endpoint.set_endpoint_fault(self.name, dict(parameters))
+
+    def disable(self) -> None:
+        if self.active:
+            self._endpoint.set_endpoint_fault(self.name, None)
+
+
+def endpoint_fault_registry(endpoint: Endpoint) -> EndpointFaultRegistry:
+    """A registry of every fault that may be written for the whole endpoint."""
+    registry = EndpointFaultRegistry()
+    for name, kind in FAULTS.items():
+        if ENDPOINT in kind.scopes:
+            registry.register(name, EndpointFaultSwitch(endpoint, name))
+    return registry

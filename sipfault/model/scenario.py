@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
+from sipfault.model.faults import Fault
+
 __all__ = [
     "ACTION_SENDS",
     "AUDIO_CODECS",
@@ -205,8 +207,8 @@ class Reply:
     none), :class:`SdpSettings` to build one with those settings, or literal SDP text."""
     reliable: bool | None = None
     """Send as a reliable provisional (RFC 3262); None follows the request's Require/Supported."""
-    fault: str | None = None
-    """Name of a fault to apply to this response."""
+    fault: Fault | None = None
+    """A fault to apply to this response (with the rule's ``faults``)."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the step was written, for messages; not part of equality."""
 
@@ -294,6 +296,8 @@ class Rule:
     """Answer a T.38 offer as this named choice says (instead of ``reply``)."""
     then: tuple[Action, ...] = ()
     """Requests to send in the dialog after the rule's 2xx (a re-INVITE, a BYE...)."""
+    faults: tuple[Fault, ...] = ()
+    """Faults applied to every response of the transactions the rule answers."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the rule was written, for messages; not part of equality."""
 
@@ -466,3 +470,6 @@ class Scenario:
     """Media sockets and media findings."""
     source: str | None = None
     """Path of the file the scenario came from; None when built in code."""
+    endpoint_faults: tuple[Fault, ...] = ()
+    """Faults of the whole endpoint (outage, overload, slow), each from its ``start`` for its
+    ``duration``."""

@@ -13,12 +13,21 @@ The loader checks a value's YAML type before calling a check, so the type errors
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from sipfault.model.faults import FAULTS
+from sipfault.model.faults import (
+    ENDPOINT,
+    FAULTS,
+    PARAMETERS,
+    RAW_PLACEHOLDERS,
+    RULE,
+    STEP,
+    Fault,
+)
 from sipfault.model.scenario import (
     ACTION_SENDS,
     AUDIO_CODECS,
@@ -43,6 +52,7 @@ __all__ = [
     "ACTION_STARTS",
     "COUNTERS",
     "DURATION_HINT",
+    "FAULT_STEP_KEYS",
     "HEADER_VALUE_HINT",
     "MEDIA_KEYS",
     "MEDIA_TYPES",
@@ -73,10 +83,15 @@ __all__ = [
     "counters",
     "describe",
     "duration",
+    "fault",
     "fault_name",
+    "fault_on_step",
+    "fault_parameter",
+    "faults",
     "header_name",
     "header_value",
     "known_keys",
+    "make_fault",
     "media_settings",
     "media_type",
     "media_type_advice",
@@ -92,6 +107,7 @@ __all__ = [
     "printable",
     "probability",
     "ptime",
+    "raw_bytes",
     "reason",
     "regex",
     "reliable_code",
@@ -477,14 +493,6 @@ def transport(value: object) -> str:
     return written.lower()
 
 
-def fault_name(value: object) -> str:
-    """The name of a fault in ``sipfault.model.faults.FAULTS``."""
-    name = text(value, "'fault'", "a fault name")
-    if name not in FAULTS:
-        raise InvalidValue(f"unknown fault {name!r} (expected one of: {', '.join(sorted(FAULTS))})")
-    return name
-
-
 # -- numbers --------------------------------------------------------------------------------
 
 
@@ -687,9 +695,204 @@ def regex(value: object, subject: str, flags: int = 0) -> re.Pattern[str]:
         ) from None
 
 
+# -- faults ---------------------------------------------------------------------------------
+
+_SCOPE_WORDS = {STEP: "a reply step", RULE: "a rule's 'faults'", ENDPOINT: "'endpoint_faults'"}
+FAULT_STEP_KEYS = ("count", "by", "min", "max", "bytes", "probability")
+"""Fault parameters a reply step may carry beside its ``fault``."""
+FAULT_HINT = "a fault name, or a mapping with 'fault' and its parameters"
+
+
+def fault_name(value: object, scope: str = STEP) -> str:
+    """The name of a fault of ``sipfault.model.faults.FAULTS`` that may be written in ``scope``
+    (``step``, ``rule`` or ``endpoint``)."""
+    name = text(value, "'fault'", "a fault name")
+    kind = FAULTS.get(name)
+    usable = sorted(known for known, each in FAULTS.items() if scope in each.scopes)
+    if kind is None:
+        raise InvalidValue(f"unknown fault {name!r} (expected one of: {', '.join(usable)})")
+    if scope not in kind.scopes:
+        where = " or ".join(words for each, words in _SCOPE_WORDS.items() if each in kind.scopes)
+        raise InvalidValue(
+            f"fault {name!r} cannot be used in {_SCOPE_WORDS[scope]} (expected it in {where})"
+        )
+    return name
+
+
+def _taken(name: str) -> tuple[str, ...]:
+    return (*FAULTS[name].params, "probability")
+
+
+def fault_parameter(name: str, key: str, value: object) -> object:
+    """One parameter of fault ``name``, checked and converted (seconds for durations)."""
+    if key not in _taken(name):
+        if key not in PARAMETERS:
+            raise InvalidValue(unknown_key(key, f"in fault {name!r}", ("fault", *_taken(name))))
+        raise InvalidValue(
+            f"fault {name!r} takes no {key!r} (expected: {', '.join(_taken(name))})"
+        )
+    subject = f"'{key}'"
+    if key == "count":
+        return whole(value, subject, 1)
+    if key in ("by", "min", "max", "after"):
+        return duration(value, subject)
+    if key == "for":
+        return positive_duration(value, subject)
+    if key == "retry_after":
+        return whole_seconds(value, subject, 0)
+    if key == "bytes":
+        return raw_bytes(value)
+    return probability(value)
+
+
+def raw_bytes(value: object) -> str:
+    """The text of a ``raw`` fault: not blank, and only placeholders it can fill."""
+    written = text(value, "'bytes'", "the text of a SIP message")
+    if not written.strip():
+        raise InvalidValue("'bytes' is blank (expected the text of a SIP message)")
+    unknown = [name for name in placeholder_names(written) if name not in RAW_PLACEHOLDERS]
+    if unknown:
+        raise InvalidValue(
+            f"unknown placeholder {{{unknown[0]}}} in 'bytes' (expected one of: "
+            f"{', '.join(sorted(RAW_PLACEHOLDERS))})"
+        )
+    return written
+
+
+def make_fault(name: str, params: Mapping[str, object], scope: str = STEP) -> Fault:
+    """A fault from its name and parameters already checked by :func:`fault_parameter`."""
+    fault_name(name, scope)
+    kind = FAULTS[name]
+    has = params.keys()
+    if "by" in has and ("min" in has or "max" in has):
+        raise InvalidValue(
+            f"fault {name!r} has both 'by' and 'min'/'max' (expected a fixed delay 'by', "
+            "or a range 'min' to 'max')"
+        )
+    if ("min" in has) != ("max" in has):
+        given, missing = ("min", "max") if "min" in has else ("max", "min")
+        raise InvalidValue(f"fault {name!r} has {given!r} without {missing!r} (expected both)")
+    delay: tuple[float, float] | None = None
+    if "by" in has:
+        by = _seconds_of(params["by"])
+        delay = (by, by)
+    elif "min" in has:
+        delay = (_seconds_of(params["min"]), _seconds_of(params["max"]))
+        if delay[0] > delay[1]:
+            raise InvalidValue(
+                f"fault {name!r} has 'min' {delay[0]:g}s above 'max' {delay[1]:g}s "
+                "(expected min <= max)"
+            )
+    if "by" in kind.params and delay is None:
+        raise InvalidValue(
+            f"fault {name!r} needs 'by' or 'min' and 'max' (expected a delay like by: 500ms)"
+        )
+    if "bytes" in kind.params and "bytes" not in has:
+        raise InvalidValue(f"fault {name!r} needs 'bytes' (expected the text to send)")
+    count = params.get("count")
+    if name == "duplicate" and isinstance(count, int) and count < 2:
+        raise InvalidValue(f"'count' is {count} (expected at least 2 copies for 'duplicate')")
+    raw = params.get("bytes")
+    retry_after = params.get("retry_after")
+    chance = params.get("probability")
+    duration_value = params.get("for")
+    return Fault(
+        name=name,
+        count=count if isinstance(count, int) else None,
+        delay=delay,
+        raw=raw if isinstance(raw, str) else None,
+        retry_after=retry_after if isinstance(retry_after, int) else None,
+        start=_seconds_of(params.get("after", 0.0)),
+        duration=None if duration_value is None else _seconds_of(duration_value),
+        probability=None if chance is None else _seconds_of(chance),
+    )
+
+
+def _seconds_of(value: object) -> float:
+    """A number already checked (a duration, a probability) as a float."""
+    assert isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value)
+
+
+def fault(value: object, scope: str = STEP) -> Fault:
+    """A fault given as its name, a mapping with ``fault`` and its parameters, or a
+    :class:`~sipfault.model.faults.Fault` (checked again, as a step object is)."""
+    if isinstance(value, Fault):
+        params = _fault_params(value)
+        checked = {key: fault_parameter(value.name, key, item) for key, item in params.items()}
+        return make_fault(value.name, checked, scope)
+    if isinstance(value, str):
+        return make_fault(fault_name(value, scope), {}, scope)
+    if isinstance(value, Mapping):
+        if "fault" not in value:
+            raise InvalidValue(f"a fault mapping has no 'fault' (expected {FAULT_HINT})")
+        name = fault_name(value["fault"], scope)
+        params = {
+            str(key): fault_parameter(name, str(key), item)
+            for key, item in value.items() if key != "fault"
+        }
+        return make_fault(name, params, scope)
+    raise wrong_type("'fault'", value, FAULT_HINT)
+
+
+def _fault_params(value: Fault) -> dict[str, object]:
+    """The parameters a :class:`Fault` object holds, as a scenario file writes them."""
+    params: dict[str, object] = {}
+    if value.count is not None:
+        params["count"] = value.count
+    if value.delay is not None:
+        low, high = value.delay
+        params.update({"by": low} if low == high else {"min": low, "max": high})
+    if value.raw is not None:
+        params["bytes"] = value.raw
+    if value.retry_after is not None:
+        params["retry_after"] = value.retry_after
+    if value.start:
+        params["after"] = value.start
+    if value.duration is not None:
+        params["for"] = value.duration
+    if value.probability is not None:
+        params["probability"] = value.probability
+    return params
+
+
+def faults(value: object, scope: str) -> tuple[Fault, ...]:
+    """A list of faults (a rule's ``faults``, ``endpoint_faults``); one fault alone is a list
+    of one."""
+    if isinstance(value, str | Mapping | Fault):
+        return (fault(value, scope),)
+    if not isinstance(value, list | tuple):
+        raise wrong_type("'faults'", value, f"a list of faults ({FAULT_HINT})")
+    return tuple(fault(item, scope) for item in value)
+
+
+_NEEDS_PROVISIONAL = frozenset({"reorder", "late-100"})
+
+
+def fault_on_step(step_fault: Fault, code: int) -> Fault:
+    """A fault that only some responses can carry: ``fork`` a 101-299, ``reorder`` and
+    ``late-100`` a provisional, ``to-tag-changed`` anything but 100 Trying (which has no tag)."""
+    name = step_fault.name
+    if name == "fork" and not 100 < code < 300:
+        raise InvalidValue(
+            f"fault 'fork' on a {code} (expected a 101-199 or 2xx response to fork, "
+            "RFC 3261 §13.2.2.4)"
+        )
+    if name in _NEEDS_PROVISIONAL and not 100 <= code < 200:
+        raise InvalidValue(f"fault {name!r} on a {code} (expected a provisional response)")
+    if name == "to-tag-changed" and code <= 100:
+        raise InvalidValue(
+            f"fault 'to-tag-changed' on a {code} (expected a response with a To tag, 101-699)"
+        )
+    return step_fault
+
+
 # -- whole reply steps ----------------------------------------------------------------------
 
-STEP_KEYS = ("code", "reason", "after", "headers", "omit", "body", "sdp", "reliable", "fault")
+STEP_KEYS = (
+    "code", "reason", "after", "headers", "omit", "body", "sdp", "reliable", "fault",
+    *FAULT_STEP_KEYS,
+)
 """The keys of a reply step, in a scenario file and in a step given as a dict."""
 
 
@@ -711,7 +914,10 @@ def reply(step: Reply) -> Reply:
     if step.reliable:
         reliable_code(step.code)
     if step.fault is not None:
-        fault_name(step.fault)
+        # A name written where the model holds a Fault is taken as that fault.
+        checked = fault_on_step(fault(step.fault, STEP), step.code)
+        if checked != step.fault:
+            step = dataclasses.replace(step, fault=checked)
     return step
 
 

@@ -15,6 +15,7 @@ from pathlib import PurePath
 from yaml.nodes import Node, ScalarNode
 
 from sipfault.model import validate
+from sipfault.model.faults import ENDPOINT, Fault
 from sipfault.model.scenario import (
     AuthSettings,
     MediaSettings,
@@ -43,7 +44,7 @@ __all__ = [
 
 _TOP_KEYS = (
     "name", "description", "rules", "timers", "seed", "defaults", "registrar", "auth",
-    "unmatched", "media",
+    "unmatched", "media", "endpoint_faults",
 )
 
 
@@ -109,6 +110,7 @@ class _ScenarioReader:
         self.source = source
         self.nodes = ScalarReader(filename)
         replies = ReplyReader(self.nodes)
+        self.faults = replies.faults
         self.rules = RuleReader(self.nodes, replies)
         self.settings = SettingsReader(self.nodes, replies)
         self.auth = AuthSettingsReader(self.nodes)
@@ -141,6 +143,10 @@ class _ScenarioReader:
         )
         unmatched = top.get("unmatched", self.settings.unmatched, UnmatchedAnswer())
         media = top.get("media", self.settings.replies.media.media, MediaSettings())
+        endpoint_faults: tuple[Fault, ...] = top.get(
+            "endpoint_faults",
+            lambda n: self.faults.fault_list(n, "'endpoint_faults'", ENDPOINT), (),
+        )
         if top.ok:
             top.check(self.settings.check_expires_bounds(top.pairs, defaults, registrar))
 
@@ -167,6 +173,7 @@ class _ScenarioReader:
             unmatched=unmatched,
             media=media,
             source=self.source,
+            endpoint_faults=endpoint_faults,
         )
 
     def _name(self, node: Node) -> str | None:

@@ -6,6 +6,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sipfault.model import validate
 from sipfault.model.scenario import Reply, SdpSettings
+from sipfault.scenario.faults import FaultReader
 from sipfault.scenario.header_maps import read_header_map, unique_header
 from sipfault.scenario.media import MediaReader
 from sipfault.scenario.nodes import INT, item_nodes, memo
@@ -23,6 +24,7 @@ class ReplyReader:
     def __init__(self, nodes: ScalarReader) -> None:
         self.nodes = nodes
         self.media = MediaReader(nodes)
+        self.faults = FaultReader(nodes)
         self._step_cache: dict[Node, Reply | None] = {}
 
     def reply_list(self, node: Node) -> tuple[Reply, ...] | None:
@@ -99,7 +101,7 @@ class ReplyReader:
         reliable = step.get("reliable", lambda n: nodes.boolean(n, "'reliable'"), None)
         if reliable and code is not None:
             step.check(nodes.holds(step.value_node("reliable"), validate.reliable_code, code))
-        fault = step.get("fault", self._fault, None)
+        fault = self.faults.step_fault(step, code)
         if not step.ok or code is None:
             return None
         return Reply(
@@ -173,6 +175,3 @@ class ReplyReader:
         if isinstance(sdp, str) and sdp != "answer":
             self.nodes.check_placeholders(node, "'sdp'", sdp)
         return sdp
-
-    def _fault(self, node: Node) -> str | None:
-        return self.nodes.checked_text(node, "'fault'", "a fault name", validate.fault_name)

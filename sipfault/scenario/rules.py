@@ -7,6 +7,7 @@ from typing import Literal
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sipfault.model import validate
+from sipfault.model.faults import RULE, Fault
 from sipfault.model.scenario import Action, DialACode, Match, Reply, Rule, T38Answer
 from sipfault.scenario.match import MatchReader
 from sipfault.scenario.nodes import BOOL, item_nodes, memo
@@ -16,7 +17,7 @@ from sipfault.sip.codes import CATALOGUE, required_headers
 
 __all__ = ["RuleReader"]
 
-_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code", "t38", "then")
+_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code", "t38", "then", "faults")
 
 
 class RuleReader:
@@ -74,6 +75,10 @@ class RuleReader:
             drop = nodes.boolean(rule.value_node("drop"), "'drop'")
             rule.check(drop is not None)
         name = rule.get("name", lambda n: nodes.text(n, "rule 'name'"), None)
+        faults: tuple[Fault, ...] = rule.get(
+            "faults", lambda n: self.replies.faults.fault_list(n, "'faults'", RULE), ()
+        )
+        swallows = any(fault.name == "swallow" for fault in faults)
 
         # `dial_a_code: false` is the same as leaving the key out.
         dial: DialACode | None = None
@@ -113,7 +118,8 @@ class RuleReader:
                 nodes.error(rule.key_node("t38"), "a rule cannot both 'drop' and answer with "
                             "'t38' (expected one of them)")
                 rule.check(False)
-        if "reply" not in rule and drop is False and not dial_given and "t38" not in rule:
+        if ("reply" not in rule and drop is False and not dial_given and "t38" not in rule
+                and not swallows):
             nodes.error(
                 node,
                 "rule has no 'reply' (expected a list of reply steps, 'dial_a_code: true', "
@@ -142,6 +148,7 @@ class RuleReader:
             dial_a_code=dial,
             t38=t38,
             then=then,
+            faults=faults,
             location=nodes.location(node),
         )
 

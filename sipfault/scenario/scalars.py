@@ -56,6 +56,14 @@ class ScalarReader(NodeReader):
         self.wrong_type(node, subject, expected)
         return None
 
+    def scalar_value(self, node: Node, subject: str, expected: str) -> object | None:
+        """A scalar's value as YAML constructs it (text, a number, a boolean), for a check of
+        ``sipfault.model.validate`` that takes any of them."""
+        if not isinstance(node, ScalarNode):
+            self.wrong_type(node, subject, expected)
+            return None
+        return self._construct(node, subject)
+
     def checked_text(
         self,
         node: Node,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar, Unpack
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
-from sipfault.api.journal import MessageRecord, Unexpected
+from sipfault.api.journal import FindingRecord, MessageRecord, Unexpected
 from sipfault.api.server import Server
 from sipfault.config import ScenarioSource, ServerConfig, ServerOptions
 from sipfault.core.counts import LiveCounts
@@ -263,6 +263,19 @@ class Controller:
     def ladder(self) -> str:
         """The message ladder so far."""
         return self._call(self.server.ladder)
+
+    def findings(self, kind: str | None = None) -> list[FindingRecord]:
+        """Findings about the client so far (see Server.findings)."""
+        return self._call(self.server.findings, kind)
+
+    def endpoint_fault(self, name: str, duration: float | str | None = None,
+                       **params: object) -> None:
+        """Begin a fault of the whole endpoint (see Server.endpoint_fault)."""
+        self._call(self.server.endpoint_fault, name, duration, **params)
+
+    def clear_endpoint_fault(self, name: str | None = None) -> None:
+        """End an endpoint fault, or every one."""
+        self._call(self.server.clear_endpoint_fault, name)
 
     def unexpected(self) -> list[Unexpected]:
         """What no rule expected so far."""

@@ -7,8 +7,11 @@ Between messages, the framer also hands out CRLF pings (RFC 5626 §4.4.1) and ST
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import socket
 import ssl
+import struct
 from collections.abc import Callable
 from typing import cast
 
@@ -141,6 +144,23 @@ class StreamConnection(asyncio.Protocol):
             self._transport.write(data)
         if close_after:
             self._transport.close()
+
+    def reset(self) -> None:
+        """Reset the connection: RST instead of FIN (SO_LINGER 0), for the ``reset`` fault."""
+        transport = self._transport or self._tcp
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+    def pause_reading(self) -> None:
+        """Stop reading the connection and leave it open, for the ``stop-reading`` fault."""
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.pause_reading()
 
     def close(self) -> None:
         """Close the connection (and give up a handshake in progress)."""

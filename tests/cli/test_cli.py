@@ -53,7 +53,8 @@ def test_validate_reports_every_error_with_line_and_column(tmp_path: Path) -> No
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert lines[0] == (f"{bad}:6:21: unknown key 'aftr' in reply step (expected one of: "
-                        "after, body, code, fault, headers, omit, reason, reliable, sdp)")
+                        "after, body, by, bytes, code, count, fault, headers, max, min, omit, "
+                        "probability, reason, reliable, sdp)")
     assert lines[1] == (f"{bad}:7:16: status code 999 is out of range (expected 100-699, "
                         "RFC 3261 §7.2, or a step with 'fault' to send it as a malformed message)")
     assert "Traceback" not in result.stderr

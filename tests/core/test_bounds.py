@@ -291,7 +291,7 @@ def _invite(n: int) -> Request:
 
 
 def _dialogs(limit: int = MAX_DIALOGS) -> Dialogs:
-    return Dialogs(TimerQueue(), lambda *args: None, lambda *args: None, limit)
+    return Dialogs(TimerQueue(), lambda *args: None, lambda *args: None, limit=limit)
 
 
 def test_confirmed_dialogs_without_bye_are_kept_at_most_max_dialogs() -> None:

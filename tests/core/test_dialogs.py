@@ -14,7 +14,7 @@ from uas_harness import OFFER, UDP, Harness, request, response, statuses
 
 from sipfault.core.dialogs import TRANSITIONS, Dialog, Dialogs, DialogState, InviteUnderway
 from sipfault.core.events import Peer, RuleMatched
-from sipfault.core.faults import FaultedResponse
+from sipfault.core.faults import ExchangeFaults
 from sipfault.core.reliable import ReliableProvisionals
 from sipfault.core.requests import in_dialog_request
 from sipfault.core.timers import TimerQueue
@@ -39,7 +39,7 @@ class _Invite:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.reliable: ReliableProvisionals | None = None
-        self.faulted: tuple[FaultedResponse, ...] = ()
+        self.faults: ExchangeFaults | None = None
         self.stopped = 0
 
     def stop_if_unanswered(self) -> None:
@@ -112,7 +112,7 @@ def test_a_2xx_is_resent_until_the_ack_and_an_early_one_ended_stops_the_invite()
     assert invite.stopped == 1  # the INVITE still ringing forgets its steps
 
 
-def test_no_ack_within_64_t1_ends_the_dialog_then_reports_it() -> None:
+def test_no_ack_within_64_t1_reports_it_and_ends_the_dialog() -> None:
     dialogs, queue, resent, unacked = _registry()
     invite = _Invite(_invite())
     dialog = dialogs.create(invite.request, "lt1", UDP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sipfault.core.events import Event, Finding, Peer
+from sipfault.core.events import Event, Finding, Outgoing, Peer
 from sipfault.core.uas import UserAgentServer
 from sipfault.scenario.loader import load_scenario_text
 from sipfault.sip.errors import SipParseError
@@ -78,6 +78,8 @@ class Harness:
     events: list[Event] = field(default_factory=list)
     unparsable: list[bytes] = field(default_factory=list)
     """Bytes sent that are not a SIP message (a fault made them so)."""
+    outgoing: list[Outgoing] = field(default_factory=list)
+    """Every item handed to the transport, connection instructions included."""
 
     @classmethod
     def from_yaml(cls, text: str, seed: int = 1) -> Harness:
@@ -106,6 +108,7 @@ class Harness:
     def _collect(self) -> list[Sent]:
         out = []
         for item in self.uas.take_outgoing():
+            self.outgoing.append(item)
             if item.data.strip():
                 try:
                     message = parse_message(item.data, stream=item.peer.reliable)

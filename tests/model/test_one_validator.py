@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from sipfault.api.builder import build_match, build_step, build_unmatched
+from sipfault.api.builder import RuleBuilder, build_match, build_step, build_unmatched
 from sipfault.cli import parse_duration
-from sipfault.model.faults import FAULTS
+from sipfault.model import validate
+from sipfault.model.faults import FAULTS, Fault
 from sipfault.model.scenario import Reply, UnmatchedAnswer
 from sipfault.model.validate import InvalidValue
 from sipfault.scenario import check_scenario_text, load_scenario_text
@@ -26,7 +27,9 @@ DURATION_HINT = "(expected a number of seconds or a duration like 200ms, 1.5s or
 ONE_LINE_HINT = "(expected one line; malformed messages are made with 'fault')"
 RELIABLE_HINT = "(expected a 101-199 provisional response, RFC 3262 §3)"
 PROBABILITY_HINT = "(expected a number from 0 to 1, or a percentage like 25%)"
-STEP_KEYS = "after, body, code, fault, headers, omit, reason, reliable, sdp"
+STEP_KEYS = ("after, body, by, bytes, code, count, fault, headers, max, min, omit, probability, "
+             "reason, reliable, sdp")
+STEP_FAULTS = ", ".join(sorted(name for name, kind in FAULTS.items() if "step" in kind.scopes))
 
 STEPS: list[tuple[dict[str, Any], str | None]] = [
     # status codes, with and without a fault
@@ -47,8 +50,44 @@ STEPS: list[tuple[dict[str, Any], str | None]] = [
     ({"after": 1}, "reply step has no 'code' (expected a status code 100-699)"),
     # faults
     ({"code": 200, "fault": "drop-first"}, None),
-    ({"code": 200, "fault": "nope"},
-     f"unknown fault 'nope' (expected one of: {', '.join(sorted(FAULTS))})"),
+    ({"code": 200, "fault": "nope"}, f"unknown fault 'nope' (expected one of: {STEP_FAULTS})"),
+    ({"code": 200, "fault": "drop", "count": 2}, None),
+    ({"code": 200, "fault": "drop", "count": 0},
+     "'count' is 0 (expected a whole number of at least 1)"),
+    ({"code": 200, "fault": "duplicate", "count": 1},
+     "'count' is 1 (expected at least 2 copies for 'duplicate')"),
+    ({"code": 200, "fault": "delay", "min": "200ms", "max": "2s"}, None),
+    ({"code": 200, "fault": "delay", "by": "1s", "probability": "25%"}, None),
+    ({"code": 200, "fault": "delay"},
+     "fault 'delay' needs 'by' or 'min' and 'max' (expected a delay like by: 500ms)"),
+    ({"code": 200, "fault": "delay", "min": "2s", "max": "1s"},
+     "fault 'delay' has 'min' 2s above 'max' 1s (expected min <= max)"),
+    ({"code": 200, "fault": "delay", "min": "2s"},
+     "fault 'delay' has 'min' without 'max' (expected both)"),
+    ({"code": 200, "fault": "delay", "by": "1s", "max": "2s"},
+     "fault 'delay' has both 'by' and 'min'/'max' (expected a fixed delay 'by', or a range "
+     "'min' to 'max')"),
+    ({"code": 200, "fault": "drop", "by": "1s"},
+     "fault 'drop' takes no 'by' (expected: count, probability)"),
+    ({"code": 200, "count": 2},
+     "'count' is a parameter of a fault (expected it with 'fault' in the step)"),
+    ({"code": 200, "fault": "drop", "probability": 2},
+     f"'probability' 2 is out of range {PROBABILITY_HINT}"),
+    ({"code": 200, "fault": "swallow"},
+     "fault 'swallow' cannot be used in a reply step (expected it in a rule's 'faults')"),
+    ({"code": 200, "fault": "outage"},
+     "fault 'outage' cannot be used in a reply step (expected it in 'endpoint_faults')"),
+    ({"code": 486, "fault": "fork"},
+     "fault 'fork' on a 486 (expected a 101-199 or 2xx response to fork, RFC 3261 §13.2.2.4)"),
+    ({"code": 200, "fault": "reorder"},
+     "fault 'reorder' on a 200 (expected a provisional response)"),
+    ({"code": 100, "fault": "to-tag-changed"},
+     "fault 'to-tag-changed' on a 100 (expected a response with a To tag, 101-699)"),
+    ({"code": 200, "fault": "raw", "bytes": "SIP/2.0 200 OK\r\nCall-ID: {call_id}\r\n"}, None),
+    ({"code": 200, "fault": "raw"}, "fault 'raw' needs 'bytes' (expected the text to send)"),
+    ({"code": 200, "fault": "raw", "bytes": "SIP/2.0 200 OK {nonsense}"},
+     "unknown placeholder {nonsense} in 'bytes' (expected one of: branch, call_id, cseq, "
+     "from, from_user, local_host, local_port, ruri_user, to, to_tag, to_user, via)"),
     # durations
     ({"code": 200, "after": "200ms"}, None),
     ({"code": 200, "after": "1.5s"}, None),
@@ -184,16 +223,74 @@ def test_accepted_steps_are_the_same_model(step: dict[str, Any], message: None) 
     assert build_step(step) == rule.reply[0]
 
 
+RULE_FAULTS: list[tuple[Any, str | None]] = [
+    (["drop", {"fault": "delay", "min": "200ms", "max": "2s"}], None),
+    ([{"fault": "swallow", "probability": 0.3}], None),
+    ("late-100", None),
+    (["fork"], "fault 'fork' cannot be used in a rule's 'faults' (expected it in a reply step)"),
+    ([{"count": 2}],
+     "a fault mapping has no 'fault' (expected a fault name, or a mapping with 'fault' and its "
+     "parameters)"),
+    ([{"fault": "drop", "cont": 2}],
+     "unknown key 'cont' in fault 'drop' (expected one of: count, fault, probability)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("faults", "message"), RULE_FAULTS,
+                         ids=[json.dumps(row[0])[:60] for row in RULE_FAULTS])
+def test_a_rule_fault_list(faults: Any, message: str | None) -> None:
+    expected = [] if message is None else [message]
+    text = f"rules:\n  - match: {{method: INVITE}}\n    faults: {json.dumps(faults)}\n" \
+           "    reply: [200]\n"
+    assert yaml_errors(text) == expected
+    built: list[str] = []
+    try:
+        RuleBuilder(build_match("INVITE"), lambda rule: rule).reply(200, fault=faults)
+    except InvalidValue as exc:
+        built = [str(exc)]
+    assert built == expected
+
+
+ENDPOINT_FAULTS: list[tuple[Any, str | None]] = [
+    ([{"fault": "outage", "after": "10s", "for": "30s"}], None),
+    ([{"fault": "overload", "retry_after": 120}], None),
+    ([{"fault": "slow", "min": "100ms", "max": "1s", "probability": 0.5}], None),
+    ([{"fault": "outage", "for": 0}], "'for' is zero (expected a positive duration)"),
+    ([{"fault": "slow"}],
+     "fault 'slow' needs 'by' or 'min' and 'max' (expected a delay like by: 500ms)"),
+    (["drop"], "fault 'drop' cannot be used in 'endpoint_faults' (expected it in a reply step "
+               "or a rule's 'faults')"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("faults", "message"), ENDPOINT_FAULTS,
+                         ids=[json.dumps(row[0])[:60] for row in ENDPOINT_FAULTS])
+def test_an_endpoint_fault_list(faults: Any, message: str | None) -> None:
+    expected = [] if message is None else [message]
+    assert yaml_errors(f"endpoint_faults: {json.dumps(faults)}\nrules: []\n") == expected
+    built: list[str] = []
+    try:
+        validate.faults(faults, "endpoint")
+    except InvalidValue as exc:
+        built = [str(exc)]
+    assert built == expected
+
+
 def message_of(step: dict[str, Any]) -> str | None:
     """The message the table gives for ``step``."""
     return next(message for row, message in STEPS if row == step)
 
 
 def test_a_reply_built_as_a_model_object_is_checked_too() -> None:
-    assert build_step(Reply(701, fault="malformed-status")).code == 701
+    assert build_step(Reply(701, fault=Fault("malformed-status"))).code == 701
+    # A name where the model holds a Fault is taken as that fault.
+    named = build_step(Reply(701, fault="malformed-status"))  # type: ignore[arg-type]
+    assert named.fault == Fault("malformed-status")
     for bad, message in [
         (Reply(701), message_of({"code": 701})),
-        (Reply(200, fault="nope"), message_of({"code": 200, "fault": "nope"})),
+        (Reply(200, fault=Fault("nope")), message_of({"code": 200, "fault": "nope"})),
+        (Reply(200, fault=Fault("delay", delay=(2.0, 1.0))),
+         message_of({"code": 200, "fault": "delay", "min": "2s", "max": "1s"})),
         (Reply(200, headers=(("X-A", "one\ntwo"),)),
          message_of({"code": 200, "headers": {"X-A": "one\ntwo"}})),
         (Reply(100, reliable=True), message_of({"code": 100, "reliable": True})),

@@ -75,7 +75,7 @@ def run_exchange() -> list[dict[str, object]]:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 kinds = {item.kind for item in sip.unexpected()}
-                if {"no-ack", "no-response", "stray-ack"} <= kinds:
+                if {"no-response", "stray-ack"} <= kinds:
                     break
                 time.sleep(0.05)
             time.sleep(0.1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sipfault.cli import validate_files
+from sipfault.model.faults import Fault
 from sipfault.scenario import (
     Reply,
     ScenarioError,
@@ -71,7 +72,7 @@ def test_out_of_range_codes_not_in_not_sip_have_no_explanation() -> None:
 
 def test_701_with_fault_loads() -> None:
     (step,) = steps(rule_with("[{code: 701, fault: malformed-status}]"))
-    assert step == Reply(code=701, fault="malformed-status")
+    assert step == Reply(code=701, fault=Fault("malformed-status"))
     assert report(rule_with("[{code: 701, fault: malformed-status}]")) == []
 
 
@@ -79,7 +80,7 @@ def test_701_with_fault_loads() -> None:
 def test_any_three_digit_number_with_fault(code: int) -> None:
     (step,) = steps(rule_with(f"[{{code: {code}, fault: malformed-status}}]"))
     assert step.code == code
-    assert step.fault == "malformed-status"
+    assert step.fault == Fault("malformed-status")
 
 
 @pytest.mark.parametrize("code", [-1, 1000, 70100])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sipfault.model.faults import FAULTS
 from sipfault.scenario import (
     ScenarioError,
     ScenarioIssue,
@@ -55,8 +56,8 @@ def test_the_documented_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         encoding="utf-8",
     )
     expected = (
-        "busy.yaml:7:9: unknown key 'aftr' in reply step (expected one of: after, body, code, "
-        "fault, headers, omit, reason, reliable, sdp)"
+        "busy.yaml:7:9: unknown key 'aftr' in reply step (expected one of: after, body, by, "
+        "bytes, code, count, fault, headers, max, min, omit, probability, reason, reliable, sdp)"
     )
     assert [str(issue) for issue in check_scenario_file("busy.yaml")] == [expected]
     with pytest.raises(ScenarioError) as raised:
@@ -383,12 +384,11 @@ def test_counters_are_mutually_exclusive() -> None:
          "2:32: 'omit' entry 'a b' is not a valid header name (expected letters, digits and "
          "- . ! % * _ + ` ' ~ only, RFC 3261 §25.1)"),
         ("[{code: 200, fault: 'not a name'}]",
-         "2:32: unknown fault 'not a name' (expected one of: bare-lf, drop, drop-first, "
-         "duplicate, malformed-status, no-content-length, no-to-tag, truncate, "
-         "wrong-content-length)"),
+         "2:32: unknown fault 'not a name' (expected one of: "
+         + ", ".join(sorted(n for n, k in FAULTS.items() if "step" in k.scopes)) + ")"),
         ("[{code: 200, aftr: 1s}]",
-         "2:25: unknown key 'aftr' in reply step (expected one of: after, body, code, fault, "
-         "headers, omit, reason, reliable, sdp)"),
+         "2:25: unknown key 'aftr' in reply step (expected one of: after, body, by, bytes, "
+         "code, count, fault, headers, max, min, omit, probability, reason, reliable, sdp)"),
     ],
 )  # fmt: skip
 def test_reply_step_errors(steps: str, expected: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sipfault.model.faults import Fault
 from sipfault.scenario import Match, Reply, Scenario, Timers, load_scenario, load_scenario_text
 
 
@@ -153,7 +154,7 @@ def test_every_step_key() -> None:
         omit=("Contact",),
         sdp="answer",
         reliable=True,
-        fault="drop-first",
+        fault=Fault("drop-first"),
     )
 
 

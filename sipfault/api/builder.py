@@ -39,6 +39,7 @@ from typing import Any, TypeAlias, TypedDict
 from sipfault.model import validate
 from sipfault.model.scenario import (
     Action,
+    FaxSettings,
     Match,
     MediaSettings,
     Reply,
@@ -337,6 +338,7 @@ class RuleBuilder:
         self._commit = commit
         self._name = name
         self._then: tuple[Action, ...] = ()
+        self._fax: FaxSettings | None = None
         self._done = False
 
     @property
@@ -362,6 +364,24 @@ class RuleBuilder:
         self._then += tuple(build_action(action) for action in actions)
         return self
 
+    def fax(self, settings: FaxSettings | None = None, *, receive: str | None = None,
+            send: str | None = None, capabilities: Mapping[str, Any] | None = None,
+            faults: Mapping[str, Any] | None = None) -> RuleBuilder:
+        """Run a fax terminal on the call's T.38 stream (a scenario file's ``fax``):
+        ``receive="out/"`` writes the pages there, ``send="pages.tif"`` (a PNG, or
+        ``"testpage"``) sends them; ``capabilities`` and T.30 ``faults`` by name. Give it
+        before :meth:`reply` or :meth:`t38`."""
+        if settings is not None:
+            self._fax = validate.fax(settings)
+            return self
+        fields: dict[str, Any] = {}
+        for key, value in (("receive", receive), ("send", send),
+                           ("capabilities", capabilities), ("faults", faults)):
+            if value is not None:
+                fields[key] = value
+        self._fax = validate.fax_fields(fields)
+        return self
+
     def reply(self, *steps: StepSpec) -> Rule:
         """Answer with these steps, in order; add the rule and return it."""
         if not steps:
@@ -370,7 +390,7 @@ class RuleBuilder:
         if self._then:
             validate.then_needs_2xx(replies)
         return self._finish(Rule(match=self._match, reply=replies, name=self._name,
-                                 then=self._then))
+                                 then=self._then, fax=self._fax))
 
     def t38(self, answer: str | Mapping[str, Any] | T38Answer, *, after: float | str = 0,
             sdp: Mapping[str, Any] | None = None) -> Rule:
@@ -391,7 +411,7 @@ class RuleBuilder:
         if self._then:
             validate.then_needs_2xx((built.reply(),))
         return self._finish(Rule(match=self._match, t38=built, name=self._name,
-                                 then=self._then))
+                                 then=self._then, fax=self._fax))
 
     def drop(self) -> Rule:
         """Swallow matching requests and never answer them; add the rule and return it."""

@@ -975,7 +975,7 @@ def fax_faults(fields_given: Mapping[str, object]) -> FaxFaultSettings:
     if isinstance(page_response, Mapping):
         pairs = list(page_response.items())
     elif isinstance(page_response, list | tuple):
-        pairs = [tuple(pair) for pair in page_response]  # type: ignore[arg-type]
+        pairs = [tuple(pair) for pair in page_response]
     else:
         raise wrong_type("'page_response'", page_response, "a mapping of page number to RTN/RTP")
     for page, answer in pairs:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar, Unpack
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
+from sipfault.api.faxes import FaxResult
 from sipfault.api.journal import MessageRecord, Unexpected
 from sipfault.api.server import Server
 from sipfault.config import ScenarioSource, ServerConfig, ServerOptions
@@ -254,6 +255,10 @@ class Controller:
     def bindings(self) -> dict[str, list[Binding]]:
         """Current registrations by address-of-record (RFC 3261 §10.3)."""
         return self._call(self.server.bindings)
+
+    def faxes(self) -> list[FaxResult]:
+        """The fax calls so far: each one's pages, T.30 frames and outcome."""
+        return self._call(self.server.faxes)
 
     def ladder(self) -> str:
         """The message ladder so far."""

@@ -979,6 +979,8 @@ def fax_faults(fields_given: Mapping[str, object]) -> FaxFaultSettings:
     else:
         raise wrong_type("'page_response'", page_response, "a mapping of page number to RTN/RTP")
     for page, answer in pairs:
+        if isinstance(page, str) and page.strip().isdigit():
+            page = int(page)  # a mapping key written in quotes, or JSON's
         responses.append((whole(page, "'page_response' page", 1),
                           _choices(answer, "'page_response'", ("RTN", "RTP"))[0]))
     silence_after = given.get("silence_after")

@@ -35,8 +35,9 @@ class T30Record:
         return f"{_INDENT}{self.label} {_short(self.call_id)}"
 
     def to_json(self) -> dict[str, object]:
+        # "out" for sipfault's frames, "in" for the far end's: the report draws arrows.
         return {"time": self.time, "type": self.type, "call_id": self.call_id,
-                "direction": self.direction, "frame": self.frame}
+                "direction": "out" if self.direction == "->" else "in", "frame": self.frame}
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,3 +145,24 @@ def test_the_fax_receive_pack_file_starts_the_terminal_after_its_own_reinvite() 
     h.advance(35.0)
     (outcome,) = of(h.events, FaxOutcome)
     assert not outcome.ok and outcome.pages == 0
+
+
+def test_the_html_report_shows_the_t30_ladder_pages_and_outcome(tmp_path: Path) -> None:
+    from sipfault.report.page import render_report
+
+    h = harness(f"""
+rules:
+  - match: {{method: INVITE}}
+    fax: {{receive: '{tmp_path}'}}
+    reply: [{{code: 200, sdp: answer}}]
+""")
+    response(h.feed(request(body=T38_OFFER)), 200)
+    sender = FaxTerminal(Role.SEND, FaxConfig(ident="far end"), pages=pages(1))
+    run_far_end(h, FaxSession(sender, version=0))
+    entries = [to_record(event, 1000.0 + event.time).to_json() for event in h.events]
+    t30 = [entry for entry in entries if entry["type"] == "t30"]
+    assert {entry["direction"] for entry in t30} == {"in", "out"}
+    page = render_report(entries)
+    assert "t30 DCS 14400 bps, fine, MMR, ECM" in page  # an arrow in the call's ladder
+    assert 'data-type="fax_page"' in page and 'data-type="fax"' in page
+    assert "<td>T30_ERR_OK</td><td>completed</td>" in page

@@ -32,6 +32,7 @@ from sipfault.config import ListenAddress, ScenarioSource, ServerConfig, ServerO
 from sipfault.core.events import Outgoing, Peer
 from sipfault.core.registrar import Binding
 from sipfault.core.uas import UserAgentServer
+from sipfault.media.fax import make_fax_call
 from sipfault.model.scenario import Scenario
 from sipfault.record.records import Record, to_record
 from sipfault.sip.errors import SipParseError
@@ -110,12 +111,12 @@ class Endpoint:
         self._shared_port = self.transports != ("tls",)
         """Whether UDP or TCP listen (on one port per address); TLS takes the next one."""
         self._tls = self.config.tls
-        self.media = MediaSockets(self._on_media)
+        self.media = MediaSockets(self._on_media, self._on_media_datagram)
         """The sockets of the media streams SDP names."""
         self.uas = UserAgentServer(self.config.load_scenario(), seed=self.config.seed,
                                    rng=self.config.rng, server_header=self.config.server_header,
                                    wall_clock=time.time, force_rport=self.config.force_rport,
-                                   media_ports=self.media)
+                                   media_ports=self.media, fax=make_fax_call)
         self.bound: list[tuple[str, int]] = []
         """(host, port) of each address listened on with UDP and TCP."""
         self.bound_tls: list[tuple[str, int]] = []
@@ -392,6 +393,10 @@ class Endpoint:
 
     def _on_media(self, stream: int, kind: str, source: tuple[str, int]) -> None:
         self.uas.media_activity(stream, kind, source, self._now())
+        self._pump()
+
+    def _on_media_datagram(self, stream: int, data: bytes, source: tuple[str, int]) -> None:
+        self.uas.media_datagram(stream, data, source, self._now())
         self._pump()
 
     def _on_stun(self, data: bytes, peer: Peer) -> None:

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
 from sipfault.core.capabilities import KNOWN_METHODS
+from sipfault.record.fax_records import FaxPageRecord, FaxRecord, T30Record
 from sipfault.record.jsonl import valid_text
 from sipfault.record.records import (
     CALL_ID_WIDTH,
@@ -78,6 +79,8 @@ class MessageCounts:
         """Requests no rule took, by method and the status the default answered."""
         self.media: dict[str, list[MediaRecord]] = {}
         """The streams that stopped, by Call-ID, in order."""
+        self.faxes: list[FaxRecord] = []
+        """The outcome of each fax call."""
 
     def on_record(self, record: Record) -> None:
         """Count one record."""
@@ -109,6 +112,8 @@ class MessageCounts:
             self._count_fault(record)
         elif isinstance(record, MediaRecord) and record.event == "stop":
             self.media.setdefault(record.call_id, []).append(record)
+        elif isinstance(record, FaxRecord):
+            self.faxes.append(record)
 
     def _count_fault(self, record: FaultRecord) -> None:
         if record.effect != "passed":
@@ -149,7 +154,7 @@ class ConsoleReporter:
         if isinstance(record, FaultRecord) and not record.withheld:
             return None  # the copies that went out carry the fault on their own lines
         if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord | FaultRecord
-                          | MediaRecord | OutcomeRecord):
+                          | MediaRecord | OutcomeRecord | T30Record | FaxPageRecord | FaxRecord):
             return None
         line = f"{format_clock(record.time)} {record.line()}"
         if self.verbose and isinstance(record, MessageRecord):
@@ -192,6 +197,8 @@ class ConsoleReporter:
             lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
                 _stream_summary(record) for record in stopped))
         lines.append(f"live: {server.uas.counts().line()}")
+        for fax in counts.faxes:
+            lines.append(f"{fax.label} [{fax.call_id[:CALL_ID_WIDTH]}]")
         now = server.now()
         for aor, registered in sorted(server.bindings().items()):
             for binding in registered:

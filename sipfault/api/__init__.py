@@ -15,6 +15,7 @@ from sipfault.api.builder import (
     build_media_settings,
     build_step,
 )
+from sipfault.api.faxes import FaxResult
 from sipfault.api.journal import (
     Journal,
     MessageRecord,
@@ -27,6 +28,7 @@ from sipfault.api.server import Server, load_any_scenario
 
 __all__ = [
     "ActionSpec",
+    "FaxResult",
     "Journal",
     "MatchConditions",
     "MessageRecord",

@@ -46,6 +46,7 @@ from sipfault.model import validate
 from sipfault.model.faults import RULE, STEP, Fault
 from sipfault.model.scenario import (
     Action,
+    FaxSettings,
     Match,
     MediaSettings,
     Reply,
@@ -371,6 +372,7 @@ class RuleBuilder:
         self._commit = commit
         self._name = name
         self._then: tuple[Action, ...] = ()
+        self._fax: FaxSettings | None = None
         self._done = False
 
     @property
@@ -396,6 +398,24 @@ class RuleBuilder:
         self._then += tuple(build_action(action) for action in actions)
         return self
 
+    def fax(self, settings: FaxSettings | None = None, *, receive: str | None = None,
+            send: str | None = None, capabilities: Mapping[str, Any] | None = None,
+            faults: Mapping[str, Any] | None = None) -> RuleBuilder:
+        """Run a fax terminal on the call's T.38 stream (a scenario file's ``fax``):
+        ``receive="out/"`` writes the pages there, ``send="pages.tif"`` (a PNG, or
+        ``"testpage"``) sends them; ``capabilities`` and T.30 ``faults`` by name. Give it
+        before :meth:`reply` or :meth:`t38`."""
+        if settings is not None:
+            self._fax = validate.fax(settings)
+            return self
+        fields: dict[str, Any] = {}
+        for key, value in (("receive", receive), ("send", send),
+                           ("capabilities", capabilities), ("faults", faults)):
+            if value is not None:
+                fields[key] = value
+        self._fax = validate.fax_fields(fields)
+        return self
+
     def reply(
         self, *steps: StepSpec, fault: FaultSpec | list[FaultSpec] | None = None
     ) -> Rule:
@@ -412,7 +432,7 @@ class RuleBuilder:
         if self._then:
             validate.then_needs_2xx(replies)
         return self._finish(Rule(match=self._match, reply=replies, name=self._name,
-                                 then=self._then, faults=faults))
+                                 then=self._then, faults=faults, fax=self._fax))
 
     def t38(self, answer: str | Mapping[str, Any] | T38Answer, *, after: float | str = 0,
             sdp: Mapping[str, Any] | None = None) -> Rule:
@@ -433,7 +453,7 @@ class RuleBuilder:
         if self._then:
             validate.then_needs_2xx((built.reply(),))
         return self._finish(Rule(match=self._match, t38=built, name=self._name,
-                                 then=self._then))
+                                 then=self._then, fax=self._fax))
 
     def drop(self) -> Rule:
         """Swallow matching requests and never answer them; add the rule and return it."""

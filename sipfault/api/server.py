@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Unpack
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, build_match, build_unmatched
+from sipfault.api.faxes import FaxResult, fax_results
 from sipfault.api.journal import (
     FindingRecord,
     Journal,
@@ -184,6 +185,10 @@ class Server(Endpoint):
         except WaitTimeout as exc:
             exc.where = self.where()
             raise
+
+    def faxes(self) -> list[FaxResult]:
+        """The fax calls so far: each one's pages, T.30 frames and outcome."""
+        return fax_results(self.journal.records)
 
     def ladder(self) -> str:
         """The message ladder so far, one line per message, rule taken and finding."""

@@ -296,8 +296,67 @@ class RequestOutcome:
     """1 for the first try; more after a 491 (RFC 3261 §14.1)."""
 
 
+@dataclass(frozen=True, slots=True)
+class T30Frame:
+    """A T.30 frame or signal a fax terminal sent (``->``) or received (``<-``) (ITU-T T.30
+    §5.3), e.g. ``DCS`` with ``14400 bps, fine, MMR, ECM``."""
+
+    time: float
+    call_id: str
+    direction: str
+    """``->`` sent, ``<-`` received."""
+    frame: str
+    """The frame's name and what it carries, as one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaxPage:
+    """A fax page received (with its files) or sent (ITU-T T.30 §5.3.6, T.4)."""
+
+    time: float
+    call_id: str
+    number: int
+    """From 1."""
+    sent: bool
+    width: int
+    rows: int
+    resolution: str
+    """standard, fine or superfine."""
+    compression: str
+    """MH, MR or MMR, as the DCS set it."""
+    bad_rows: int
+    response: str
+    """MCF, RTN, RTP... how the receiver answered it."""
+    tiff: str | None = None
+    """The call's TIFF (received pages)."""
+    png: str | None = None
+    """This page as PNG (received pages)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaxOutcome:
+    """How a fax call ended: phase E (ITU-T T.30 §5.1), pages, rate, ECM, bad rows."""
+
+    time: float
+    call_id: str
+    role: str
+    """receive or send."""
+    pages: int
+    rate: int
+    """Bit/s of the last DCS; 0 when none."""
+    ecm: bool
+    bad_rows: int
+    result: str
+    """The phase E label, e.g. ``OK`` or ``T1_EXPIRED``."""
+    text: str
+    """What the result means."""
+    ok: bool
+    tiff: str | None = None
+
+
 Event = (
     MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
     | FaultApplied | TimerFired | BindingExpired | KeepAliveReceived | MediaStarted
-    | MediaFlowing | MediaStopped | RequestOutcome | EndpointFaultChanged
+    | MediaFlowing | MediaStopped | RequestOutcome | EndpointFaultChanged | T30Frame | FaxPage
+    | FaxOutcome
 )

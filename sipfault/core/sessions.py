@@ -29,6 +29,7 @@ from sipfault.core.events import (
     MediaStopped,
     MediaTotals,
 )
+from sipfault.core.fax_streams import FaxDriver, FaxFactory
 from sipfault.core.offer_answer import (
     Refusal,
     StreamPlan,
@@ -38,7 +39,7 @@ from sipfault.core.offer_answer import (
     offer_t38,
 )
 from sipfault.core.timers import Timer, TimerQueue
-from sipfault.model.scenario import MediaSettings, SdpSettings
+from sipfault.model.scenario import FaxSettings, MediaSettings, SdpSettings
 from sipfault.sip.sdp import (
     DIRECTIONS,
     Connection,
@@ -80,6 +81,8 @@ class StreamSpec:
     """Send each packet back to where it came from."""
     ports: tuple[int, int] | None = None
     """The range a port must come from; None: any free port."""
+    fax: bool = False
+    """Hand every datagram to the core (:meth:`MediaSessions.datagram`), not only count it."""
 
 
 class MediaPorts(Protocol):
@@ -97,6 +100,9 @@ class MediaPorts(Protocol):
     def watch(self, stream: int) -> None:
         """Report the next packet of each kind again, as if it were the first."""
 
+    def send(self, stream: int, data: bytes, remote: tuple[str, int]) -> None:
+        """Send a datagram out of the stream's socket."""
+
 
 class NominalPorts:
     """Ports without sockets (40000, 40002...), for the core when it runs without transport."""
@@ -107,6 +113,7 @@ class NominalPorts:
         self._next = self.FIRST
         self.open_streams: dict[int, StreamSpec] = {}
         """The streams open now, by number."""
+        self.sent = []
 
     def open(self, stream: int, spec: StreamSpec) -> int:
         port = self._next
@@ -124,6 +131,12 @@ class NominalPorts:
 
     def watch(self, stream: int) -> None:
         del stream
+
+    def send(self, stream: int, data: bytes, remote: tuple[str, int]) -> None:
+        self.sent.append((stream, data, remote))
+
+    sent: list[tuple[int, bytes, tuple[str, int]]]
+    """Datagrams sent, with their stream and destination."""
 
 
 def describe(host: str, session_id: int, version: int, media: list[Media]) -> bytes:
@@ -151,6 +164,8 @@ class _Stream:
     """RTP from now on is audio after the T.38 switch (a finding)."""
     seen: set[str] = field(default_factory=set)
     timers: list[Timer] = field(default_factory=list)
+    fax: FaxDriver | None = None
+    """The fax terminal on this T.38 stream."""
 
 
 class MediaSessions:
@@ -158,9 +173,11 @@ class MediaSessions:
 
     def __init__(
         self, ports: MediaPorts, queue: TimerQueue, report: Callable[[Event], None],
-        settings: Callable[[], MediaSettings],
+        settings: Callable[[], MediaSettings], fax: FaxFactory | None = None,
     ) -> None:
         self.ports = ports
+        self.fax_factory = fax
+        """Makes the fax terminal of a T.38 stream whose call has ``fax`` settings."""
         self._queue = queue
         self._report = report
         self._settings = settings
@@ -198,6 +215,12 @@ class MediaSessions:
                 "T.38", session.call_id, details={"source": f"{source[0]}:{source[1]}"},
             ))
         session.media_arrived(now)
+
+    def datagram(self, stream: int, data: bytes, source: tuple[str, int], now: float) -> None:
+        """A datagram on a stream in fax mode (:attr:`StreamSpec.fax`)."""
+        found = self._streams.get(stream)
+        if found is not None and found[1].fax is not None:
+            found[1].fax.datagram(data, source, now)
 
     def close_all(self, now: float, reason: str) -> None:
         """Close every stream of every session (the endpoint stops): each one's totals are
@@ -252,6 +275,8 @@ class MediaSession:
         """Whether a packet arrived on any stream yet."""
         self._waiters: list[Callable[[float], None]] = []
         self.closed = False
+        self.fax: FaxSettings | None = None
+        """The rule's ``fax``: a T.38 stream of this call runs a fax terminal."""
 
     # -- views ----------------------------------------------------------------------------
 
@@ -304,6 +329,7 @@ class MediaSession:
         for index in [index for index in self._streams if index >= len(plans)]:
             self._close(self._streams[index], now, "removed")
         self.last_media = media
+        self._start_faxes(media, now)
         return media
 
     # -- offers of ours -----------------------------------------------------------------------
@@ -355,6 +381,7 @@ class MediaSession:
                 remote = (connection.address, theirs.port)
             direction = mirrored_direction(answer.direction_of(theirs))
             self._use(index, ours.media, remote, direction in ("sendrecv", "recvonly"), now)
+        self._start_faxes(list(answer.media), now)
         return refused
 
     def offer_refused(self) -> None:
@@ -374,8 +401,10 @@ class MediaSession:
 
     def _spec(self, index: int, media: str, remote: tuple[str, int] | None) -> StreamSpec:
         settings = self._sessions.settings
+        fax = (media == "image" and self.fax is not None
+               and self._sessions.fax_factory is not None)
         return StreamSpec(self.call_id, index, media, self.bind_host, remote, settings.echo,
-                          settings.ports)
+                          settings.ports, fax)
 
     def _use(self, index: int, media: str, remote: tuple[str, int] | None, sends: bool,
              now: float) -> int:
@@ -389,6 +418,9 @@ class MediaSession:
         current.far_end_sends = sends
         if current.media == media:
             return current.port
+        if current.fax is not None:
+            current.fax.close(now, f"now {media}")
+            current.fax = None
         sessions = self._sessions
         totals = sessions.ports.change(current.number, self._spec(index, media, remote))
         sessions.report(MediaStopped(now, self.call_id, current.number, index, current.media,
@@ -426,11 +458,32 @@ class MediaSession:
 
     def _close(self, item: _Stream, now: float, reason: str) -> None:
         sessions = self._sessions
+        if item.fax is not None:
+            item.fax.close(now, reason)
         self._streams.pop(item.index, None)
         sessions.forget(item)
         totals = sessions.ports.close(item.number)
         sessions.report(MediaStopped(now, self.call_id, item.number, item.index, item.media,
                                      (self.bind_host, item.port), totals, reason))
+
+    def _start_faxes(self, media: list[Media], now: float) -> None:
+        """A fax terminal on each T.38 stream that has none yet, when the call has ``fax``."""
+        sessions = self._sessions
+        factory = sessions.fax_factory
+        if self.fax is None or factory is None:
+            return
+        for item in self._streams.values():
+            if item.media != "image" or item.fax is not None:
+                continue
+            described = media[item.index] if item.index < len(media) else None
+            stream = factory(self.fax, self.call_id, item.index, _t38_version(described))
+            number = item.number
+
+            def send(data: bytes, remote: tuple[str, int], number: int = number) -> None:
+                sessions.ports.send(number, data, remote)
+
+            item.fax = FaxDriver(stream, sessions.queue, sessions.report, send, item.remote)
+            item.fax.start(now)
 
     def _arm_checks(self, item: _Stream, now: float) -> None:
         """The scenario's media findings for the phase that starts now."""
@@ -473,3 +526,13 @@ def _without_direction(media: Media) -> Media:
     return replace(media, attributes=tuple(
         (name, value) for name, value in media.attributes
         if not (value is None and name.lower() in DIRECTIONS)))
+
+
+def _t38_version(media: Media | None) -> int:
+    """T38FaxVersion of an ``m=image`` section (ITU-T T.38 Annex D.2.3); 0 when absent."""
+    if media is None:
+        return 0
+    for name, value in media.attributes:
+        if name.lower() == "t38faxversion" and value is not None and value.strip().isdigit():
+            return int(value.strip())
+    return 0

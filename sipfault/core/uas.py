@@ -60,6 +60,7 @@ from sipfault.core.events import (
 )
 from sipfault.core.exchange import Exchange
 from sipfault.core.faults import ExchangeFaults
+from sipfault.core.fax_streams import FaxFactory
 from sipfault.core.offer_answer import Refusal
 from sipfault.core.registrar import Binding, Registrar
 from sipfault.core.reliable import (
@@ -120,9 +121,11 @@ class UserAgentServer:
         wall_clock: Callable[[], float] = lambda: 0.0,
         force_rport: bool = False,
         media_ports: MediaPorts | None = None,
+        fax: FaxFactory | None = None,
     ) -> None:
         """``media_ports`` opens the sockets of the streams SDP names (the endpoint's);
-        without one, ports are named without sockets (:class:`NominalPorts`)."""
+        without one, ports are named without sockets (:class:`NominalPorts`). ``fax`` makes
+        the fax terminals of T.38 streams whose rule has ``fax``."""
         self.engine = ScenarioEngine(scenario, seed)
         self.force_rport = force_rport
         """Answer UDP requests at their source port even without ``rport`` (RFC 3581 for
@@ -149,7 +152,7 @@ class UserAgentServer:
         self._requests = ClientRequests(self.timers, self._send_request, self._no_response)
         ports = media_ports if media_ports is not None else NominalPorts()
         self.media = MediaSessions(ports, self.timers, self._report,
-                                   lambda: self.scenario.media)
+                                   lambda: self.scenario.media, fax)
         """The media streams of every call."""
         self._actions = DialogActions(
             self.timers, self._requests, self._send_request, self._report, self._rng,
@@ -260,6 +263,14 @@ class UserAgentServer:
         started (the transport counts the rest); never raises, like :meth:`receive`."""
         try:
             self.media.activity(stream, kind, source, now)
+        except Exception as exc:
+            self._internal_error(exc, now, None)
+
+    def media_datagram(self, stream: int, data: bytes, source: tuple[str, int],
+                       now: float) -> None:
+        """A datagram on a stream in fax mode; never raises, like :meth:`receive`."""
+        try:
+            self.media.datagram(stream, data, source, now)
         except Exception as exc:
             self._internal_error(exc, now, None)
 
@@ -700,6 +711,8 @@ class UserAgentServer:
         body = b""
         content_type: str | None = None
         if step.sdp is not None:
+            if exchange.rule is not None and exchange.rule.fax is not None:
+                exchange.media_session(self.media).fax = exchange.rule.fax
             answer = exchange.session_body(step.sdp, self._rng, self.media, now)
             if isinstance(answer, Refusal):  # RFC 3261 §21.4.26, §20.43
                 host = exchange.local_address()[0]

@@ -16,13 +16,18 @@ from sipfault.model.faults import Fault
 __all__ = [
     "ACTION_SENDS",
     "AUDIO_CODECS",
+    "FAX_COMPRESSIONS",
+    "FAX_RESOLUTIONS",
     "PLACEHOLDERS",
     "T38_CHOICES",
     "T38_ERROR_CORRECTION",
+    "TEST_PAGE",
     "Action",
     "AuthLockout",
     "AuthSettings",
     "DialACode",
+    "FaxFaultSettings",
+    "FaxSettings",
     "ForcedExpiry",
     "Match",
     "MediaSettings",
@@ -278,6 +283,66 @@ class Action:
     """Where the action was written, for messages; not part of equality."""
 
 
+FAX_COMPRESSIONS: tuple[str, ...] = ("MMR", "MR", "MH")
+"""Page codings a fax terminal offers or may use (ITU-T T.4, T.6), best first."""
+FAX_RESOLUTIONS: tuple[str, ...] = ("standard", "fine", "superfine")
+"""Vertical resolutions (ITU-T T.30 Table 2): 3.85, 7.7 and 15.4 lines/mm."""
+TEST_PAGE = "testpage"
+"""``fax: {send: testpage}``: the page sipfault draws itself."""
+
+
+@dataclass(frozen=True)
+class FaxFaultSettings:
+    """T.30 faults of a fax call (ITU-T T.30 §5), by the fax terminal's names."""
+
+    seed: int = 0
+    page_response: tuple[tuple[int, str], ...] = ()
+    """(page number from 1, ``RTN`` or ``RTP``): how the receiver answers that page."""
+    never_answer: tuple[str, ...] = ()
+    """Post-page commands left unanswered: ``MPS``, ``EOP``, ``EOM``, ``PPS``."""
+    dcn_mid_page: int | None = None
+    """Send DCN in the middle of this page (from 1)."""
+    ftt_on_tcf: int = 0
+    """Answer this many TCFs with FTT."""
+    crp_on: tuple[str, ...] = ()
+    """Commands answered once with CRP: ``DCS``, ``MPS``, ``EOP``, ``PPS``."""
+    drop_ecm_frames: tuple[int, ...] = ()
+    """ECM frame numbers left out of (sender) or treated as lost in (receiver) a first block."""
+    drop_ecm_random: int = 0
+    """This many more frames of the first block, picked with ``seed``."""
+    silence_after: str | None = None
+    """After this frame (``DIS``, ``CFR``, ``MCF``, ``DCS``, ``page``) send nothing..."""
+    silence_seconds: float = 0.0
+    """... for this long."""
+
+
+@dataclass(frozen=True)
+class FaxSettings:
+    """A rule's ``fax``: the call's T.38 stream runs a fax terminal (ITU-T T.30, T.38)."""
+
+    receive: str | None = None
+    """Receive pages into this directory (a TIFF per call, a PNG per page)."""
+    send: str | None = None
+    """Send this TIFF or PNG file, or ``testpage`` for the built-in page."""
+    ident: str = "sipfault"
+    """The terminal's CSI/TSI (ITU-T T.30 §5.3.6.2.4)."""
+    max_rate: int = 14400
+    """Highest modem rate offered or used, bit/s."""
+    ecm: bool = True
+    """Error correction mode (ITU-T T.30 Annex A)."""
+    compressions: tuple[str, ...] = FAX_COMPRESSIONS
+    """Codings offered (receiving) or allowed (sending), best first."""
+    resolutions: tuple[str, ...] = FAX_RESOLUTIONS
+    """Resolutions offered (receiving)."""
+    faults: FaxFaultSettings = FaxFaultSettings()
+    """T.30 faults."""
+
+    @property
+    def role(self) -> str:
+        """``receive`` or ``send``."""
+        return "send" if self.send is not None else "receive"
+
+
 @dataclass(frozen=True)
 class Rule:
     """A match and what to do with a request that meets it: reply, or drop it."""
@@ -298,6 +363,8 @@ class Rule:
     """Requests to send in the dialog after the rule's 2xx (a re-INVITE, a BYE...)."""
     faults: tuple[Fault, ...] = ()
     """Faults applied to every response of the transactions the rule answers."""
+    fax: FaxSettings | None = None
+    """Run a fax terminal on the call's T.38 stream (receive or send pages)."""
     location: SourceLocation | None = field(default=None, compare=False)
     """Where the rule was written, for messages; not part of equality."""
 

@@ -17,6 +17,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import fields
 from typing import TypeVar
 
 from sipfault.model.faults import (
@@ -31,10 +32,15 @@ from sipfault.model.faults import (
 from sipfault.model.scenario import (
     ACTION_SENDS,
     AUDIO_CODECS,
+    FAX_COMPRESSIONS,
+    FAX_RESOLUTIONS,
     PLACEHOLDERS,
     T38_CHOICES,
     T38_ERROR_CORRECTION,
+    TEST_PAGE,
     Action,
+    FaxFaultSettings,
+    FaxSettings,
     MediaSettings,
     Reply,
     SdpSettings,
@@ -88,6 +94,8 @@ __all__ = [
     "fault_on_step",
     "fault_parameter",
     "faults",
+    "fax",
+    "fax_fields",
     "header_name",
     "header_value",
     "known_keys",
@@ -1119,3 +1127,136 @@ def t38_answer(answer: T38Answer) -> T38Answer:
         t38_answer_sdp(answer.choice)
         sdp_settings(answer.sdp)
     return answer
+
+
+# -- fax ------------------------------------------------------------------------------------
+
+FAX_KEYS = ("receive", "send", "capabilities", "faults")
+"""The keys of a rule's ``fax`` mapping."""
+FAX_CAPABILITY_KEYS = ("ident", "max_rate", "ecm", "compressions", "resolutions")
+"""The keys of ``fax.capabilities``."""
+FAX_FAULT_KEYS = tuple(item.name for item in fields(FaxFaultSettings))
+"""The keys of ``fax.faults``: the fax terminal's T.30 faults."""
+FAX_RATES = (2400, 4800, 7200, 9600, 12000, 14400)
+_POST_PAGE = ("MPS", "EOP", "EOM", "PPS")
+_CRP_COMMANDS = ("DCS", "MPS", "EOP", "PPS")
+_SILENCE_AFTER = ("DIS", "CFR", "MCF", "DCS", "page")
+_ROLE_HINT = "a mapping with receive: a directory, or send: a TIFF or PNG file or testpage"
+
+
+def _choices(value: object, subject: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else [value]
+    hint = ", ".join(allowed)
+    out: list[str] = []
+    for item in items:
+        written = text(item, subject, f"one or more of: {hint}")
+        if written not in allowed:
+            raise InvalidValue(f"{subject} has {written!r} (expected one or more of: {hint})")
+        out.append(written)
+    if not out:
+        raise InvalidValue(f"{subject} is empty (expected one or more of: {hint})")
+    return tuple(dict.fromkeys(out))
+
+
+def _pages(value: object, subject: str) -> tuple[int, ...]:
+    items = value if isinstance(value, list | tuple) else [value]
+    return tuple(whole(item, subject, 1) for item in items)
+
+
+def fax_rate(value: object) -> int:
+    """A fax modem rate: 2400-14400 bit/s in steps of 2400 (ITU-T T.30 Table 2)."""
+    rate = _integer(value, "'max_rate'", "a fax rate like 14400")
+    if rate not in FAX_RATES:
+        raise InvalidValue(f"'max_rate' is {rate} (expected one of: "
+                           f"{', '.join(map(str, FAX_RATES))})")
+    return rate
+
+
+def fax_faults(fields_given: Mapping[str, object]) -> FaxFaultSettings:
+    """``fax.faults``: the fax terminal's T.30 faults by name."""
+    known_keys(fields_given, FAX_FAULT_KEYS, "in fax faults")
+    given = dict(fields_given)
+    responses: list[tuple[int, str]] = []
+    page_response = given.get("page_response", {})
+    if isinstance(page_response, Mapping):
+        pairs = list(page_response.items())
+    elif isinstance(page_response, list | tuple):
+        pairs = [tuple(pair) for pair in page_response]
+    else:
+        raise wrong_type("'page_response'", page_response, "a mapping of page number to RTN/RTP")
+    for page, answer in pairs:
+        if isinstance(page, str) and page.strip().isdigit():
+            page = int(page)  # a mapping key written in quotes, or JSON's
+        responses.append((whole(page, "'page_response' page", 1),
+                          _choices(answer, "'page_response'", ("RTN", "RTP"))[0]))
+    silence_after = given.get("silence_after")
+    silence = given.get("silence_seconds", 0.0)
+    dcn = given.get("dcn_mid_page")
+    return FaxFaultSettings(
+        seed=whole(given.get("seed", 0), "'seed'", 0),
+        page_response=tuple(responses),
+        never_answer=(_choices(given["never_answer"], "'never_answer'", _POST_PAGE)
+                      if "never_answer" in given else ()),
+        dcn_mid_page=None if dcn is None else whole(dcn, "'dcn_mid_page'", 1),
+        ftt_on_tcf=whole(given.get("ftt_on_tcf", 0), "'ftt_on_tcf'", 0),
+        crp_on=_choices(given["crp_on"], "'crp_on'", _CRP_COMMANDS) if "crp_on" in given else (),
+        drop_ecm_frames=(_pages(given["drop_ecm_frames"], "'drop_ecm_frames'")
+                         if "drop_ecm_frames" in given else ()),
+        drop_ecm_random=whole(given.get("drop_ecm_random", 0), "'drop_ecm_random'", 0),
+        silence_after=(None if silence_after is None
+                       else _choices(silence_after, "'silence_after'", _SILENCE_AFTER)[0]),
+        silence_seconds=duration(silence, "'silence_seconds'") if silence else 0.0,
+    )
+
+
+def fax_fields(value: object) -> FaxSettings:
+    """A rule's ``fax``: ``{receive: dir/}`` or ``{send: file.tif | file.png | testpage}``,
+    with ``capabilities`` and ``faults``."""
+    if not isinstance(value, Mapping):
+        raise wrong_type("'fax'", value, _ROLE_HINT)
+    known_keys(value, FAX_KEYS, "in fax")
+    if ("receive" in value) == ("send" in value):
+        raise InvalidValue(f"'fax' needs one of 'receive' and 'send' (expected {_ROLE_HINT})")
+    receive = text(value["receive"], "'receive'", "a directory") if "receive" in value else None
+    send = (text(value["send"], "'send'", "a TIFF or PNG file, or testpage")
+            if "send" in value else None)
+    caps = value.get("capabilities", {})
+    if not isinstance(caps, Mapping):
+        raise wrong_type("'capabilities'", caps, "a mapping with " + ", ".join(FAX_CAPABILITY_KEYS))
+    known_keys(caps, FAX_CAPABILITY_KEYS, "in fax capabilities")
+    faults = value.get("faults", {})
+    if not isinstance(faults, Mapping):
+        raise wrong_type("'faults'", faults, "a mapping of T.30 fault names")
+    settings = FaxSettings(
+        receive=receive, send=send,
+        ident=text(caps.get("ident", "sipfault"), "'ident'"),
+        max_rate=fax_rate(caps.get("max_rate", 14400)),
+        ecm=boolean(caps.get("ecm", True), "'ecm'"),
+        compressions=(_choices(caps["compressions"], "'compressions'", FAX_COMPRESSIONS)
+                      if "compressions" in caps else FAX_COMPRESSIONS),
+        resolutions=(_choices(caps["resolutions"], "'resolutions'", FAX_RESOLUTIONS)
+                     if "resolutions" in caps else FAX_RESOLUTIONS),
+        faults=fax_faults(faults),
+    )
+    return fax(settings)
+
+
+def fax(settings: FaxSettings) -> FaxSettings:
+    """Fax settings built as a model object, checked as written ones are."""
+    if (settings.receive is None) == (settings.send is None):
+        raise InvalidValue(f"'fax' needs one of 'receive' and 'send' (expected {_ROLE_HINT})")
+    if settings.send is not None and settings.send != TEST_PAGE:
+        lower = settings.send.lower()
+        if not lower.endswith((".tif", ".tiff", ".png")):
+            raise InvalidValue(f"'send' is {shorten(settings.send)!r} (expected a .tif, .tiff "
+                               f"or .png file, or {TEST_PAGE})")
+    if len(settings.ident) > 20 or not settings.ident.isascii():
+        raise InvalidValue(f"'ident' is {shorten(settings.ident)!r} (expected at most 20 "
+                           "ASCII characters, ITU-T T.30 §5.3.6.2.4)")
+    fax_rate(settings.max_rate)
+    _choices(settings.compressions, "'compressions'", FAX_COMPRESSIONS)
+    _choices(settings.resolutions, "'resolutions'", FAX_RESOLUTIONS)
+    if "MMR" in settings.compressions and not settings.ecm and len(settings.compressions) == 1:
+        raise InvalidValue("'compressions' MMR needs 'ecm: true' (ITU-T T.30 Annex A: T.6 "
+                           "coding is sent only with error correction)")
+    return settings

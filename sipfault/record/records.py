@@ -62,6 +62,8 @@ from typing import ClassVar
 from sipfault.core.events import (
     Event,
     FaultApplied,
+    FaxOutcome,
+    FaxPage,
     Finding,
     KeepAliveReceived,
     MediaFlowing,
@@ -75,7 +77,9 @@ from sipfault.core.events import (
     RequestOutcome,
     RequestUnmatched,
     RuleMatched,
+    T30Frame,
 )
+from sipfault.record.fax_records import FaxPageRecord, FaxRecord, T30Record, fax_record
 from sipfault.sip.headers import header_key
 from sipfault.sip.message import Message, Request, Response
 
@@ -683,7 +687,8 @@ class OtherRecord:
 
 Record = (
     MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | FaultRecord
-    | KeepAliveRecord | MediaRecord | OutcomeRecord | OtherRecord
+    | KeepAliveRecord | MediaRecord | OutcomeRecord | OtherRecord | T30Record | FaxPageRecord
+    | FaxRecord
 )
 """What happened, one record per core event."""
 
@@ -754,6 +759,8 @@ def to_record(event: Event, wall: float) -> Record:
     if isinstance(event, MediaStopped):
         return MediaRecord(wall, "stop", event.call_id, event.stream, event.index,
                            event.media, event.local, totals=event.totals, reason=event.reason)
+    if isinstance(event, T30Frame | FaxPage | FaxOutcome):
+        return fax_record(event, wall)
     if isinstance(event, RequestOutcome):
         return OutcomeRecord(wall, event.call_id, event.method, event.purpose, event.status,
                              event.reason, event.attempt)

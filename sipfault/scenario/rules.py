@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sipfault.model import validate
 from sipfault.model.faults import RULE, Fault
-from sipfault.model.scenario import Action, DialACode, Match, Reply, Rule, T38Answer
+from sipfault.model.scenario import Action, DialACode, FaxSettings, Match, Reply, Rule, T38Answer
 from sipfault.scenario.match import MatchReader
 from sipfault.scenario.nodes import BOOL, item_nodes, memo
 from sipfault.scenario.replies import ReplyReader
@@ -17,7 +18,7 @@ from sipfault.sip.codes import CATALOGUE, required_headers
 
 __all__ = ["RuleReader"]
 
-_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code", "t38", "then", "faults")
+_RULE_KEYS = ("match", "reply", "drop", "name", "dial_a_code", "t38", "then", "faults", "fax")
 
 
 class RuleReader:
@@ -130,6 +131,7 @@ class RuleReader:
         if "then" in rule and rule.ok:
             steps = replies or ((t38.reply(),) if t38 is not None else ())
             rule.check(self.nodes.holds(rule.key_node("then"), validate.then_needs_2xx, steps))
+        fax: FaxSettings | None = rule.get("fax", self._fax, None)
         if not rule.ok or drop is None:
             return None
         if (replies or dial) and match.methods is not None and "ACK" in match.methods:
@@ -149,8 +151,14 @@ class RuleReader:
             t38=t38,
             then=then,
             faults=faults,
+            fax=fax,
             location=nodes.location(node),
         )
+
+    def _fax(self, node: Node) -> FaxSettings | None:
+        """``fax``: receive or send pages on the call's T.38 stream."""
+        value = SafeConstructor().construct_object(node, deep=True)
+        return self.nodes.checked(node, validate.fax_fields, value)
 
     def _dial_a_code(self, node: Node) -> DialACode | Literal[False] | None:
         """``true`` (the defaults), ``false`` (no dial-a-code) or a mapping of its settings."""

@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar, Unpack
 
 from sipfault.api.builder import MatchConditions, RuleBuilder, build_match
+from sipfault.api.faxes import FaxResult
 from sipfault.api.journal import FindingRecord, MessageRecord, Unexpected
 from sipfault.api.server import Server
 from sipfault.config import ScenarioSource, ServerConfig, ServerOptions
@@ -259,6 +260,10 @@ class Controller:
     def counts(self) -> LiveCounts:
         """Live transactions, dialogs, timers and client transactions (see Server.counts)."""
         return self._call(self.server.counts)
+
+    def faxes(self) -> list[FaxResult]:
+        """The fax calls so far: each one's pages, T.30 frames and outcome."""
+        return self._call(self.server.faxes)
 
     def ladder(self) -> str:
         """The message ladder so far."""

@@ -25,6 +25,8 @@ __all__ = ["MediaSocket", "MediaSockets"]
 
 ActivityHandler = Callable[[int, str, tuple[str, int]], None]
 """What :class:`MediaSockets` reports: stream number, kind of packet, its source."""
+DatagramHandler = Callable[[int, bytes, tuple[str, int]], None]
+"""Each datagram of a stream in fax mode: stream number, the datagram, its source."""
 
 READS_PER_WAKEUP = 64
 """Datagrams read per readiness callback, so one busy stream cannot starve the loop."""
@@ -35,7 +37,8 @@ _MAX_DATAGRAM = 65535
 class MediaSocket:
     """One stream's socket and its account."""
 
-    __slots__ = ("_loop", "account", "echo", "number", "on_activity", "port", "sock")
+    __slots__ = ("_loop", "account", "deliver", "echo", "number", "on_activity", "port",
+                 "sock")
 
     def __init__(self, number: int, sock: socket.socket, media: str, echo: bool,
                  loop: asyncio.AbstractEventLoop, on_activity: ActivityHandler) -> None:
@@ -45,6 +48,8 @@ class MediaSocket:
         self.account = StreamAccount(media)
         self.echo = echo
         self.on_activity = on_activity
+        self.deliver: DatagramHandler | None = None
+        """Set while the stream runs a fax terminal: every datagram goes to the core."""
         self._loop = loop
         loop.add_reader(sock.fileno(), self._readable)
 
@@ -64,6 +69,8 @@ class MediaSocket:
                     self.account.echoed()
             if kind is not None:
                 self.on_activity(self.number, kind, source)
+            if self.deliver is not None:
+                self.deliver(self.number, data, source)
 
     def close(self) -> MediaTotals:
         """Stop reading, close, and return the totals."""
@@ -76,8 +83,10 @@ class MediaSocket:
 class MediaSockets:
     """Opens, re-purposes and closes stream sockets on the running loop (``MediaPorts``)."""
 
-    def __init__(self, on_activity: ActivityHandler) -> None:
+    def __init__(self, on_activity: ActivityHandler,
+                 on_datagram: DatagramHandler | None = None) -> None:
         self._on_activity = on_activity
+        self._on_datagram = on_datagram
         self._open: dict[int, MediaSocket] = {}
         self._cursor = itertools.count()
 
@@ -97,9 +106,10 @@ class MediaSockets:
     def open(self, stream: int, spec: StreamSpec) -> int:
         loop = asyncio.get_running_loop()
         sock = self._bind(spec)
-        self._open[stream] = MediaSocket(stream, sock, spec.media, spec.echo, loop,
-                                         self._on_activity)
-        return self._open[stream].port
+        opened = self._open[stream] = MediaSocket(stream, sock, spec.media, spec.echo, loop,
+                                                  self._on_activity)
+        opened.deliver = self._on_datagram if spec.fax else None
+        return opened.port
 
     def _bind(self, spec: StreamSpec) -> socket.socket:
         host = spec.bind_host or "0.0.0.0"
@@ -149,6 +159,7 @@ class MediaSockets:
         if found is None:
             return MediaTotals()
         found.echo = spec.echo
+        found.deliver = self._on_datagram if spec.fax else None
         return found.account.restart(spec.media)
 
     def close(self, stream: int) -> MediaTotals:
@@ -159,6 +170,12 @@ class MediaSockets:
         found = self._open.get(stream)
         if found is not None:
             found.account.watch()
+
+    def send(self, stream: int, data: bytes, remote: tuple[str, int]) -> None:
+        found = self._open.get(stream)
+        if found is not None:
+            with contextlib.suppress(OSError):
+                found.sock.sendto(data, remote)
 
     def close_all(self) -> None:
         """Close every socket (the endpoint stops)."""

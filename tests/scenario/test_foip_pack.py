@@ -21,7 +21,7 @@ PACK = REPO / "scenarios" / "foip"
 NAMES = [
     "t38-accept", "t38-reject-488", "t38-reject-606", "t38-reject-415", "t38-port-zero",
     "t38-late", "t38-glare-491", "g711-only", "receive-as-gateway", "remote-hangup-mid-fax",
-    "printer-register-auth",
+    "printer-register-auth", "fax-receive", "fax-send",
 ]  # fmt: skip
 T38 = OFFER.replace("m=audio 49170 RTP/AVP 0 8 101", "m=image 49172 udptl t38") + (
     "a=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\na=T38FaxRateManagement:transferredTCF\r\n")

@@ -40,9 +40,8 @@ def _answer_and_offer(result: AgentResult) -> tuple[int, int, list[str]]:
 def test_pjsua_rtp_is_counted_on_the_answered_port(
     pjsua2: None, start_sipfault: StartSipfault, transport: str, tmp_path: Path
 ) -> None:
-    journal = tmp_path / "journal.jsonl"
-    server = start_sipfault(SCENARIOS / "foip-g711-now.yaml", t1="100ms",
-                            extra_args=["--journal", str(journal)])
+    server = start_sipfault(SCENARIOS / "foip-g711-now.yaml", t1="100ms")
+    journal = server.journal_file.path
 
     result = pjsua_call(server.uri("fax", transport), transport=transport, hangup_after=2.0,
                         timeout=15)
@@ -51,7 +50,9 @@ def test_pjsua_rtp_is_counted_on_the_answered_port(
     assert result.returncode == 0 and result.status == 200, why
     ours, theirs, formats = _answer_and_offer(result)
     assert formats == ["0"], why  # PCMU first, no telephone-event
-    server.stop(settle=0.3)
+    server.wait_for(lambda records: any(r.get("type") == "media" and r.get("event") == "stop"
+                                        for r in records.records), "the stream's end")
+    server.stop()
     (start,) = [r for r in journal_records(journal, "media") if r["event"] == "start"]
     assert start["local"]["port"] == ours and start["remote"]["port"] == theirs
     (flowing,) = [r for r in journal_records(journal, "media") if r["event"] == "flowing"]
@@ -67,9 +68,8 @@ def test_pjsua_rtp_is_counted_on_the_answered_port(
 def test_pjsua_gets_pcma_and_its_packets_echoed(
     pjsua2: None, start_sipfault: StartSipfault, tmp_path: Path
 ) -> None:
-    journal = tmp_path / "journal.jsonl"
-    server = start_sipfault(SCENARIOS / "foip-pcma-echo.yaml", t1="100ms",
-                            extra_args=["--journal", str(journal)])
+    server = start_sipfault(SCENARIOS / "foip-pcma-echo.yaml", t1="100ms")
+    journal = server.journal_file.path
 
     result = pjsua_call(server.uri("fax"), hangup_after=1.5, timeout=15)
 
@@ -77,7 +77,9 @@ def test_pjsua_gets_pcma_and_its_packets_echoed(
     assert result.returncode == 0 and result.status == 200, why
     _, _, formats = _answer_and_offer(result)
     assert formats == ["8"], why
-    server.stop(settle=0.3)
+    server.wait_for(lambda records: any(r.get("type") == "media" and r.get("event") == "stop"
+                                        for r in records.records), "the stream's end")
+    server.stop()
     (stop,) = media_stops(journal)
     assert stop["payload_types"] == [8] and stop["rtp"] >= 10, why
     assert stop["echoed"] == stop["packets"], why

@@ -631,6 +631,8 @@ class FaultRecord:
     """The response (the core's object)."""
     request: Request | None = field(default=None, repr=False, compare=False)
     """The request it answers."""
+    detail: str = ""
+    """What the fault did when its name does not say it all (``delayed 0.412 s``)."""
 
     @property
     def withheld(self) -> bool:
@@ -653,7 +655,7 @@ class FaultRecord:
                 "effect": self.effect, "attempt": self.attempt, "emitted": self.emitted,
                 "call_id": self.call_id, "retransmission": self.retransmission,
                 "first_line": self.first_line, "method": self.method or None,
-                "status": self.status,
+                "status": self.status, "detail": self.detail,
                 **_json_flow(self.transport, self.source, self.destination)}
 
 
@@ -719,7 +721,7 @@ def _fault_record(event: FaultApplied, message: Response, peer: Peer,
     return FaultRecord(
         wall, event.fault, event.effect, event.attempt, event.emitted, event.call_id,
         peer.transport, peer.local, peer.remote, message.first_line(), _cseq_method(message),
-        message.status, event.retransmission, message, event.request,
+        message.status, event.retransmission, message, event.request, event.detail,
     )
 
 

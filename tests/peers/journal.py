@@ -65,9 +65,23 @@ class Journal:
 
     @property
     def responses(self) -> dict[str, int]:
-        """Responses sent by status code, as the summary's `responses:` line counts them."""
+        """Responses sent by status code, as the summary's `responses:` line counts them: a
+        response whose first transmission a fault withheld counts once a copy gets through."""
         sent = self.messages("out")
-        return dict(Counter(str(r["status"]) for r in sent if "status" in r))
+        counts = Counter(str(r["status"]) for r in sent if "status" in r)
+        withheld = {
+            (r.get("call_id"), str(r.get("status")))
+            for r in self.records
+            if r.get("type") == "fault_applied" and r.get("effect") == "dropped"
+            and not r.get("retransmission")
+        }
+        for record in self.records:
+            key = (record.get("call_id"), str(record.get("status")))
+            if (record.get("type") == "message" and record.get("direction") == "out"
+                    and record.get("retransmission") and key in withheld):
+                withheld.discard(key)
+                counts[key[1]] += 1
+        return dict(counts)
 
     @property
     def findings(self) -> dict[str, int]:

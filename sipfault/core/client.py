@@ -17,11 +17,37 @@ from sipfault.model.scenario import Timers
 from sipfault.sip.message import Request, Response
 
 
-class ClientTransaction:
+class _SendsAndRetransmits:
+    """What both client transactions do first (RFC 3261 §17.1.1.2, §17.1.2.2): send the
+    request, arm the retransmission timer over UDP and the timeout timer on every transport."""
+
+    __slots__ = ("_interval", "_queue", "_retransmit", "_send", "_timeout", "_timers", "peer",
+                 "request")
+    _send: Callable[[Request, Peer, bool, float], None]
+    request: Request
+    peer: Peer
+    _queue: TimerQueue
+    _interval: float
+    _timers: Timers
+    _retransmit: Timer | None
+    _timeout: Timer | None
+
+    def _send_and_arm(
+        self, now: float, retransmit: Callable[[float], None], retransmit_label: str,
+        timeout: Callable[[float], None], timeout_label: str,
+    ) -> None:
+        self._send(self.request, self.peer, False, now)
+        if not self.peer.reliable:
+            self._retransmit = self._queue.schedule(now + self._interval, retransmit,
+                                                    retransmit_label, self.request)
+        self._timeout = self._queue.schedule(now + 64 * self._timers.t1, timeout,
+                                             timeout_label, self.request)
+
+
+class ClientTransaction(_SendsAndRetransmits):
     """A non-INVITE client transaction: Timer E re-sends over UDP, Timer F gives up (§17.1.2)."""
 
-    __slots__ = ("_done", "_interval", "_on_done", "_queue", "_retransmit", "_send", "_timeout",
-                 "_timers", "branch", "final", "peer", "request")
+    __slots__ = ("_done", "_on_done", "branch", "final")
 
     def __init__(
         self,
@@ -48,12 +74,7 @@ class ClientTransaction:
 
     def start(self, now: float) -> None:
         """Send the request and arm Timers E (UDP only) and F."""
-        self._send(self.request, self.peer, False, now)
-        if not self.peer.reliable:
-            self._retransmit = self._queue.schedule(now + self._interval, self._timer_e, "E",
-                                                    self.request)
-        self._timeout = self._queue.schedule(now + 64 * self._timers.t1, self._timer_f, "F",
-                                             self.request)
+        self._send_and_arm(now, self._timer_e, "E", self._timer_f, "F")
 
     def _timer_e(self, now: float) -> None:
         if self._done:
@@ -114,7 +135,7 @@ TIMER_D_UDP = 32.0
 _NOWHERE: frozenset[InviteState] = frozenset()
 
 
-class InviteClientTransaction:
+class InviteClientTransaction(_SendsAndRetransmits):
     """An INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4).
 
     Timer A re-sends the INVITE over UDP, doubling from T1; Timer B gives up after 64*T1 in
@@ -124,9 +145,7 @@ class InviteClientTransaction:
     of its own (§13.2.2.4).
     """
 
-    __slots__ = ("_ack", "_interval", "_make_ack", "_on_done", "_on_final", "_queue",
-                 "_retransmit", "_send", "_timeout", "_timers", "branch", "final", "peer",
-                 "request", "state")
+    __slots__ = ("_ack", "_make_ack", "_on_done", "_on_final", "branch", "final", "state")
 
     def __init__(
         self,
@@ -174,12 +193,7 @@ class InviteClientTransaction:
 
     def start(self, now: float) -> None:
         """Send the INVITE; arm Timer A (UDP only) and Timer B."""
-        self._send(self.request, self.peer, False, now)
-        if not self.peer.reliable:
-            self._retransmit = self._queue.schedule(now + self._interval, self._timer_a, "A",
-                                                    self.request)
-        self._timeout = self._queue.schedule(now + 64 * self._timers.t1, self._timer_b, "B",
-                                             self.request)
+        self._send_and_arm(now, self._timer_a, "A", self._timer_b, "B")
 
     def _timer_a(self, now: float) -> None:
         """Timer A: re-send the INVITE, the interval doubling each time (§17.1.1.2)."""

@@ -24,9 +24,10 @@ import base64
 import json
 import os
 import re
-import threading
 from collections.abc import Mapping
 from typing import TextIO
+
+from sipfault.record.stream import GuardedStream
 
 __all__ = ["JsonLinesWriter", "valid_text"]
 
@@ -97,7 +98,7 @@ def encode_line(record: Mapping[str, object], *, ascii_only: bool = False) -> st
     return line + "\n"
 
 
-class JsonLinesWriter:
+class JsonLinesWriter(GuardedStream):
     """Append records to a text stream as JSON lines, flushing after each line.
 
     Flushing every line means a reader tailing the file sees each record at once, and a
@@ -106,10 +107,8 @@ class JsonLinesWriter:
 
     def __init__(self, stream: TextIO) -> None:
         """Wrap a text ``stream``; :meth:`close` flushes it and leaves it open."""
-        self._stream = stream
-        self._owns_stream = False
-        self._closed = False
-        self._lock = threading.Lock()
+        super().__init__(stream)
+        self._stream: TextIO = stream
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> JsonLinesWriter:
@@ -140,13 +139,3 @@ class JsonLinesWriter:
                 self._stream.write(encode_line(record, ascii_only=True))
             self._stream.flush()
 
-    def close(self) -> None:
-        """Flush, and close the stream if :meth:`open` created it. Closing twice is harmless."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            if self._owns_stream:
-                self._stream.close()
-            else:
-                self._stream.flush()

@@ -20,10 +20,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import struct
-import threading
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Final
+
+from sipfault.record.stream import GuardedStream
 
 __all__ = ["LINKTYPE_RAW", "MAX_TCP_SEGMENT", "PcapWriter"]
 
@@ -103,7 +104,7 @@ class _TcpDirection:
     """Sequence number of the next byte this side sends."""
 
 
-class PcapWriter:
+class PcapWriter(GuardedStream):
     """Append SIP messages to a libpcap stream as IPv4/IPv6 packets with UDP or TCP headers.
 
     Each :meth:`write` adds one record (or several, for a long TCP message) and flushes, so a
@@ -130,10 +131,8 @@ class PcapWriter:
 
         The writer does not own ``stream``: :meth:`close` flushes it and leaves it open.
         """
-        self._stream = stream
-        self._owns_stream = False
-        self._closed = False
-        self._lock = threading.Lock()
+        super().__init__(stream)
+        self._stream: BinaryIO = stream
         self._ipv4_id = 0
         self._tcp: dict[tuple[_Endpoint, _Endpoint], _TcpDirection] = {}
         major, minor = PCAP_VERSION
@@ -197,17 +196,6 @@ class PcapWriter:
                 packets = self._tcp_packets(a, b, payload)
             self._stream.write(b"".join(_record(timestamp, packet) for packet in packets))
             self._stream.flush()
-
-    def close(self) -> None:
-        """Flush, and close the stream if :meth:`open` created it. Closing twice is harmless."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            if self._owns_stream:
-                self._stream.close()
-            else:
-                self._stream.flush()
 
     def _udp_packet(self, src: _Endpoint, dst: _Endpoint, payload: bytes) -> bytes:
         """Build one IP packet holding a UDP datagram (RFC 768)."""

@@ -18,6 +18,7 @@ from sipfault.live import (
     RemoteBindRefused,
     is_loopback,
 )
+from sipfault.live.faults import endpoint_fault_registry
 from sipfault.reporting import ConsoleReporter
 from tests.live.helpers import by_label, http, parse_prometheus, post_json
 from tests.report.dom import parse
@@ -274,3 +275,28 @@ def test_it_listens_on_loopback_unless_allowed() -> None:
     with pytest.raises(RemoteBindRefused, match="--http-allow-remote"):
         LiveServer(server, "0.0.0.0", 8080)
     LiveServer(server, "0.0.0.0", 8080, allow_remote=True)  # allowed: made, not started
+
+
+async def test_the_endpoints_own_faults_switch_through_post_faults() -> None:
+    """``sipfault run --http`` registers the faults of the whole endpoint (outage, overload,
+    slow): POST /faults starts and ends them as a scenario's ``endpoint_faults`` would."""
+    async with (
+        Server(REPO / "scenarios" / "busy.yaml", t1=0.02) as server,
+        LiveServer(server, faults=endpoint_fault_registry(server)) as view,
+    ):
+        names = [item["name"] for item in
+                 (await http(view.port, "GET", "/faults")).json()["faults"]]
+        assert {"outage", "overload", "slow"} <= set(names)
+        on = await post_json(view.port, "/faults",
+                             {"name": "overload", "on": True, "retry_after": 20})
+        assert (on.status, on.json()["active"]) == (200, True)
+        assert "overload" in server.endpoint_faults
+        statuses = await asyncio.to_thread(_busy_call, server.host, server.port, "ovl-1")
+        assert statuses[-1] == 503  # every new request refused while it lasts
+        bad = await post_json(view.port, "/faults",
+                              {"name": "slow", "on": True, "by": "soon"})
+        assert bad.status in (400, 409) and "duration" in str(bad.json()["error"])
+        off = await post_json(view.port, "/faults", {"name": "overload", "on": False})
+        assert off.json()["active"] is False and server.endpoint_faults == {}
+        statuses = await asyncio.to_thread(_busy_call, server.host, server.port, "ovl-2")
+        assert statuses[-1] == 486

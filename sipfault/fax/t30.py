@@ -652,7 +652,8 @@ class FaxTerminal:
         assert self.session is not None
         decoded = decode_page(bytes(self._image), WIDTH, self.session.compression)
         self._page_result = Page(decoded.rows, WIDTH, 204.0, self.session.resolution.y_dpi,
-                                 decoded.bad_rows, decoded.longest_bad_run)
+                                 decoded.bad_rows, decoded.longest_bad_run,
+                                 decoded.first_bad_row)
         if not decoded.complete:
             self._page_result.bad_rows += 1
         self._arm("T2", self.config.t2)
@@ -803,7 +804,7 @@ class FaxTerminal:
         decoded = decode_page(bytes(self._ecm_page), WIDTH, self.session.compression)
         self._ecm_page.clear()
         page = Page(decoded.rows, WIDTH, 204.0, self.session.resolution.y_dpi, decoded.bad_rows,
-                    decoded.longest_bad_run)
+                    decoded.longest_bad_run, decoded.first_bad_row)
         verdict = "MCF"
         forced = self._forced_response()
         if forced:

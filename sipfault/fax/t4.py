@@ -317,6 +317,8 @@ class DecodedPage:
     width: int
     bad_rows: int = 0
     longest_bad_run: int = 0
+    first_bad_row: int | None = None
+    """The 1-based number of the first row that could not be decoded, if any."""
     complete: bool = True
     """The end marker (RTC or EOFB) was found."""
 
@@ -327,6 +329,7 @@ def _finish(page: DecodedPage, flags: list[bool]) -> DecodedPage:
         run = run + 1 if bad else 0
         page.longest_bad_run = max(page.longest_bad_run, run)
     page.bad_rows = sum(flags)
+    page.first_bad_row = flags.index(True) + 1 if page.bad_rows else None
     return page
 
 

@@ -60,6 +60,8 @@ class Page:
     y_dpi: float = 196.0
     bad_rows: int = 0
     longest_bad_run: int = 0
+    first_bad_row: int | None = None
+    """The 1-based number of the first row that could not be decoded, if any."""
 
     @property
     def length(self) -> int:

@@ -157,9 +157,11 @@ class FaxCall:
             if page.bad_rows:
                 self._events.append(Finding(
                     event.at, "fax-bad-rows",
-                    f"page {event.number}: {page.bad_rows} rows could not be decoded (longest "
-                    f"run {page.longest_bad_run}) (ITU-T T.4 §4.1)", self.call_id,
-                    details={"page": str(event.number), "bad_rows": str(page.bad_rows)}))
+                    f"page {event.number}: {page.bad_rows} rows could not be decoded, the "
+                    f"first at row {page.first_bad_row or '?'} (longest run "
+                    f"{page.longest_bad_run}) (ITU-T T.4 §4.1)", self.call_id,
+                    details={"page": str(event.number), "bad_rows": str(page.bad_rows),
+                             "row": str(page.first_bad_row or "")}))
         self._events.append(FaxPage(event.at, self.call_id, event.number, event.sent,
                                     page.width, page.length, resolution, compression,
                                     page.bad_rows, event.response, tiff, png))

@@ -108,3 +108,19 @@ def test_not_a_tiff() -> None:
         read_tiff(b"GIF89a")
     with pytest.raises(T4Error):
         raise T4Error("the error type exists")
+
+
+def test_a_damaged_row_is_named_by_its_number() -> None:
+    """Non-ECM page data damaged on the line (T.4 §4.1): the rows before the damage decode as
+    sent, and the page says which row was the first that could not be decoded."""
+    rows = random_rows(WIDTH, 40, seed=1)
+    data = bytearray(encode_page(rows, WIDTH, Compression.MH))
+    middle = len(data) // 2
+    for index in range(middle, middle + 6):
+        data[index] ^= 0xFF
+    page = decode_page(bytes(data), WIDTH, Compression.MH)
+    assert page.bad_rows >= 1 and page.first_bad_row is not None
+    assert 10 < page.first_bad_row < 30  # in the middle, where the bytes were damaged
+    assert page.rows[: page.first_bad_row - 1] == rows[: page.first_bad_row - 1]
+    clean = decode_page(encode_page(rows, WIDTH, Compression.MH), WIDTH, Compression.MH)
+    assert clean.first_bad_row is None

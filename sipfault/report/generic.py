@@ -9,7 +9,8 @@ fax and T.30 records of the fax terminal. The conventions a new record type can 
   ``name``, ``text``, ``detail``, ``event``, ``result`` it has (else its type); without one it is
   a note across the ladder.
 - A field holding a PNG image (bytes, ``{"base64": ...}``, or a ``data:image/png;base64,``
-  text), such as a fax page, is shown as a thumbnail.
+  text), or naming a PNG file that exists when the report is written (a received fax page's
+  ``png``), is shown as a thumbnail, embedded so that the report stays one file.
 - Every other field is shown by name, nested values flattened to ``name=value``.
 """
 
@@ -38,6 +39,10 @@ LABEL_FIELDS = ("first_line", "frame", "name", "text", "detail", "event", "resul
 _SKIPPED = frozenset({"type", "time", "raw"})
 _PNG = b"\x89PNG\r\n\x1a\n"
 _DATA_PNG = "data:image/png;base64,"
+_PATH_LIMIT = 4096
+"""Longest text taken for a file name."""
+_PNG_LIMIT = 2 * 1024 * 1024
+"""Largest PNG file embedded (a fax page at fine resolution is far smaller)."""
 _CELL = 160
 """Characters of a field value shown in a table cell."""
 
@@ -51,6 +56,13 @@ def _png(value: object) -> bytes | None:
             except ValueError:
                 return None
             return decoded if decoded.startswith(_PNG) else None
+        if value.lower().endswith(".png") and len(value) < _PATH_LIMIT:
+            try:
+                with open(value, "rb") as handle:
+                    picture = handle.read(_PNG_LIMIT + 1)
+            except OSError:
+                return None
+            return picture if picture.startswith(_PNG) and len(picture) <= _PNG_LIMIT else None
         return None
     if isinstance(value, bytes | bytearray) or (isinstance(value, dict) and "base64" in value):
         data = as_bytes(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from sipfault.report.ladder import build_rows, render_call
 from sipfault.report.model import build_run
@@ -150,3 +151,19 @@ def test_a_fault_that_altered_a_message_names_it_and_a_stated_first_line_wins() 
     assert rows[3].tags == ["retransmission", "fault truncate"]
     assert "faulted" in rows[3].classes
     assert rows[4].label == "SIP/2.0 202 Accepted dropped"
+
+
+def test_a_fax_page_written_to_a_png_file_is_embedded_as_a_thumbnail(tmp_path: Path) -> None:
+    """sipfault's received pages name their PNG files; the report embeds the picture, so it
+    stays one file that opens anywhere. A file that is gone by then is shown as its name."""
+    page = tmp_path / "call-page1.png"
+    page.write_bytes(PNG)
+    entries = [
+        {"time": 3.0, "type": "fax_page", "call_id": "f2", "number": 1, "png": str(page)},
+        {"time": 3.5, "type": "fax_page", "call_id": "f2", "number": 2,
+         "png": str(tmp_path / "gone.png")},
+    ]
+    rows = build_rows(build_run(entries).calls[0])
+    assert rows[0].images == [("png", PNG)]
+    assert rows[1].images == []
+    assert 'src="data:image/png;base64,' in render_call(build_run(entries).calls[0])

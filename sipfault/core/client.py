@@ -32,6 +32,19 @@ class _SendsAndRetransmits:
     _retransmit: Timer | None
     _timeout: Timer | None
 
+    def _init_timers(
+        self, request: Request, peer: Peer, timers: Timers, queue: TimerQueue,
+        send: Callable[[Request, Peer, bool, float], None],
+    ) -> None:
+        self.request = request
+        self.peer = peer
+        self._timers = timers
+        self._queue = queue
+        self._send = send
+        self._interval = timers.t1
+        self._retransmit = None
+        self._timeout = None
+
     def _send_and_arm(
         self, now: float, retransmit: Callable[[float], None], retransmit_label: str,
         timeout: Callable[[float], None], timeout_label: str,
@@ -59,17 +72,10 @@ class ClientTransaction(_SendsAndRetransmits):
         send: Callable[[Request, Peer, bool, float], None],
         on_done: Callable[[ClientTransaction, Response | None, float], None],
     ) -> None:
-        self.request = request
+        self._init_timers(request, peer, timers, queue, send)
         self.branch = branch
-        self.peer = peer
         self.final: Response | None = None
-        self._timers = timers
-        self._queue = queue
-        self._send = send
         self._on_done = on_done
-        self._interval = timers.t1
-        self._retransmit: Timer | None = None
-        self._timeout: Timer | None = None
         self._done = False
 
     def start(self, now: float) -> None:
@@ -159,20 +165,13 @@ class InviteClientTransaction(_SendsAndRetransmits):
         on_final: Callable[[InviteClientTransaction, Response | None, bool, float], None],
         on_done: Callable[[InviteClientTransaction, float], None],
     ) -> None:
-        self.request = request
+        self._init_timers(request, peer, timers, queue, send)
         self.branch = branch
-        self.peer = peer
         self.state = InviteState.CALLING
         self.final: Response | None = None
-        self._timers = timers
-        self._queue = queue
-        self._send = send
         self._make_ack = make_ack
         self._on_final = on_final
         self._on_done = on_done
-        self._interval = timers.t1
-        self._retransmit: Timer | None = None
-        self._timeout: Timer | None = None
         self._ack: Request | None = None
 
     @property

@@ -648,14 +648,18 @@ class FaxTerminal:
             return self._finish(PhaseE.CALLDROPPED)
         return None
 
+    def _received_page(self, coded: bytes) -> Page:
+        """A received page decoded, keeping its coded data as it arrived for the TIFF file."""
+        assert self.session is not None
+        compression = self.session.compression
+        decoded = decode_page(coded, WIDTH, compression)
+        return Page(decoded.rows, WIDTH, 204.0, self.session.resolution.y_dpi,
+                    decoded.bad_rows, decoded.longest_bad_run, decoded.first_bad_row,
+                    coded=coded, coding=compression)
+
     def _end_page(self, frame: Frame | None) -> State | None:
         assert self.session is not None
-        decoded = decode_page(bytes(self._image), WIDTH, self.session.compression)
-        self._page_result = Page(decoded.rows, WIDTH, 204.0, self.session.resolution.y_dpi,
-                                 decoded.bad_rows, decoded.longest_bad_run,
-                                 decoded.first_bad_row)
-        if not decoded.complete:
-            self._page_result.bad_rows += 1
+        self._page_result = self._received_page(bytes(self._image))
         self._arm("T2", self.config.t2)
         return None
 
@@ -801,10 +805,8 @@ class FaxTerminal:
 
     def _ecm_page_done(self, command: str) -> State:
         assert self.session is not None
-        decoded = decode_page(bytes(self._ecm_page), WIDTH, self.session.compression)
+        page = self._received_page(bytes(self._ecm_page))
         self._ecm_page.clear()
-        page = Page(decoded.rows, WIDTH, 204.0, self.session.resolution.y_dpi, decoded.bad_rows,
-                    decoded.longest_bad_run, decoded.first_bad_row)
         verdict = "MCF"
         forced = self._forced_response()
         if forced:

@@ -212,6 +212,16 @@ def encode_page(rows: list[bytes], width: int, compression: Compression, *, k: i
 # -- decoding -------------------------------------------------------------------------------
 
 
+_EOL_ENDS = re.compile(r"0{11,}1")
+
+
+def eols_end_on_octets(data: bytes) -> bool:
+    """Whether MH or MR data has fill (T.4 §4.1.3) before every EOL so that each EOL ends on
+    an octet boundary: TIFF's ``T4Options`` bit 2 says exactly this of a strip."""
+    ends = [match.end() for match in _EOL_ENDS.finditer(bit_string(data))]
+    return bool(ends) and all(end % 8 == 0 for end in ends)
+
+
 def bit_string(data: bytes) -> str:
     if not data:
         return ""

@@ -2,9 +2,16 @@
 
 TIFF 6.0 (Adobe, 1992) with the Class F fields of TIFF-F (RFC 2306): one IFD per page,
 ``NewSubfileType`` 2 (a page of a multi-page document), bi-level ``WhiteIsZero`` pixels,
-``FillOrder`` 1, ``Compression`` 3 (T.4, with ``T4Options`` bit 0 set for MR) or 4 (T.6),
-the resolution in pixels per inch, ``PageNumber``, and the bad-row tags
-``BadFaxLines``/``CleanFaxData``/``ConsecutiveBadFaxLines`` of a received page.
+``Compression`` 3 (T.4, with ``T4Options`` bit 0 set for MR and bit 2 when fill puts every EOL
+on an octet boundary) or 4 (T.6), the resolution in pixels per inch, ``PageNumber``, and the
+bad-row tags ``BadFaxLines``/``CleanFaxData``/``ConsecutiveBadFaxLines`` of a received page.
+
+A received page keeps its coded data (:attr:`Page.coded`) and its one strip holds those octets
+as they arrived: the T.4/T.6 rows, fill and the RTC or EOFB that ended the page, with
+``ImageLength`` the rows decoded, so that a reader stops before the end marker. T.38 carries
+image data with the first bit on the line in the most significant bit of each octet (ECM frame
+data too, once the frame's own bit order is undone), which is TIFF's ``FillOrder`` 1. A page
+without coded data (a page made here) is coded with the compression asked for.
 
 The reader takes any bi-level TIFF page coded uncompressed (1), MH/MR (3) or MMR (4), in
 either fill order and photometric interpretation, and gives rows with 1 for black.
@@ -15,7 +22,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from sipfault.fax.t4 import Compression, T4Error, decode_page, encode_page, row_bytes
+from sipfault.fax.t4 import (
+    Compression,
+    T4Error,
+    decode_page,
+    encode_page,
+    eols_end_on_octets,
+    row_bytes,
+)
 
 NEW_SUBFILE_TYPE = 254
 IMAGE_WIDTH = 256
@@ -62,6 +76,10 @@ class Page:
     longest_bad_run: int = 0
     first_bad_row: int | None = None
     """The 1-based number of the first row that could not be decoded, if any."""
+    coded: bytes | None = None
+    """A received page's coded data as it arrived (T.38 octet order, RTC or EOFB included)."""
+    coding: Compression | None = None
+    """How :attr:`coded` is coded (the DCS's choice)."""
 
     @property
     def length(self) -> int:
@@ -75,14 +93,38 @@ def _rational(value: float) -> tuple[int, int]:
     return round(value * 100), 100
 
 
+T4_OPTION_2D = 1
+T4_OPTION_FILL = 4
+CLEAN, UNCLEAN = 0, 2
+"""``CleanFaxData``: no bad rows, or bad rows left as received (1, regenerated, is unused)."""
+
+
+def _strip(page: Page, compression: Compression) -> tuple[bytes, Compression]:
+    """The page's strip: its coded data as received, or the rows coded now."""
+    if page.coded is not None and page.coding is not None:
+        return page.coded, page.coding
+    k = 4 if page.y_dpi > 150 else 2
+    return encode_page(page.rows, page.width, compression, k=k, end_marker=False), compression
+
+
+def _coding_tag(data: bytes, compression: Compression) -> tuple[int, int, int, int]:
+    """``T6Options`` 0, or ``T4Options`` with bit 0 for MR and bit 2 for octet-aligned EOLs."""
+    if compression is Compression.MMR:
+        return T6_OPTIONS, LONG, 1, 0
+    options = T4_OPTION_2D if compression is Compression.MR else 0
+    if eols_end_on_octets(data):
+        options |= T4_OPTION_FILL
+    return T4_OPTIONS, LONG, 1, options
+
+
 def write_tiff(pages: list[Page], compression: Compression = Compression.MMR,
                software: str = "sipfault") -> bytes:
-    """A multi-page TIFF Class F file of ``pages``, coded with ``compression``."""
+    """A multi-page TIFF Class F file of ``pages``: received pages as their coded data
+    arrived, other pages coded with ``compression``."""
     out = bytearray(b"II*\x00\x00\x00\x00\x00")
     previous_link = 4
     for number, page in enumerate(pages):
-        k = 4 if page.y_dpi > 150 else 2
-        data = encode_page(page.rows, page.width, compression, k=k, end_marker=False)
+        data, coding = _strip(page, compression)
         if len(out) % 2:
             out.append(0)
         strip_offset = len(out)
@@ -97,7 +139,7 @@ def write_tiff(pages: list[Page], compression: Compression = Compression.MMR,
             (IMAGE_WIDTH, LONG, 1, page.width),
             (IMAGE_LENGTH, LONG, 1, page.length),
             (BITS_PER_SAMPLE, SHORT, 1, 1),
-            (COMPRESSION, SHORT, 1, TIFF_COMPRESSION[compression]),
+            (COMPRESSION, SHORT, 1, TIFF_COMPRESSION[coding]),
             (PHOTOMETRIC, SHORT, 1, 0),
             (FILL_ORDER, SHORT, 1, 1),
             (STRIP_OFFSETS, LONG, 1, strip_offset),
@@ -111,13 +153,10 @@ def write_tiff(pages: list[Page], compression: Compression = Compression.MMR,
             (PAGE_NUMBER, SHORT, 2, struct.pack("<HH", number, len(pages))),
             (SOFTWARE, ASCII, len(sw), sw),
             (BAD_FAX_LINES, LONG, 1, page.bad_rows),
-            (CLEAN_FAX_DATA, SHORT, 1, 0 if page.bad_rows == 0 else 2),
+            (CLEAN_FAX_DATA, SHORT, 1, CLEAN if page.bad_rows == 0 else UNCLEAN),
             (CONSECUTIVE_BAD_FAX_LINES, LONG, 1, page.longest_bad_run),
+            _coding_tag(data, coding),
         ]
-        if compression is Compression.MMR:
-            tags.append((T6_OPTIONS, LONG, 1, 0))
-        else:
-            tags.append((T4_OPTIONS, LONG, 1, 1 if compression is Compression.MR else 0))
         tags.sort()
         entries = bytearray()
         ifd_size = 2 + 12 * len(tags) + 4

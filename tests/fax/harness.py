@@ -7,6 +7,7 @@ the samples that passed, our terminal is given the time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class CallResult:
     theirs: spandsp.T38Terminal
     events: list[FaxEvent] = field(default_factory=list)
     seconds: float = 0.0
+    their_packets: list[bytes] = field(default_factory=list)
+    """Every IFP packet spandsp sent, as it sent it (before ``tamper``)."""
 
     def lines(self) -> list[str]:
         return [event.line() for event in self.events]
@@ -54,8 +57,12 @@ def read_spandsp_pages(path: Path) -> list[Image.Image]:
 
 def run_call(ours: FaxTerminal, theirs: spandsp.T38Terminal, *, limit: float = 400.0,
              our_faults: UdptlFaults | None = None, redundancy: int = 2,
-             linger: float = 1.0) -> CallResult:
-    """Run until both ends reach phase E (and ``linger`` seconds more) or ``limit``."""
+             linger: float = 1.0,
+             tamper: Callable[[bytes], bytes] | None = None) -> CallResult:
+    """Run until both ends reach phase E (and ``linger`` seconds more) or ``limit``.
+
+    ``tamper`` may change each IFP packet of spandsp's on its way to us (damage on the line).
+    """
     result = CallResult(ours, theirs)
     version = theirs.version
     session = FaxSession(ours, version=version, redundancy=redundancy, faults=our_faults)
@@ -67,6 +74,9 @@ def run_call(ours: FaxTerminal, theirs: spandsp.T38Terminal, *, limit: float = 4
     while now < limit:
         theirs.advance(STEP_SAMPLES)
         for ifp in theirs.take():
+            result.their_packets.append(ifp)
+            if tamper is not None:
+                ifp = tamper(ifp)
             session.datagram_received(to_us.wrap(ifp), now)
         deadline = session.next_deadline()
         if deadline is not None and deadline <= now:

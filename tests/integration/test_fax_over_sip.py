@@ -16,6 +16,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from sipfault import Server
 from sipfault.fax.phase_e import PhaseE
@@ -176,6 +177,11 @@ async def test_a_printer_sends_two_pages_that_sipfault_receives(tmp_path: Path) 
     tiff = fax.pages[-1].tiff
     assert tiff is not None and Path(tiff).parent == received
     assert [page.rows for page in read_tiff(Path(tiff).read_bytes())] == [p.rows for p in pages]
+    with Image.open(tiff) as image:  # libtiff reads the MMR strips stored as received
+        image.seek(1)
+        assert (image.tag_v2[259], image.tag_v2[266]) == (4, 1)
+    assert [rows_of_image(image) for image in read_spandsp_pages(Path(tiff))] == [
+        p.rows for p in pages]
     for record, page in zip(fax.pages, pages, strict=True):
         assert record.png is not None
         assert read_png(Path(record.png).read_bytes()).rows == page.rows

@@ -311,7 +311,7 @@ class T30Frame:
 
 @dataclass(frozen=True, slots=True)
 class FaxPage:
-    """A fax page received (with its files) or sent (ITU-T T.30 §5.3.6, T.4)."""
+    """A fax page received (with its files) or sent (ITU-T T.30 §3.2, phase C; T.4)."""
 
     time: float
     call_id: str
@@ -335,7 +335,7 @@ class FaxPage:
 
 @dataclass(frozen=True, slots=True)
 class FaxOutcome:
-    """How a fax call ended: phase E (ITU-T T.30 §5.1), pages, rate, ECM, bad rows."""
+    """How a fax call ended: phase E (ITU-T T.30 §3.3), pages, rate, ECM, bad rows."""
 
     time: float
     call_id: str

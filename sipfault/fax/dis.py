@@ -58,7 +58,7 @@ class Modem:
         return f"{self.family} {self.rate}"
 
 
-# Fallback order (T.30 §5.3.3 leaves it to the sender; this is the usual one).
+# Fallback order (T.30 leaves it to the sender; this is the usual one).
 MODEMS = (
     Modem(14400, "V.17", (14,), DataType.V17_14400),
     Modem(12000, "V.17", (12, 14), DataType.V17_12000),

@@ -30,7 +30,8 @@ from_wire = reverse_bits
 
 
 class FCF(IntEnum):
-    """Facsimile control fields (T.30 §5.3.6.1) in T.30 bit order, without the X bit."""
+    """Facsimile control fields (the FCFs of T.30 §5.3.6) in T.30 bit order, without the X
+    bit."""
 
     # Initial identification (no X bit: DIS and DTC differ in that position).
     DIS = 0x80

@@ -1,6 +1,6 @@
 """How a fax call ended: the T.30 phase E results, named as spandsp's ``T30_ERR_*`` are.
 
-ITU-T T.30 §5 ends every call in phase E; the reasons below are those spandsp and the fax
+ITU-T T.30 §3.3 ends every call in phase E; the reasons below are those spandsp and the fax
 modules of Asterisk and FreeSWITCH report, in spandsp's numbering, so a result reads the same
 on both ends of a test.
 """

@@ -9,9 +9,9 @@ The procedure is the table :data:`TRANSITIONS`: (state, trigger) -> (action, nex
 A trigger is the name of a received frame (``DCS``, ``MPS`` ...), of a timer (``T1`` ...),
 or of a judgement made on received data (``TCF_GOOD``, ``PPS_COMPLETE`` ...). Where the
 table lists more than one next state the action picks one of them. A trigger the table does
-not list for the state is ignored (and reported), as T.30 §5.4 lets a terminal do.
+not list for the state is ignored (and reported).
 
-Timers (T.30 §5.4.3.2): T1 35 s to identify the far end, T2 6 s waiting for a command or
+Timers (T.30 §5.4.3.1): T1 35 s to identify the far end, T2 6 s waiting for a command or
 page, T3 10 s for a procedure interrupt (unused: no operator here), T4 3 s waiting for a
 response (three tries), T5 60 s waiting for a receiver that is not ready (ECM).
 """
@@ -299,7 +299,7 @@ class FaxTerminal:
     # -- the caller's interface ---------------------------------------------------------------
 
     def start(self, now: float) -> None:
-        """Begin the call: CED and DIS when receiving, CNG when sending (T.30 §5.1, §5.2)."""
+        """Begin the call: CED and DIS when receiving, CNG when sending (T.30 §4.1, §4.2)."""
         self._now = now
         if self.role is Role.RECEIVE:
             self._emit([IFPPacket.signal(Indicator.CED)], "CED")
@@ -388,7 +388,8 @@ class FaxTerminal:
         self._check_after_dcn(frame.fcf.name)
         name = frame.fcf.name
         if name in self._unanswered or (name == "PPS" and "PPS" in self._unanswered):
-            # The far end repeated a command we left unanswered, as T.30 §5.4 asks.
+            # The far end repeated a command we left unanswered, as the flow diagrams of
+            # T.30 §5.2 ask when T4 expires.
             del self._unanswered[name]
             self._repeated.add(name)
         if name in ("PRI_MPS", "PRI_EOP", "PRI_EOM"):
@@ -431,7 +432,8 @@ class FaxTerminal:
             self._events.append(SignalEvent(self._now, False, event.indicator.name))
 
     def _check_after_dcn(self, what: str) -> None:
-        """T.30 §5.3.6.1.8: after DCN nothing more is sent (what was in flight is forgiven)."""
+        """T.30 §3.3: DCN begins phase E, so nothing more is sent (what was in flight is
+        forgiven)."""
         if what == "DCN" or self._dcn_at is None or self._after_dcn_reported:
             return
         if self._dcn_sent_by_us and self._now - self._dcn_at < DCN_GRACE:
@@ -589,7 +591,7 @@ class FaxTerminal:
                 self._tcf_zero_run = 0
 
     def _tcf_good(self) -> bool:
-        """T.30 §5.3.6.2.8: 1.5 s of zeros; one second of them unbroken is good enough."""
+        """TCF is 1.5 s of zeros (ITU-T T.30); one second of them unbroken is good enough."""
         assert self.session is not None
         return self._tcf_longest * 8 >= self.session.rate * 1.0
 
@@ -1055,7 +1057,7 @@ class FaxTerminal:
         block = self._blocks[self._block_index]
         wanted = [number for number in wanted if number < len(block.frames)]
         if self._ppr_rounds >= PPR_LIMIT:
-            # T.30 §A.4: after four PPRs send EOR and accept the block as it is.
+            # T.30 §A.1.3: after the fourth PPR for a block send EOR and accept it as it is.
             command = self._post_page_command() if block.last_of_page else "NULL"
             self._post_page_frames = self._send_frames([Frame(FCF.EOR, bytes((
                 _POST_PAGE_FCF[command] | 1,)))])
@@ -1134,7 +1136,8 @@ def _frame_name(frame: Frame) -> str:
 
 
 def _frames_bitmap(numbers: Sequence[int]) -> bytes:
-    """PPR's 256-bit map: bit ``n`` set asks for frame ``n`` again (T.30 §A.4)."""
+    """PPR's 256-bit map: bit ``n`` set asks for frame ``n`` again (T.30 §A.4, its
+    information field)."""
     bitmap = bytearray(32)
     for number in numbers:
         bitmap[number // 8] |= 1 << (number % 8)

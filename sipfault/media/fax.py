@@ -30,14 +30,17 @@ from sipfault.model.scenario import TEST_PAGE, FaxSettings
 __all__ = ["FINDING_SECTIONS", "FaxCall", "make_fax_call", "pages_to_send"]
 
 FINDING_SECTIONS = {
-    "rate-not-offered": "ITU-T T.30 §5.3.6.2.3 (a DCS selects only what the DIS offered)",
-    "coding-not-offered": "ITU-T T.30 §5.3.6.2.3 (a DCS selects only what the DIS offered)",
-    "bad-dcs": "ITU-T T.30 §5.3.6.2.3",
-    "no-repeat": "ITU-T T.30 §5.4.3.2 (a command left unanswered is repeated at T4)",
-    "ignored-ppr": "ITU-T T.30 Annex A.4 (frames a PPR names are sent again)",
-    "sent-after-dcn": "ITU-T T.30 §5.3.6.1.8 (nothing follows DCN)",
+    "rate-not-offered": "ITU-T T.30 Table 2, bits 11-14 (a DCS selects a rate the DIS offered)",
+    "coding-not-offered": "ITU-T T.30 Table 2, bits 16 and 31 (a DCS selects a coding the DIS "
+                          "offered)",
+    "bad-dcs": "ITU-T T.30 Table 2, bits 11-14 (the rates a DCS can select)",
+    "no-repeat": "ITU-T T.30 §5.4.3.1, timer T4, and the flow diagrams of §5.2 (a command left "
+                 "unanswered is repeated when T4 expires)",
+    "ignored-ppr": "ITU-T T.30 §A.1.3 (the frames a PPR names are sent again)",
+    "sent-after-dcn": "ITU-T T.30 §3.3 (DCN begins phase E, the release of the call)",
 }
-"""The T.30 section each finding of the fax terminal rests on."""
+"""The part of ITU-T T.30 each finding of the fax terminal rests on: a clause where its number
+was checked against the Recommendation's text or table of contents, else the table and bits."""
 
 
 def _safe_name(call_id: str) -> str:

@@ -1257,6 +1257,6 @@ def fax(settings: FaxSettings) -> FaxSettings:
     _choices(settings.compressions, "'compressions'", FAX_COMPRESSIONS)
     _choices(settings.resolutions, "'resolutions'", FAX_RESOLUTIONS)
     if "MMR" in settings.compressions and not settings.ecm and len(settings.compressions) == 1:
-        raise InvalidValue("'compressions' MMR needs 'ecm: true' (ITU-T T.30 Annex A: T.6 "
-                           "coding is sent only with error correction)")
+        raise InvalidValue("'compressions' MMR needs 'ecm: true' (ITU-T T.30 Table 2, bit 31: "
+                           "T.6 coding only with error correction)")
     return settings

@@ -25,7 +25,9 @@ FINDING_SECTIONS: dict[str, str] = {
 _NO_ACK_2XX = "RFC 3261 §13.3.1.4"
 """A 2xx left unacknowledged is the UAS core's matter, not the transaction's."""
 
-_CITATION = re.compile(r"\b(?:RFC|ITU-T )\s?[A-Z]?\.?\d+(?:\.\d+)?\s*§\s*[\d.]*\d")
+_CITATION = re.compile(
+    r"\b(?:RFC|ITU-T )\s?[A-Z]?\.?\d+(?:\.\d+)?\s*(?:§\s*(?:[A-Z]\.)?[\d.]*\d|Table \d+)")
+"""``RFC 3261 §17.2.1``, ``ITU-T T.30 §A.1.3``, ``ITU-T T.30 Table 2``."""
 
 
 def finding_sections(kind: str, text: str = "", details: object = None) -> list[str]:

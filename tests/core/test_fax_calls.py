@@ -119,8 +119,8 @@ rules:
                              h.now)
     h.events += h.uas.take_events()
     (finding,) = [f for f in of(h.events, Finding) if f.kind == "t30-rate-not-offered"]
-    assert "V.17 14400" in finding.text and "ITU-T T.30 §5.3.6.2.3" in finding.text
-    assert finding.call_id and finding.details["section"].startswith("ITU-T T.30 §5.3.6.2.3")
+    assert "V.17 14400" in finding.text and "ITU-T T.30 Table 2, bits 11-14" in finding.text
+    assert finding.call_id and finding.details["section"].startswith("ITU-T T.30 Table 2")
 
 
 def test_the_fax_receive_pack_file_starts_the_terminal_after_its_own_reinvite() -> None:

@@ -126,6 +126,8 @@ class StreamConnection(asyncio.Protocol):
 
     async def _start_tls(self, tcp: asyncio.Transport, context: ssl.SSLContext) -> None:
         """RFC 3261 §26.2.1: the server side of the handshake, then SIP over it."""
+        # Until the handshake ends, connection_lost() is the TLS layer's, not this
+        # protocol's: a handshake that fails or is given up ends the connection here.
         try:
             secure = await asyncio.get_running_loop().start_tls(
                 tcp, self, context, server_side=True,
@@ -134,13 +136,20 @@ class StreamConnection(asyncio.Protocol):
         except (TimeoutError, OSError) as exc:
             tcp.close()
             self._handler.on_refused(self.peer, f"TLS handshake failed: {_describe(exc)}")
+            self.connection_lost(exc)
             return
+        except asyncio.CancelledError:
+            tcp.close()
+            self.connection_lost(None)
+            raise
         self._tcp = None
         self._transport = secure  # None when the loop closed the connection meanwhile
-        if secure is not None:
-            secure.set_write_buffer_limits(high=self._limits.write_buffer)
+        if secure is None:
+            self.connection_lost(None)
+            return
+        secure.set_write_buffer_limits(high=self._limits.write_buffer)
         early, self._early = self._early, b""
-        if early and secure is not None:
+        if early:
             self.data_received(early)
 
     def data_received(self, data: bytes) -> None:
@@ -236,7 +245,7 @@ class StreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._admitted:
-            return  # closed unread past a cap; never opened as far as the server knows
+            return  # closed unread past a cap, or ended already (a failed handshake)
         self._admitted = False
         self._gate.release(self.peer.remote[0])
         if self._timer is not None:

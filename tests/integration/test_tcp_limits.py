@@ -430,3 +430,17 @@ def test_a_content_length_beyond_the_limit_is_answered_513_before_the_body(
         with suppress(OSError):
             sock.sendall(b"x" * 1000)  # a body nobody waits for any more
         well_behaved(sip, "after the 513", (transport,))
+
+
+def test_failed_tls_handshakes_give_their_places_back() -> None:
+    with serving(StreamLimits(max_per_source=2, idle_timeout=0.3), tls=True) as sip:
+        for _ in range(3):  # bytes that are no TLS: the handshake fails
+            with socket.create_connection((sip.host, sip.tls_port), timeout=BOUND) as sock:
+                sock.sendall(b"OPTIONS sip:x SIP/2.0\r\n\r\n")
+                assert closed_by_server(sock)
+        for _ in range(3):  # no handshake at all: the idle timeout ends it
+            with socket.create_connection((sip.host, sip.tls_port), timeout=BOUND) as sock:
+                assert closed_by_server(sock)
+        assert not dropped(sip, "connection refused")
+        well_behaved(sip, "after failed handshakes", ("tls",))
+        assert stream_latency(sip, "tls", HOST) < LATENCY_BOUND

@@ -32,34 +32,32 @@ def parse_count(text: str) -> int:
     return int(text)
 
 
+_OPTIONS = (
+    ("--tcp-max-connections", "max_connections", "N",
+     "TCP and TLS connections open at once; more are closed unread"),
+    ("--tcp-max-per-source", "max_per_source", "N",
+     "TCP and TLS connections open at once from one address; more are closed unread"),
+    ("--tcp-idle-timeout", "idle_timeout", "DURATION",
+     "close a TCP or TLS connection idle this long; CRLF keep-alives count"),
+    ("--tcp-header-timeout", "header_timeout", "DURATION",
+     "close a connection whose message header is not complete this long after its first byte"),
+    ("--tcp-write-buffer", "write_buffer", "BYTES",
+     "abort a connection whose peer leaves this many bytes unread"),
+)
+"""Each option, the :class:`StreamLimits` field it sets, its metavar and what it does."""
+
+
 def add_stream_limit_options(run: argparse.ArgumentParser) -> None:
-    """The limits of TCP and TLS connections (:class:`StreamLimits`)."""
-    default = DEFAULT_STREAM_LIMITS
-    run.add_argument("--tcp-max-connections", type=parse_count, metavar="N",
-                     default=default.max_connections,
-                     help="TCP and TLS connections open at once; more are closed unread "
-                     "(default %(default)s)")
-    run.add_argument("--tcp-max-per-source", type=parse_count, metavar="N",
-                     default=default.max_per_source,
-                     help="TCP and TLS connections open at once from one address "
-                     "(default %(default)s)")
-    run.add_argument("--tcp-idle-timeout", type=_duration_for("--tcp-idle-timeout"),
-                     metavar="DURATION", default=default.idle_timeout,
-                     help="close a TCP or TLS connection idle this long; CRLF keep-alives "
-                     "count (default %(default)gs)")
-    run.add_argument("--tcp-header-timeout", type=_duration_for("--tcp-header-timeout"),
-                     metavar="DURATION", default=default.header_timeout,
-                     help="close a connection whose message header is not complete this long "
-                     "after its first byte (default %(default)gs)")
-    run.add_argument("--tcp-write-buffer", type=parse_count, metavar="BYTES",
-                     default=default.write_buffer,
-                     help="abort a connection whose peer leaves this many bytes unread "
-                     "(default %(default)s)")
+    """The limits of TCP and TLS connections (:class:`StreamLimits`), defaults shown."""
+    for option, field, metavar, text in _OPTIONS:
+        default = getattr(DEFAULT_STREAM_LIMITS, field)
+        duration = metavar == "DURATION"
+        run.add_argument(option, dest=field, metavar=metavar, default=default,
+                         type=_duration_for(option) if duration else parse_count,
+                         help=f"{text} (default {default:g}s)" if duration
+                         else f"{text} (default {default})")
 
 
 def stream_limits(args: argparse.Namespace) -> StreamLimits:
     """The limits the options parsed by :func:`add_stream_limit_options` give."""
-    return StreamLimits(
-        max_connections=args.tcp_max_connections, max_per_source=args.tcp_max_per_source,
-        idle_timeout=args.tcp_idle_timeout, header_timeout=args.tcp_header_timeout,
-        write_buffer=args.tcp_write_buffer)
+    return StreamLimits(**{field: getattr(args, field) for _, field, _, _ in _OPTIONS})

@@ -31,6 +31,7 @@ from sipfault.record.run import BindingState, RunRecord, SummaryRecord
 from sipfault.reporting import ConsoleReporter
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
+from sipfault.stream_options import add_stream_limit_options, stream_limits
 from sipfault.transport.tls import CertificateFileError, server_context
 from sipfault.version import __version__
 
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force-rport", action="store_true",
                      help="answer UDP requests at their source port even when the Via has no "
                      "rport (clients behind NAT); default: the Via's port, as RFC 3261 says")
+    add_stream_limit_options(run)
     run.add_argument("--t1", type=parse_duration, metavar="DURATION",
                      help="RFC 3261 timer T1 (default from the scenario, else 500ms)")
     run.add_argument("--seed", type=int, help="seed for random choices (printed when not given)")
@@ -265,7 +267,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         config = ServerConfig(scenario=scenario, listen=tuple(args.listen or RUN_LISTEN),
                               transports=args.transport, t1=args.t1, seed=args.seed, tls=tls,
-                              force_rport=args.force_rport)
+                              force_rport=args.force_rport, stream_limits=stream_limits(args))
         server = Endpoint(config=config)
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)

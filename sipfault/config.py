@@ -28,6 +28,7 @@ from typing import Any, TypedDict, Unpack
 from sipfault.core.uas import SERVER_HEADER
 from sipfault.model.scenario import Scenario
 from sipfault.scenario.loader import load_scenario
+from sipfault.transport.limits import DEFAULT_STREAM_LIMITS, StreamLimits
 
 __all__ = [
     "EMPTY_SCENARIO",
@@ -173,6 +174,10 @@ class ServerConfig:
     says, a Via without ``rport`` is answered at its sent-by port (5060 when it names none),
     always at the packet's source address."""
 
+    stream_limits: StreamLimits = DEFAULT_STREAM_LIMITS
+    """Caps and timeouts of TCP and TLS connections: per server and per source address,
+    idle and header timeouts, the write buffer of a peer that does not read."""
+
     def __post_init__(self) -> None:
         # Lenient about containers (a list of addresses, transports in any case), strict
         # about values: what is stored is always tuples, checked.
@@ -260,3 +265,5 @@ class ServerOptions(TypedDict, total=False):
     """``server_header``."""
     force_rport: bool
     """``force_rport``."""
+    stream_limits: StreamLimits
+    """``stream_limits``."""

@@ -37,6 +37,7 @@ from sipfault.model.scenario import Scenario
 from sipfault.record.records import Record, to_record
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.uri import format_sip_uri
+from sipfault.transport.limits import ConnectionGate
 from sipfault.transport.media import MediaSockets
 from sipfault.transport.tcp import StreamConnection, StreamHandler
 from sipfault.transport.udp import UdpEndpoint
@@ -125,6 +126,7 @@ class Endpoint:
         self._udp: dict[tuple[str, int], UdpEndpoint] = {}
         self._tcp_servers: list[asyncio.Server] = []
         self._connections: dict[int, StreamConnection] = {}
+        self._gate = ConnectionGate(self.config.stream_limits)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -375,7 +377,8 @@ class Endpoint:
             on_refused=self._on_refused,
             on_stun=self._on_stun,
             on_unparsed=self._on_unparsed,
-        ), tls)
+            on_limit=self._on_limit,
+        ), tls, self._gate)
 
     def _on_open(self, connection: StreamConnection) -> None:
         self._connections[connection.id] = connection
@@ -407,6 +410,12 @@ class Endpoint:
         if self._loop is None or self._loop.is_closed():
             return
         self.uas.connection_lost(peer, data, reset, self._now())
+        self._pump()
+
+    def _on_limit(self, peer: Peer, reason: str, data: bytes) -> None:
+        if self._loop is None or self._loop.is_closed():
+            return
+        self.uas.connection_refused(peer, reason, self._now(), data)
         self._pump()
 
     def _on_ping(self, peer: Peer) -> None:

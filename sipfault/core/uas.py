@@ -351,9 +351,10 @@ class UserAgentServer:
                 error.partial = error.partial or inner.partial
         self._reject(error, head, peer, now, close=True)
 
-    def connection_refused(self, peer: Peer, reason: str, now: float) -> None:
-        """A connection that carried no message: a failed TLS handshake (RFC 3261 §26.2.1)."""
-        self._events.append(MessageDropped(now, peer, b"", reason))
+    def connection_refused(self, peer: Peer, reason: str, now: float, data: bytes = b"") -> None:
+        """A connection refused or ended by the server: a failed TLS handshake (RFC 3261
+        §26.2.1), a connection cap, a timeout; ``data``: the bytes of a message it held."""
+        self._events.append(MessageDropped(now, peer, data, reason))
 
     def _outage(self, message: Message, data: bytes, peer: Peer, now: float) -> bool:
         """An ``outage`` in force takes the message: journaled as received, never answered."""

@@ -3,7 +3,9 @@
 Over TCP and TLS the Content-Length frames each message. The framer accepts any split of the
 stream: one byte at a time, several messages in one read, CRLF keep-alives between messages. It
 never buffers more than :data:`MAX_MESSAGE_SIZE` of one message: a head that grows past it, or a
-Content-Length beyond it, is an error after which the connection must be closed.
+Content-Length beyond it, is an error after which the connection must be closed. The
+Content-Length is judged as soon as the header ends, before a byte of the body is waited for,
+so that a peer announcing 100 MB is answered 513 Message Too Large (RFC 3261 §21.5.10) at once.
 
 A STUN message between SIP messages (the keep-alive of RFC 5626 §4.4.2: first byte 0x00 or
 0x01, the magic cookie at offset 4) is framed by the length in its header and handed out as a
@@ -62,6 +64,12 @@ class StreamFramer:
     def buffered(self) -> int:
         """Bytes held for an incomplete message."""
         return len(self._buffer)
+
+    @property
+    def awaiting_head(self) -> bool:
+        """Whether bytes of a message are held and the end of its header is not yet seen
+        (what a header deadline times)."""
+        return not self._framed and bool(self._buffer)
 
     def feed(self, data: bytes) -> list[StreamItem]:
         """Add bytes; return every message (and ping) completed by them.

@@ -223,3 +223,23 @@ def test_pending_head_is_empty_until_the_head_ends() -> None:
     assert framer.pending_head() == b""
     framer.feed(data[20:-3])
     assert framer.pending_head() == data[: data.index(b"\r\n\r\n")]
+
+
+def test_awaiting_head_is_true_from_a_message_s_first_byte_to_the_end_of_its_head() -> None:
+    """What the header deadline of a connection times: not pings, not a body in progress."""
+    framer = StreamFramer()
+    assert not framer.awaiting_head
+    framer.feed(b"\r\n\r\n\r\n")  # pings, and a lone CRLF between messages
+    assert not framer.awaiting_head
+    data = message(b"v=0\r\n")
+    head_end = data.index(b"\r\n\r\n") + 4
+    framer.feed(data[:1])
+    assert framer.awaiting_head
+    framer.feed(data[1 : head_end - 1])
+    assert framer.awaiting_head
+    framer.feed(data[head_end - 1 : head_end + 1])  # the head ends; the body has begun
+    assert not framer.awaiting_head
+    assert framer.feed(data[head_end + 1 :]) == [data]
+    assert not framer.awaiting_head
+    assert framer.feed(data + data[:5]) == [data]  # the next message has begun
+    assert framer.awaiting_head

@@ -58,7 +58,7 @@ class Exchange:
     # Slots: a server keeps an exchange per transaction for 64*T1 (Timers J and L).
     __slots__ = (
         "_pending", "_top_via", "_vias", "arrived", "dialog", "faults", "final_at", "in_dialog",
-        "media", "reliable", "reply_to", "request", "rule", "ruri", "session_id",
+        "media", "reliable", "reply_to", "request", "rule", "ruri", "sent", "session_id",
         "session_timer", "session_version", "to_tag", "track", "transaction",
     )
 
@@ -103,6 +103,8 @@ class Exchange:
         """The media streams an answer opened while no dialog holds them."""
         self.rule: Rule | None = None
         """The rule answering, whose ``then`` actions start with its 2xx."""
+        self.sent = b""
+        """The last response as it went on the wire."""
 
     @property
     def facts(self) -> RequestFacts:

@@ -64,7 +64,7 @@ class ReliableProvisionals:
         rseq: int,
         timers: Timers,
         queue: TimerQueue,
-        resend: Callable[[Response, float], None],
+        resend: Callable[[Response, float], object],
         on_timeout: Callable[[float], None],
     ) -> None:
         self._invite_cseq = invite.cseq[0]

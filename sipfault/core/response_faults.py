@@ -24,7 +24,7 @@ from sipfault.sip.message import Message, Request, Response
 
 __all__ = ["ResponseFaulting", "raw_bytes"]
 
-Emit = Callable[[Message, Peer, float, bool, "Request | None", "ExchangeFaults | None"], None]
+Emit = Callable[[Message, Peer, float, bool, "Request | None", "ExchangeFaults | None"], object]
 """How the UAS sends a message: message, peer, now, again, request answered, faults."""
 
 

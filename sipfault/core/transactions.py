@@ -9,8 +9,11 @@ tests drive them with a manual clock.
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Callable
+from typing import NamedTuple
 
+from sipfault.core.conformance.branches import RequestIdentity, request_identity
 from sipfault.core.events import Peer
 from sipfault.core.timers import Timer, TimerQueue
 from sipfault.model.scenario import Timers
@@ -77,6 +80,92 @@ def transaction_key(
     from_tag = request.from_.tag or ""
     number = str(request.cseq[0])
     return ("2543", request.uri, from_tag, request.call_id, number, str(top), lookup_method)
+
+
+class Absorbing(NamedTuple):
+    """The compact record of a transaction that has sent its final response and now only
+    absorbs retransmissions until its timer ends it: Completed with Timer J (RFC 3261
+    §17.2.2), Confirmed with Timer I (§17.2.1), Accepted with Timer L (RFC 6026 §7.1).
+
+    A tuple of strings, bytes and numbers, which the garbage collector stops tracking; a few
+    hundred bytes where the full transaction and its exchange hold about 4 KB.
+    """
+
+    state: str
+    """The :class:`State` value it absorbs in."""
+    method: str
+    response: bytes
+    """Completed: the final response, sent again for each retransmission; otherwise empty
+    (Confirmed absorbs ACKs, and in Accepted the 2xx is the dialog's to re-send)."""
+    reply_to: tuple[str, tuple[str, int], tuple[str, int], int | None]
+    """Where the response goes: the :class:`Peer`'s fields."""
+    deadline: float
+    timer: str
+    """"J", "I" or "L": the timer that ends it at ``deadline``."""
+    to_tag: str
+    """Our To tag: a CANCEL that comes late still gets 200 with it (§9.2)."""
+    identity: RequestIdentity
+    """What a retransmission repeats, to tell one from a reused branch (§8.1.1.7)."""
+    final_at: float
+    """When the final response went."""
+    reported: bool = False
+    """Whether a retransmission after the final response was reported already."""
+
+    @property
+    def peer(self) -> Peer:
+        """The response's destination, as a :class:`Peer` again."""
+        return Peer(*self.reply_to)
+
+
+class AbsorbingTable:
+    """The compact records by transaction key, with their deadlines in a heap (no timer
+    objects: a busy server holds 64*T1 worth of them).
+
+    Records are stored as plain tuples: the collector stops tracking an exact tuple of
+    untracked items, not a named tuple, and these live 64*T1 through many collections.
+    """
+
+    __slots__ = ("_expiry", "_records")
+
+    def __init__(self) -> None:
+        self._records: dict[TransactionKey, tuple[object, ...]] = {}
+        self._expiry: list[tuple[float, TransactionKey]] = []
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def get(self, key: TransactionKey) -> Absorbing | None:
+        """The record of ``key``, or None."""
+        stored = self._records.get(key)
+        return Absorbing._make(stored) if stored is not None else None
+
+    def add(self, key: TransactionKey, record: Absorbing) -> None:
+        """Keep ``record`` until its deadline."""
+        self._records[key] = tuple(record)
+        heapq.heappush(self._expiry, (record.deadline, key))
+
+    def update(self, key: TransactionKey, record: Absorbing) -> None:
+        """Replace the record of ``key`` by one with the same deadline."""
+        self._records[key] = tuple(record)
+
+    def next_deadline(self) -> float | None:
+        """When the earliest record ends, or None."""
+        return self._expiry[0][0] if self._expiry else None
+
+    def expire(self, now: float) -> list[Absorbing]:
+        """Drop and return the records whose timer has run out at ``now``."""
+        expiry = self._expiry
+        ended: list[Absorbing] = []
+        while expiry and expiry[0][0] <= now:
+            deadline, key = heapq.heappop(expiry)
+            stored = self._records.get(key)
+            if stored is not None and stored[_DEADLINE] == deadline:
+                del self._records[key]
+                ended.append(Absorbing._make(stored))
+        return ended
+
+
+_DEADLINE = Absorbing._fields.index("deadline")
 
 
 class ServerTransaction:
@@ -149,6 +238,31 @@ class ServerTransaction:
             self._move(State.COMPLETED, now)
             self._enter_completed(now)
         return True
+
+    def compact(
+        self, to_tag: str, final_at: float, sent: bytes, reply_to: Peer
+    ) -> Absorbing | None:
+        """The compact record that takes over once only absorbing is left, or None.
+
+        ``sent`` is the final response as it went on the wire to ``reply_to``. The
+        transaction's own timers stop: the record's deadline is its Timer J, I or L.
+        """
+        state = self.state
+        if state is State.COMPLETED and not self.is_invite:
+            response = sent
+        elif state is State.ACCEPTED or state is State.CONFIRMED:
+            response = b""
+        else:
+            return None
+        timeout = self._timeout
+        if timeout is None or timeout.cancelled or timeout.label is None:
+            return None
+        self._cancel_timers()
+        return Absorbing(state.value, self.request.method, response,
+                         (reply_to.transport, reply_to.remote, reply_to.local,
+                          reply_to.connection),
+                         timeout.deadline, timeout.label, to_tag,
+                         request_identity(self.request), final_at)
 
     def _enter_completed(self, now: float) -> None:
         t1 = self._config.t1

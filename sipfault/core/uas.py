@@ -83,7 +83,14 @@ from sipfault.core.responses import (
 from sipfault.core.session_timer import SessionTimer
 from sipfault.core.sessions import MediaPorts, MediaSessions, NominalPorts
 from sipfault.core.timers import Timer, TimerQueue
-from sipfault.core.transactions import ServerTransaction, State, TransactionKey, transaction_key
+from sipfault.core.transactions import (
+    Absorbing,
+    AbsorbingTable,
+    ServerTransaction,
+    State,
+    TransactionKey,
+    transaction_key,
+)
 from sipfault.model.faults import Fault
 from sipfault.model.scenario import (
     AuthSettings,
@@ -139,6 +146,8 @@ class UserAgentServer:
         self._rng = rng if rng is not None else random.Random(f"{self.engine.seed}/uas")
         self._transactions: dict[TransactionKey, ServerTransaction] = {}
         self._exchanges: dict[TransactionKey, Exchange] = {}
+        self._absorbing = AbsorbingTable()
+        """Transactions past their final response, as compact records (:meth:`_compact`)."""
         self._outgoing: list[Outgoing] = []
         self._events: list[Event] = []
         self.registrar = Registrar(scenario.registrar, scenario.defaults, wall_clock)
@@ -240,12 +249,18 @@ class UserAgentServer:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` next has work, or None."""
-        return self.timers.next_deadline()
+        deadline = self.timers.next_deadline()
+        absorbing = self._absorbing.next_deadline()
+        if absorbing is None or (deadline is not None and deadline <= absorbing):
+            return deadline
+        return absorbing
 
     def handle_timer(self, now: float) -> None:
         """Run every timer due at ``now``; a failing one is reported and the rest still run."""
         if not self.endpoint_faults.armed:
             self.start(now)
+        for record in self._absorbing.expire(now):
+            self._events.append(TimerFired(now, record.timer, record.identity[0]))
         while True:
             try:
                 self.timers.run_due(now)
@@ -299,7 +314,9 @@ class UserAgentServer:
     def counts(self) -> LiveCounts:
         """Sizes of the live tables: each returns to zero once the timers that end its
         entries have run (RFC 3261 §17.2 Timers H/I/J/L, §13.3.1.4, §17.1.2 Timer F)."""
-        return LiveCounts(len(self._transactions), len(self._dialogs), len(self.timers),
+        absorbing = len(self._absorbing)
+        return LiveCounts(len(self._transactions) + absorbing, len(self._dialogs),
+                          len(self.timers) + absorbing,
                           len(self._requests))
 
     def receive(self, data: bytes, peer: Peer, now: float) -> None:
@@ -410,6 +427,12 @@ class UserAgentServer:
             self._reject(exc, data, peer, now)
             return
         existing = self._transactions.get(key) if request.method != "ACK" else None
+        if existing is None and request.method != "ACK":
+            record = self._absorbing.get(key)
+            if record is not None:
+                self._events.append(MessageReceived(now, peer, request, data, True))
+                self._absorb(key, record, request, peer, now)
+                return
         self._events.append(
             MessageReceived(now, peer, request, data, existing is not None)
         )
@@ -835,6 +858,8 @@ class UserAgentServer:
             self._conduct.answered(exchange, response, now)
         if faults:
             self._faulting.after_sending(exchange, response, faults, now)
+        elif status >= 200:
+            self._compact(exchange)
 
     def _after_final(self, exchange: Exchange, status: int, now: float) -> None:
         """Media and actions after a final response: a refused INVITE closes the streams its
@@ -903,7 +928,8 @@ class UserAgentServer:
         if exchange is None:
             self._emit(response, peer, now, again, tx.request)
             return
-        self._emit(response, exchange.reply_to, now, again, tx.request, exchange.faults)
+        exchange.sent = self._emit(response, exchange.reply_to, now, again, tx.request,
+                                   exchange.faults)
 
     def _resend_2xx(
         self, response: Response, peer: Peer, invite: InviteUnderway, now: float
@@ -918,14 +944,16 @@ class UserAgentServer:
     def _emit(
         self, message: Message, peer: Peer, now: float, again: bool,
         request: Request | None = None, faults: ExchangeFaults | None = None,
-    ) -> None:
-        """Serialize and send, through the faults of its exchange and of the endpoint."""
+    ) -> bytes:
+        """Serialize and send, through the faults of its exchange and of the endpoint; the
+        bytes of the message (before faults)."""
         data = message.to_bytes()
         if faults is not None or self.endpoint_faults.any:
             self._sender.send(message, data, peer, now, again, request, faults)
-            return
+            return data
         self._outgoing.append(Outgoing(data, peer))
         self._events.append(MessageSent(now, peer, message, data, again, request))
+        return data
 
     def _reject(
         self, error: SipParseError, data: bytes, peer: Peer, now: float, close: bool = False
@@ -967,8 +995,14 @@ class UserAgentServer:
         """
         tx = self._transactions.get(key)
         if tx is not None and tx.state in (State.COMPLETED, State.CONFIRMED):
-            tx.on_ack(now)
+            if tx.on_ack(now):
+                exchange = self._exchanges.get(key)
+                if exchange is not None:
+                    self._compact(exchange)
             return
+        record = self._absorbing.get(key)
+        if record is not None and record.state == State.CONFIRMED.value:
+            return  # §17.2.1: Confirmed absorbs ACKs
         dialog = self._dialogs.find(ack.call_id, checked.to.tag, checked.from_.tag)
         if dialog is not None:
             if not dialog.acked and dialog.offer_in_2xx and dialog.media is not None:
@@ -1002,6 +1036,11 @@ class UserAgentServer:
         invite_key = transaction_key(cancel, method="INVITE")
         invite_exchange = self._exchanges.get(invite_key)
         if invite_exchange is None or invite_exchange.request.method != "INVITE":
+            record = self._absorbing.get(invite_key)
+            if record is not None and record.method == "INVITE":
+                exchange.to_tag = record.to_tag  # answered already: the CANCEL does nothing
+                self._reply(exchange, 200, now)
+                return
             self._reply(exchange, 481, now)
             return
         exchange.to_tag = invite_exchange.to_tag
@@ -1063,6 +1102,10 @@ class UserAgentServer:
 
     def _transaction_terminated(self, tx: ServerTransaction, now: float) -> None:
         del now
+        self._forget(tx)
+
+    def _forget(self, tx: ServerTransaction) -> None:
+        """The transaction and its exchange are gone from the tables."""
         self._transactions.pop(tx.key, None)
         self._conduct.transaction_ended(tx)
         exchange = self._exchanges.pop(tx.key, None)
@@ -1070,6 +1113,33 @@ class UserAgentServer:
             exchange.cancel_pending()
             if exchange.dialog is not None:
                 self._actions.served(exchange.dialog, exchange.request)
+
+    def _compact(self, exchange: Exchange) -> None:
+        """Once only absorbing retransmissions is left, a compact record takes the place of
+        the transaction and its exchange (RFC 3261 §17.2: Timers J, I and L keep it 64*T1 or
+        T4). Not under faults, whose copies and findings need the full state, nor while
+        reliable provisionals or retransmission findings are tracked."""
+        if (exchange.faults is not None or exchange.reliable is not None
+                or exchange.track is not None or self.endpoint_faults.any):
+            return
+        tx = exchange.transaction
+        record = tx.compact(exchange.to_tag, exchange.final_at or 0.0, exchange.sent,
+                            exchange.reply_to)
+        if record is None:
+            return
+        self._forget(tx)
+        self._absorbing.add(tx.key, record)
+
+    def _absorb(self, key: TransactionKey, record: Absorbing, request: Request, peer: Peer,
+                now: float) -> None:
+        """A retransmission met a compact record: judged, then answered with the final
+        response in Completed and absorbed otherwise (§17.2.1, §17.2.2, RFC 6026 §7.1)."""
+        if self._conduct.absorbed(record, request, peer, now):
+            self._absorbing.update(key, record._replace(reported=True))
+        if record.response:
+            message = parse_message(record.response, stream=peer.reliable)
+            self._outgoing.append(Outgoing(record.response, record.peer))
+            self._events.append(MessageSent(now, record.peer, message, record.response, True))
 
     def _random_bytes(self, size: int) -> bytes:
         return self._rng.getrandbits(size * 8).to_bytes(size, "big")

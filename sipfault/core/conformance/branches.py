@@ -10,20 +10,29 @@ from __future__ import annotations
 from sipfault.sip.errors import SipParseError
 from sipfault.sip.message import Request
 
-__all__ = ["reuse_difference"]
+__all__ = ["RequestIdentity", "request_identity", "reuse_difference"]
+
+RequestIdentity = tuple[str, str, int, str]
+"""What a retransmission repeats: Call-ID, From tag, CSeq number and Request-URI."""
 
 
-def reuse_difference(original: Request, again: Request) -> str | None:
+def request_identity(request: Request) -> RequestIdentity:
+    """The identity of a request that opened a transaction (its fields were validated)."""
+    return (request.call_id, request.from_.tag or "", request.cseq[0], request.uri)
+
+
+def reuse_difference(original: RequestIdentity, again: Request) -> str | None:
     """What differs between a request and one that matched its transaction, or None."""
+    call_id, from_tag, number, uri = original
     try:
-        if again.call_id != original.call_id:
-            return f"Call-ID {again.call_id} instead of {original.call_id}"
-        if again.from_.tag != original.from_.tag:
-            return f"From tag {again.from_.tag} instead of {original.from_.tag}"
-        if again.cseq[0] != original.cseq[0]:
-            return f"CSeq {again.cseq[0]} instead of {original.cseq[0]}"
+        if again.call_id != call_id:
+            return f"Call-ID {again.call_id} instead of {call_id}"
+        if (again.from_.tag or "") != from_tag:
+            return f"From tag {again.from_.tag} instead of {from_tag}"
+        if again.cseq[0] != number:
+            return f"CSeq {again.cseq[0]} instead of {number}"
     except SipParseError:
         return None
-    if again.uri != original.uri:
-        return f"Request-URI {again.uri} instead of {original.uri}"
+    if again.uri != uri:
+        return f"Request-URI {again.uri} instead of {uri}"
     return None

@@ -14,10 +14,15 @@ from collections.abc import Callable, Mapping
 
 from sipfault.core.conformance import Report, finding
 from sipfault.core.conformance.acks import AckIndex
-from sipfault.core.conformance.branches import reuse_difference
+from sipfault.core.conformance.branches import (
+    RequestIdentity,
+    request_identity,
+    reuse_difference,
+)
 from sipfault.core.conformance.registration import RegistrationWatch
 from sipfault.core.conformance.retransmission import (
     RetransmissionTrack,
+    after_final,
     check_time,
     judge,
     unanswered,
@@ -29,7 +34,7 @@ from sipfault.core.exchange import Exchange
 from sipfault.core.forking import ForkWatch
 from sipfault.core.registrar import Binding
 from sipfault.core.timers import TimerQueue
-from sipfault.core.transactions import ServerTransaction, State, TransactionKey
+from sipfault.core.transactions import Absorbing, ServerTransaction, State, TransactionKey
 from sipfault.model.scenario import Timers
 from sipfault.sip.message import Request, Response
 
@@ -85,11 +90,8 @@ class ClientConduct:
     ) -> None:
         """A request matched a transaction: a reused branch, or a retransmission to judge."""
         call_id = request.headers.get("Call-ID")
-        reused = reuse_difference(tx.request, request)
-        if reused is not None:
-            self._find(now, "branch-reused",
-                       f"{request.method} with the branch of an earlier {tx.request.method} but "
-                       f"{reused}: taken as its retransmission", call_id, peer)
+        if self._branch_reused(request_identity(tx.request), tx.request.method, request, peer,
+                               now):
             return
         exchange = self._exchanges.get(tx.key)
         if exchange is None or peer.reliable:
@@ -106,6 +108,30 @@ class ClientConduct:
         for kind, text in judge(exchange.track, now, request.method, self._settings(),
                                 delivered, final_at):
             self._find(now, kind, text, call_id, peer)
+
+    def absorbed(self, record: Absorbing, request: Request, peer: Peer, now: float) -> bool:
+        """A request matched the compact record of a transaction (what :meth:`retransmitted`
+        judges of a full one once its final response went intact); True when
+        ``retransmission-after-final`` was reported now, so the record can remember it."""
+        if self._branch_reused(record.identity, record.method, request, peer, now):
+            return False
+        if peer.reliable or record.reported:
+            return False
+        found = after_final(request.method, now, record.final_at, self._settings())
+        if found is not None:
+            self._find(now, *found, request.headers.get("Call-ID"), peer)
+        return found is not None
+
+    def _branch_reused(self, original: RequestIdentity, method: str, request: Request,
+                       peer: Peer, now: float) -> bool:
+        """RFC 3261 §8.1.1.7: ``branch-reused`` when the match is not the same request."""
+        reused = reuse_difference(original, request)
+        if reused is not None:
+            self._find(now, "branch-reused",
+                       f"{request.method} with the branch of an earlier {method} but "
+                       f"{reused}: taken as its retransmission",
+                       request.headers.get("Call-ID"), peer)
+        return reused is not None
 
     def watch(self, exchange: Exchange, now: float) -> None:
         """After dispatch: a request over UDP whose answers go under faults is asked, 2*T1 on,

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from sipfault.model.scenario import Timers
 
-__all__ = ["DEFAULT_T1", "KEPT", "TOLERANCE", "RetransmissionTrack", "check_time", "judge",
-           "unanswered"]
+__all__ = ["DEFAULT_T1", "KEPT", "TOLERANCE", "RetransmissionTrack", "after_final",
+           "check_time", "judge", "unanswered"]
 
 DEFAULT_T1 = 0.5
 """RFC 3261 §17.1.1.1: T1 is 500 ms unless configured otherwise."""
@@ -67,11 +67,8 @@ def judge(
         del times[1]  # the original arrival stays: it dates the whole transaction
     found: list[tuple[str, str]] = []
     if final_delivered_at is not None:
-        late = now - final_delivered_at
-        if late > timers.t1 / 2:
-            found.append(("retransmission-after-final",
-                          f"{method} retransmitted {late:.3f} s after its final response"))
-        return _once(track, found)
+        late = after_final(method, now, final_delivered_at, timers)
+        return _once(track, [late] if late is not None else [])
     if delivered:
         return []
     interval = now - previous
@@ -90,6 +87,18 @@ def judge(
                           f"{before:.3f} s after the one before (expected about "
                           f"{expected:.3f} s)"))
     return _once(track, found)
+
+
+def after_final(
+    method: str, now: float, final_delivered_at: float, timers: Timers
+) -> tuple[str, str] | None:
+    """``retransmission-after-final`` when a re-send came more than T1/2 after the final
+    response reached the client (sooner, the two crossed on the wire)."""
+    late = now - final_delivered_at
+    if late <= timers.t1 / 2:
+        return None
+    return ("retransmission-after-final",
+            f"{method} retransmitted {late:.3f} s after its final response")
 
 
 def _once(track: RetransmissionTrack, found: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -57,9 +57,11 @@ class Timer:
         if self.cancelled:
             return
         self.cancelled = True
-        # Let go of the callback: it often holds its owner (a transaction's bound method, a
-        # dialog), and the timer stays in the heap until its deadline, up to 64*T1 away.
+        # Let go of the callback and the context: they often hold their owner (a
+        # transaction's bound method, a dialog, a parsed request), and the timer stays in the
+        # heap until its deadline, up to 64*T1 away.
         self.callback = _spent
+        self.context = None
         if self._queue is not None:
             self._queue.forget_one()
 

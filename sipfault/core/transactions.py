@@ -152,6 +152,10 @@ class AbsorbingTable:
         """When the earliest record ends, or None."""
         return self._expiry[0][0] if self._expiry else None
 
+    def stored(self) -> list[tuple[TransactionKey, tuple[object, ...]]]:
+        """Each key with its record as stored (to measure what a record costs)."""
+        return list(self._records.items())
+
     def expire(self, now: float) -> list[Absorbing]:
         """Drop and return the records whose timer has run out at ``now``."""
         expiry = self._expiry

@@ -146,7 +146,7 @@ class UserAgentServer:
         self._rng = rng if rng is not None else random.Random(f"{self.engine.seed}/uas")
         self._transactions: dict[TransactionKey, ServerTransaction] = {}
         self._exchanges: dict[TransactionKey, Exchange] = {}
-        self._absorbing = AbsorbingTable()
+        self.absorbing = AbsorbingTable()
         """Transactions past their final response, as compact records (:meth:`_compact`)."""
         self._outgoing: list[Outgoing] = []
         self._events: list[Event] = []
@@ -250,7 +250,7 @@ class UserAgentServer:
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` next has work, or None."""
         deadline = self.timers.next_deadline()
-        absorbing = self._absorbing.next_deadline()
+        absorbing = self.absorbing.next_deadline()
         if absorbing is None or (deadline is not None and deadline <= absorbing):
             return deadline
         return absorbing
@@ -259,7 +259,7 @@ class UserAgentServer:
         """Run every timer due at ``now``; a failing one is reported and the rest still run."""
         if not self.endpoint_faults.armed:
             self.start(now)
-        for record in self._absorbing.expire(now):
+        for record in self.absorbing.expire(now):
             self._events.append(TimerFired(now, record.timer, record.identity[0]))
         while True:
             try:
@@ -314,7 +314,7 @@ class UserAgentServer:
     def counts(self) -> LiveCounts:
         """Sizes of the live tables: each returns to zero once the timers that end its
         entries have run (RFC 3261 §17.2 Timers H/I/J/L, §13.3.1.4, §17.1.2 Timer F)."""
-        absorbing = len(self._absorbing)
+        absorbing = len(self.absorbing)
         return LiveCounts(len(self._transactions) + absorbing, len(self._dialogs),
                           len(self.timers) + absorbing,
                           len(self._requests))
@@ -428,7 +428,7 @@ class UserAgentServer:
             return
         existing = self._transactions.get(key) if request.method != "ACK" else None
         if existing is None and request.method != "ACK":
-            record = self._absorbing.get(key)
+            record = self.absorbing.get(key)
             if record is not None:
                 self._events.append(MessageReceived(now, peer, request, data, True))
                 self._absorb(key, record, request, peer, now)
@@ -1000,7 +1000,7 @@ class UserAgentServer:
                 if exchange is not None:
                     self._compact(exchange)
             return
-        record = self._absorbing.get(key)
+        record = self.absorbing.get(key)
         if record is not None and record.state == State.CONFIRMED.value:
             return  # §17.2.1: Confirmed absorbs ACKs
         dialog = self._dialogs.find(ack.call_id, checked.to.tag, checked.from_.tag)
@@ -1036,7 +1036,7 @@ class UserAgentServer:
         invite_key = transaction_key(cancel, method="INVITE")
         invite_exchange = self._exchanges.get(invite_key)
         if invite_exchange is None or invite_exchange.request.method != "INVITE":
-            record = self._absorbing.get(invite_key)
+            record = self.absorbing.get(invite_key)
             if record is not None and record.method == "INVITE":
                 exchange.to_tag = record.to_tag  # answered already: the CANCEL does nothing
                 self._reply(exchange, 200, now)
@@ -1128,14 +1128,14 @@ class UserAgentServer:
         if record is None:
             return
         self._forget(tx)
-        self._absorbing.add(tx.key, record)
+        self.absorbing.add(tx.key, record)
 
     def _absorb(self, key: TransactionKey, record: Absorbing, request: Request, peer: Peer,
                 now: float) -> None:
         """A retransmission met a compact record: judged, then answered with the final
         response in Completed and absorbed otherwise (§17.2.1, §17.2.2, RFC 6026 §7.1)."""
         if self._conduct.absorbed(record, request, peer, now):
-            self._absorbing.update(key, record._replace(reported=True))
+            self.absorbing.update(key, record._replace(reported=True))
         if record.response:
             message = parse_message(record.response, stream=peer.reliable)
             self._outgoing.append(Outgoing(record.response, record.peer))

@@ -160,8 +160,10 @@ class Probe:
         self.rss_after = _kib(self.read("RSS after the load", "VmRSS"))
         self.cpu_idle_end = self.read("CPU", "cpu")
 
-    def cpu_between(self, start: float | None, end: float | None) -> float | None:
-        return None if start is None or end is None else end - start
+
+def _spent(start: float | None, end: float | None) -> float | None:
+    """CPU seconds between two readings, None if either is missing."""
+    return None if start is None or end is None else end - start
 
 
 def _kib(value: float | None) -> int | None:
@@ -253,15 +255,7 @@ def run_step(
     if result.returncode not in (0, 1) or not result.stats:
         notes.insert(0, f"sipp exit status {result.returncode}: {first_event(result)}")
     failed = max(result.failed, calls - result.successful)
-    measured = {}
-    if probe is not None:
-        measured = {
-            "cpu_load": probe.cpu_between(probe.cpu_start, probe.cpu_end),
-            "cpu_after": probe.cpu_between(probe.cpu_end, probe.cpu_idle_end),
-            "rss_idle": probe.rss_idle,
-            "rss_peak": probe.rss_peak,
-            "rss_after": probe.rss_after,
-        }
+    readings = probe or Probe(0, notes)  # no readings: every one None
     return Step(
         target,
         rate,
@@ -273,7 +267,11 @@ def run_step(
         "; ".join(notes),
         setup_ms=set_up_percentiles(setup),
         setup_count=len(setup),
-        **measured,  # type: ignore[arg-type]
+        cpu_load=_spent(readings.cpu_start, readings.cpu_end),
+        cpu_after=_spent(readings.cpu_end, readings.cpu_idle_end),
+        rss_idle=readings.rss_idle,
+        rss_peak=readings.rss_peak,
+        rss_after=readings.rss_after,
     )
 
 

@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             while not concurrent.futures.wait([load], timeout=args.every).done:
                 sample("load")
             result: SippResult = load.result()
+        sample("load")  # the last reading of the load, as it ends
         load_seconds = time.monotonic() - started
         cpu_load = cpu_seconds(pid) - cpu_start
         peak = memory_kib(pid, "VmHWM")

@@ -360,6 +360,8 @@ def step_line(step: Step, after: float) -> str:
     if step.setup_ms is not None:
         p50, p99, p999 = step.setup_ms
         text += f"; set-up p50 {_ms(p50)} / p99 {_ms(p99)} / p99.9 {_ms(p999)} ms"
+        if step.setup_count != step.successful:
+            text += f" (of {step.setup_count} calls answered)"
     if step.cpu_per_call is not None:
         text += f"; {step.cpu_per_call:.0f} µs CPU/call"
         if step.cpu_after is not None and step.successful:

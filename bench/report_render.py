@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sipfault.report import DEFAULT_LADDERS, read_journal, write_report  # noqa: E402
+from sipfault.report import DEFAULT_LADDERS, read_journal, write_report
 
 SERVER = {"host": "127.0.0.1", "port": 5060}
 
@@ -77,9 +77,10 @@ def synthetic_journal(path: str, calls: int, seed: int = 7) -> int:
             user = f"user{call % 97}"
 
             def message(direction: str, text: str, status: int | None = None,
-                        again: bool = False, method: str = method) -> None:
-                record: dict[str, object] = {
-                    "time": t, "type": "message", "direction": direction,
+                        again: bool = False, method: str = method,
+                        client: dict[str, object] = client, call_id: str = call_id) -> None:
+                record: dict[str, object] = {  # the time as it is when the message is written
+                    "time": t, "type": "message", "direction": direction,  # noqa: B023
                     **_flow(client, direction), "retransmission": again,
                     "first_line": text.split("\r\n", 1)[0], "method": method}
                 if status is not None:

@@ -41,6 +41,11 @@ _PENDING_LIMIT = 4096
 are forgotten past this many (a ``drop`` fault never lets one go)."""
 
 
+MEDIA_CALLS_LISTED = 20
+"""Calls whose media streams the summary lists one by one, the latest ones; the rest are in
+the ``media:`` totals, so a load run of 100,000 calls neither keeps nor prints them all."""
+
+
 OTHER_METHOD = "other"
 """How the summary counts a request whose method sipfault does not know (RFC 3261 §8.2.1
 extension methods, garbage): one counter for all of them, so a flood of invented methods
@@ -78,7 +83,13 @@ class MessageCounts:
         self.unmatched: Counter[tuple[str, int]] = Counter()
         """Requests no rule took, by method and the status the default answered."""
         self.media: dict[str, list[MediaRecord]] = {}
-        """The streams that stopped, by Call-ID, in order."""
+        """The streams that stopped, by Call-ID, in order: the last :data:`MEDIA_CALLS_LISTED`
+        calls."""
+        self.media_calls = 0
+        """Calls with a stream that stopped, all of them."""
+        self.media_streams = 0
+        self.media_packets = 0
+        self.media_bytes = 0
         self.faxes: list[FaxRecord] = []
         """The outcome of each fax call."""
 
@@ -111,9 +122,22 @@ class MessageCounts:
         elif isinstance(record, FaultRecord):
             self._count_fault(record)
         elif isinstance(record, MediaRecord) and record.event == "stop":
-            self.media.setdefault(record.call_id, []).append(record)
+            self._count_media(record)
         elif isinstance(record, FaxRecord):
             self.faxes.append(record)
+
+    def _count_media(self, record: MediaRecord) -> None:
+        stopped = self.media.get(record.call_id)
+        if stopped is None:
+            self.media_calls += 1
+            if len(self.media) >= MEDIA_CALLS_LISTED:
+                del self.media[next(iter(self.media))]
+            stopped = self.media[record.call_id] = []
+        stopped.append(record)
+        self.media_streams += 1
+        if record.totals is not None:
+            self.media_packets += record.totals.packets
+            self.media_bytes += record.totals.bytes
 
     def _count_fault(self, record: FaultRecord) -> None:
         if record.effect != "passed":
@@ -193,6 +217,10 @@ class ConsoleReporter:
         if counts.findings:
             lines.append("findings: " + " ".join(
                 f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
+        if counts.media_calls > len(counts.media):
+            lines.append(f"media: {counts.media_calls} calls, {counts.media_streams} streams, "
+                         f"{counts.media_packets} packets, {counts.media_bytes} bytes "
+                         f"(the last {len(counts.media)} calls below)")
         for call_id, stopped in counts.media.items():
             lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
                 _stream_summary(record) for record in stopped))

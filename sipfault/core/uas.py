@@ -859,7 +859,7 @@ class UserAgentServer:
         if faults:
             self._faulting.after_sending(exchange, response, faults, now)
         elif status >= 200:
-            self._compact(exchange)
+            self._compact(exchange, now)
 
     def _after_final(self, exchange: Exchange, status: int, now: float) -> None:
         """Media and actions after a final response: a refused INVITE closes the streams its
@@ -998,7 +998,7 @@ class UserAgentServer:
             if tx.on_ack(now):
                 exchange = self._exchanges.get(key)
                 if exchange is not None:
-                    self._compact(exchange)
+                    self._compact(exchange, now)
             return
         record = self.absorbing.get(key)
         if record is not None and record.state == State.CONFIRMED.value:
@@ -1114,7 +1114,7 @@ class UserAgentServer:
             if exchange.dialog is not None:
                 self._actions.served(exchange.dialog, exchange.request)
 
-    def _compact(self, exchange: Exchange) -> None:
+    def _compact(self, exchange: Exchange, now: float) -> None:
         """Once only absorbing retransmissions is left, a compact record takes the place of
         the transaction and its exchange (RFC 3261 §17.2: Timers J, I and L keep it 64*T1 or
         T4). Not under faults, whose copies and findings need the full state, nor while
@@ -1128,7 +1128,7 @@ class UserAgentServer:
         if record is None:
             return
         self._forget(tx)
-        self.absorbing.add(tx.key, record)
+        self.absorbing.add(tx.key, record, now)
 
     def _absorb(self, key: TransactionKey, record: Absorbing, request: Request, peer: Peer,
                 now: float) -> None:

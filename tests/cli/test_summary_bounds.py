@@ -16,10 +16,15 @@ import sys
 from pathlib import Path
 
 from sipfault.core.capabilities import KNOWN_METHODS
-from sipfault.core.events import Peer
+from sipfault.core.events import MediaTotals, Peer
 from sipfault.endpoint import Endpoint
-from sipfault.record.records import to_record
-from sipfault.reporting import OTHER_METHOD, ConsoleReporter, counted_method
+from sipfault.record.records import MediaRecord, to_record
+from sipfault.reporting import (
+    MEDIA_CALLS_LISTED,
+    OTHER_METHOD,
+    ConsoleReporter,
+    counted_method,
+)
 from tests.peers.sipfault_cli import parse_summary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,3 +102,24 @@ def test_sipfault_run_prints_other_and_live_in_its_summary() -> None:
     # Timer J (64*T1 = 0.64 s) may have ended some of the 300 transactions already.
     assert live["transactions"] <= 300
     assert live["dialogs"] == live["client_transactions"] == 0
+
+
+def test_media_of_thousands_of_calls_is_totalled_and_only_the_last_calls_listed() -> None:
+    """A load run's calls each stop a stream: the summary keeps the totals of all of them and
+    the streams of the last ``MEDIA_CALLS_LISTED`` calls, not a line per call."""
+    reporter = ConsoleReporter(io.StringIO(), quiet=True)
+    for n in range(3000):
+        reporter.on_record(MediaRecord(float(n), "stop", f"call-{n}", n, 0, "audio",
+                                       totals=MediaTotals(packets=2, bytes=320, rtp=2)))
+    counts = reporter.counts
+    assert list(counts.media) == [f"call-{n}" for n in range(3000 - MEDIA_CALLS_LISTED, 3000)]
+    assert (counts.media_calls, counts.media_streams, counts.media_packets,
+            counts.media_bytes) == (3000, 3000, 6000, 960000)
+    out = io.StringIO()
+    reporter.out = out
+    reporter.print_summary(Endpoint())
+    text = out.getvalue()
+    assert (f"media: 3000 calls, 3000 streams, 6000 packets, 960000 bytes "
+            f"(the last {MEDIA_CALLS_LISTED} calls below)\n") in text
+    assert text.count("media [call-") == MEDIA_CALLS_LISTED
+    assert len(text) < 5000

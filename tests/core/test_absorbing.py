@@ -95,7 +95,7 @@ def test_records_are_not_tracked_by_the_garbage_collector() -> None:
     # records in the next.
     gc.collect()
     gc.collect()
-    assert [gc.is_tracked(record) for _, record in harness.uas.absorbing.stored()] == [
+    assert [gc.is_tracked(record) for _, record in harness.uas.absorbing.footprint()] == [
         False, False]
 
 

@@ -76,6 +76,9 @@ class ListenError(OSError):
         return f"cannot listen on {self.transport} {self.address}: {self.strerror}"
 
 
+LAG_PROBE_INTERVAL = 0.05
+"""Seconds between two measures of the loop's lag, when load shedding is asked for."""
+
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
 """Socket buffer asked for: a burst of datagrams waits in the kernel instead of being lost."""
 
@@ -116,7 +119,8 @@ class Endpoint:
         self.uas = UserAgentServer(self.config.load_scenario(), seed=self.config.seed,
                                    rng=self.config.rng, server_header=self.config.server_header,
                                    wall_clock=time.time, force_rport=self.config.force_rport,
-                                   media_ports=self.media, fax=make_fax_call)
+                                   media_ports=self.media, fax=make_fax_call,
+                                   capacity=self.config.capacity)
         self.bound: list[tuple[str, int]] = []
         """(host, port) of each address listened on with UDP and TCP."""
         self.bound_tls: list[tuple[str, int]] = []
@@ -128,6 +132,8 @@ class Endpoint:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lag_probe: asyncio.TimerHandle | None = None
+        self._lag_due = 0.0
         # asyncio's loops read time.monotonic(); start() pins the offset to the running loop.
         self._wall_offset = time.time() - time.monotonic()
 
@@ -145,6 +151,8 @@ class Endpoint:
         self._loop = asyncio.get_running_loop()
         self._wall_offset = time.time() - self._loop.time()
         self.uas.start(self._loop.time())  # the scenario's endpoint faults count from here
+        if self.uas.admission.limited:
+            self._probe_lag()
         port = tls_port = 0
         for address in self.listen_addresses:
             if self._shared_port:
@@ -239,6 +247,9 @@ class Endpoint:
             self.uas.close_media(self._now())
             self._pump()
         self.media.close_all()
+        if self._lag_probe is not None:
+            self._lag_probe.cancel()
+            self._lag_probe = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -422,6 +433,18 @@ class Endpoint:
         self._timer_at = None
         self.uas.handle_timer(self._now())
         self._pump()
+
+    def _probe_lag(self) -> None:
+        """Every :data:`LAG_PROBE_INTERVAL`, tell the UAS how late this call ran (the loop's
+        lag): load shedding starts and stops by it, and is reviewed even when no request
+        comes."""
+        assert self._loop is not None
+        now = self._loop.time()
+        if self._lag_probe is not None:
+            self.uas.report_loop_lag(max(0.0, now - self._lag_due), now)
+            self._pump()
+        self._lag_due = now + LAG_PROBE_INTERVAL
+        self._lag_probe = self._loop.call_at(self._lag_due, self._probe_lag)
 
     def _pump(self) -> None:
         """Send what the UAS produced, report its events, re-arm the timer."""

@@ -48,6 +48,10 @@ JSON objects (:meth:`to_json`, one per journal line; every one has ``time`` and 
 - ``outcome``: how the client answered a request sipfault sent itself in a dialog:
   ``method``, ``purpose`` (t38, audio, same, bye, info), ``status`` (0: no answer),
   ``reason``, ``attempt``, ``call_id``.
+- ``load_shedding``: new INVITEs and REGISTERs began (``active`` true) or stopped being refused
+  with 503 under load (``sipfault.core.admission``): ``reason`` ("transactions" or
+  "loop-lag"), ``transactions``, ``max_transactions``, ``lag`` and ``max_loop_lag`` (seconds),
+  ``retry_after``, and when it stopped ``refused`` and ``duration`` (seconds).
 - Any other event (a timer, a fault, a binding that expired) is written with its class name in
   snake case as ``type`` and its fields as plain values.
 """
@@ -66,6 +70,7 @@ from sipfault.core.events import (
     FaxPage,
     Finding,
     KeepAliveReceived,
+    LoadShedding,
     MediaFlowing,
     MediaStarted,
     MediaStopped,
@@ -96,6 +101,7 @@ __all__ = [
     "OutcomeRecord",
     "Record",
     "RuleRecord",
+    "SheddingRecord",
     "UnmatchedRecord",
     "format_address",
     "to_record",
@@ -659,6 +665,57 @@ class FaultRecord:
                 **_json_flow(self.transport, self.source, self.destination)}
 
 
+@dataclass(frozen=True, slots=True)
+class SheddingRecord:
+    """Load shedding began or ended (RFC 3261 §21.5.4, :mod:`sipfault.core.admission`)."""
+
+    type: ClassVar[str] = "load_shedding"
+
+    time: float
+    """Wall-clock time."""
+    active: bool
+    """True when it began."""
+    reason: str
+    """"transactions" or "loop-lag" when it began, "" when it ended."""
+    transactions: int
+    """Live transactions then."""
+    max_transactions: int | None
+    """Their limit (``--max-transactions``), None when not watched."""
+    lag: float
+    """The last loop lag measured, in seconds."""
+    max_loop_lag: float | None
+    """Its limit (``--max-loop-lag``) in seconds, None when not watched."""
+    retry_after: int
+    """Retry-After seconds of the 503s."""
+    refused: int
+    """When it ended: requests refused with 503 while it lasted."""
+    duration: float
+    """When it ended: how long it lasted, in seconds."""
+
+    def line(self) -> str:
+        """``!! shedding load: 5012 transactions >= --max-transactions 5000; new
+        INVITE/REGISTER get 503 Retry-After 2``, or ``!! load shedding over after 3.2 s:
+        1834 requests refused``."""
+        if not self.active:
+            return (f"!! load shedding over after {self.duration:.1f} s: "
+                    f"{self.refused} requests refused")
+        if self.reason == "loop-lag" and self.max_loop_lag is not None:
+            why = (f"loop lag {self.lag * 1000:.0f} ms >= --max-loop-lag "
+                   f"{self.max_loop_lag * 1000:.0f}")
+        else:
+            why = f"{self.transactions} transactions >= --max-transactions {self.max_transactions}"
+        return (f"!! shedding load: {why}; new INVITE/REGISTER get 503 "
+                f"Retry-After {self.retry_after}")
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        return {"time": self.time, "type": self.type, "active": self.active,
+                "reason": self.reason, "transactions": self.transactions,
+                "max_transactions": self.max_transactions, "lag": round(self.lag, 6),
+                "max_loop_lag": self.max_loop_lag, "retry_after": self.retry_after,
+                "refused": self.refused, "duration": round(self.duration, 6)}
+
+
 def _fault_note(effect: str | None, fault: str) -> str:
     """`` [dropped by fault drop-first]``: what a fault did to a transmission, after its line."""
     return f" [{effect} by fault {fault}]"
@@ -690,7 +747,7 @@ class OtherRecord:
 Record = (
     MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | FaultRecord
     | KeepAliveRecord | MediaRecord | OutcomeRecord | OtherRecord | T30Record | FaxPageRecord
-    | FaxRecord
+    | FaxRecord | SheddingRecord
 )
 """What happened, one record per core event."""
 
@@ -763,6 +820,10 @@ def to_record(event: Event, wall: float) -> Record:
                            event.media, event.local, totals=event.totals, reason=event.reason)
     if isinstance(event, T30Frame | FaxPage | FaxOutcome):
         return fax_record(event, wall)
+    if isinstance(event, LoadShedding):
+        return SheddingRecord(wall, event.active, event.reason, event.transactions,
+                              event.max_transactions, event.lag, event.max_loop_lag,
+                              event.retry_after, event.refused, event.duration)
     if isinstance(event, RequestOutcome):
         return OutcomeRecord(wall, event.call_id, event.method, event.purpose, event.status,
                              event.reason, event.attempt)

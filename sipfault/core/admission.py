@@ -18,6 +18,8 @@ Two signals, each with hysteresis so that shedding does not flap:
 - the event loop's lag, as the endpoint measures it: shedding starts when it reaches
   ``max_loop_lag`` and stops once it is below half of it.
 
+Once begun, shedding lasts at least :data:`MIN_EPISODE`.
+
 A refused request is answered statelessly (RFC 3261 §8.2.7): no transaction, no timer, a
 To-tag drawn from the request itself (:meth:`Admission.tag`), so a retransmission of it gets
 the same 503 and the ACK to that 503 is recognised (:meth:`Admission.acknowledges`) without
@@ -40,6 +42,11 @@ DEFAULT_SHED_RETRY_AFTER = 2
 """Retry-After seconds of a 503 refusing a request under load: long enough for the backlog
 to clear, short enough that a client retrying is served soon after."""
 
+MIN_EPISODE = 0.5
+"""Seconds shedding lasts at least: a loop stalled once (a long garbage collection) would
+otherwise start and end it within one turn of the loop, and a loop near its limit would flap
+every lag measure."""
+
 SHED_METHODS = frozenset({"INVITE", "REGISTER"})
 """The requests that may be refused: those that start new work (a call, a binding)."""
 
@@ -56,6 +63,8 @@ class Capacity:
     """Retry-After seconds of the 503 (RFC 3261 §20.33)."""
     resume_fraction: float = 0.9
     """Shedding by transactions stops below this fraction of ``max_transactions``."""
+    min_episode: float = MIN_EPISODE
+    """Seconds shedding lasts at least once begun."""
 
     def __post_init__(self) -> None:
         if self.max_transactions is not None and self.max_transactions < 1:
@@ -112,6 +121,8 @@ class Admission:
                 return self._start("transactions", load, limit, now)
             if max_lag is not None and self._lag >= max_lag:
                 return self._start("loop-lag", load, limit, now)
+            return None
+        if now - self.since < capacity.min_episode:
             return None
         if limit is not None and load >= limit * capacity.resume_fraction:
             return None

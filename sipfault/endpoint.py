@@ -144,6 +144,7 @@ class Endpoint:
         self._probe_target: tuple[str, int] = ("", 0)
         self._probe_from: tuple[str, int] | None = None
         self._probe_pending: float | None = None
+        self._probe_lag_seen = 0.0
         self._probe_last_sent = 0.0
         # asyncio's loops read time.monotonic(); start() pins the offset to the running loop.
         self._wall_offset = time.time() - time.monotonic()
@@ -470,7 +471,8 @@ class Endpoint:
 
     def _probe_lag(self) -> None:
         """Every :data:`LAG_PROBE_INTERVAL`, tell the UAS the loop's lag: how late this call
-        ran, or how long the last probe datagram has waited unread, whichever is more.
+        ran, how long the probe datagram read since waited, or how long the one not yet read
+        has waited, whichever is most.
 
         A loop that cannot keep up reads a queue of datagrams a batch at a time while its
         timers still run on time; a datagram sent to our own SIP port waits behind that queue
@@ -480,7 +482,8 @@ class Endpoint:
         assert self._loop is not None
         now = self._loop.time()
         if self._lag_probe is not None:
-            lag = max(0.0, now - self._lag_due)
+            lag = max(0.0, now - self._lag_due, self._probe_lag_seen)
+            self._probe_lag_seen = 0.0
             if self._probe_pending is not None:
                 lag = max(lag, now - self._probe_pending)
             self.uas.report_loop_lag(lag, now)
@@ -497,15 +500,11 @@ class Endpoint:
         self._lag_probe = self._loop.call_at(self._lag_due, self._probe_lag)
 
     def _probe_arrived(self, data: bytes) -> None:
-        """A probe datagram was read: how long it waited is the loop's lag."""
-        now = self._now()
+        """A probe datagram was read: how long it waited is the loop's lag, told at the next
+        measure."""
         self._probe_pending = None
-        try:
-            sent = float(data)
-        except ValueError:
-            return
-        self.uas.report_loop_lag(max(0.0, now - sent), now)
-        self._pump()
+        with contextlib.suppress(ValueError):
+            self._probe_lag_seen = max(self._probe_lag_seen, self._now() - float(data))
 
     def _pump(self) -> None:
         """Send what the UAS produced, report its events, re-arm the timer."""

@@ -15,8 +15,10 @@ Two signals, each with hysteresis so that shedding does not flap:
   An INVITE answered 2xx keeps its transaction (Timer L, RFC 6026 §7.1) exactly as long as
   its dialog re-sends the 2xx waiting for the ACK (64*T1, §13.3.1.4), so the 2xx
   retransmissions under way never outnumber the transactions this cap bounds;
-- the event loop's lag, as the endpoint measures it: shedding starts when it reaches
-  ``max_loop_lag`` and stops once it is below half of it.
+- the event loop's lag, as the endpoint measures it: shedding starts when it has stayed at or
+  above ``max_loop_lag`` for :data:`LAG_SUSTAIN` (a loop that stalled once, in a long garbage
+  collection, has caught up by the time it is measured: refusing calls then helps nobody),
+  and stops once it is below half of it.
 
 Once begun, shedding lasts at least :data:`MIN_EPISODE`.
 
@@ -42,6 +44,9 @@ DEFAULT_SHED_RETRY_AFTER = 2
 """Retry-After seconds of a 503 refusing a request under load: long enough for the backlog
 to clear, short enough that a client retrying is served soon after."""
 
+LAG_SUSTAIN = 0.2
+"""Seconds the loop's lag must stay at or above ``max_loop_lag`` before shedding starts."""
+
 MIN_EPISODE = 0.5
 """Seconds shedding lasts at least: a loop stalled once (a long garbage collection) would
 otherwise start and end it within one turn of the loop, and a loop near its limit would flap
@@ -65,6 +70,8 @@ class Capacity:
     """Shedding by transactions stops below this fraction of ``max_transactions``."""
     min_episode: float = MIN_EPISODE
     """Seconds shedding lasts at least once begun."""
+    lag_sustain: float = LAG_SUSTAIN
+    """Seconds the lag must stay at or above ``max_loop_lag`` to start shedding."""
 
     def __post_init__(self) -> None:
         if self.max_transactions is not None and self.max_transactions < 1:
@@ -83,8 +90,8 @@ class Capacity:
 class Admission:
     """Whether new INVITEs and REGISTERs are served now, and the shedding episodes."""
 
-    __slots__ = ("_lag", "_salt", "capacity", "limited", "refused", "shedding", "since",
-                 "total_refused")
+    __slots__ = ("_lag", "_lag_high_since", "_salt", "capacity", "limited", "refused",
+                 "shedding", "since", "total_refused")
 
     def __init__(self, capacity: Capacity | None = None, salt: str = "") -> None:
         self.capacity = capacity or Capacity()
@@ -99,6 +106,7 @@ class Admission:
         self.total_refused = 0
         """Requests refused since the start."""
         self._lag = 0.0
+        self._lag_high_since: float | None = None
         self._salt = salt.encode()
 
     @property
@@ -106,9 +114,14 @@ class Admission:
         """The last loop lag reported, in seconds."""
         return self._lag
 
-    def report_lag(self, lag: float) -> None:
+    def report_lag(self, lag: float, now: float) -> None:
         """The endpoint's latest measure of its loop's lag, in seconds."""
         self._lag = lag
+        limit = self.capacity.max_loop_lag
+        if limit is None or lag < limit:
+            self._lag_high_since = None
+        elif self._lag_high_since is None:
+            self._lag_high_since = now
 
     def update(self, load: int, now: float) -> LoadShedding | None:
         """Start or stop shedding with ``load`` live transactions and the last lag; the
@@ -119,7 +132,8 @@ class Admission:
         if not self.shedding:
             if limit is not None and load >= limit:
                 return self._start("transactions", load, limit, now)
-            if max_lag is not None and self._lag >= max_lag:
+            high_since = self._lag_high_since
+            if high_since is not None and now - high_since >= capacity.lag_sustain:
                 return self._start("loop-lag", load, limit, now)
             return None
         if now - self.since < capacity.min_episode:

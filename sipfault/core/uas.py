@@ -467,7 +467,7 @@ class UserAgentServer:
     def report_loop_lag(self, lag: float, now: float) -> None:
         """How late, in seconds, the endpoint's loop ran a periodic call: load shedding
         starts or stops by it and by the live transactions (``admission.py``)."""
-        self.admission.report_lag(lag)
+        self.admission.report_lag(lag, now)
         if self.admission.limited:
             self._update_admission(now)
 

@@ -8,7 +8,7 @@ import random
 import pytest
 from uas_harness import OFFER, Harness, request, response, statuses
 
-from sipfault.core.admission import MIN_EPISODE, Admission, Capacity
+from sipfault.core.admission import LAG_SUSTAIN, MIN_EPISODE, Admission, Capacity
 from sipfault.core.events import LoadShedding
 from sipfault.core.uas import UserAgentServer
 from sipfault.scenario.loader import load_scenario_text
@@ -123,9 +123,16 @@ def test_loop_lag_starts_shedding_and_half_of_it_stops() -> None:
     harness = _harness(Capacity(max_loop_lag=0.1))
     uas = harness.uas
     assert statuses(harness.feed(_invite(0))) == [200]
+    uas.report_loop_lag(0.15, harness.now)  # late once: not yet
+    assert statuses(harness.feed(_invite(9))) == [200]
+    harness.advance(LAG_SUSTAIN / 2)
+    uas.report_loop_lag(0.01, harness.now)  # caught up: a stall, not overload
+    harness.advance(LAG_SUSTAIN)
     uas.report_loop_lag(0.15, harness.now)
+    harness.advance(LAG_SUSTAIN + 0.05)
+    uas.report_loop_lag(0.12, harness.now)  # late for LAG_SUSTAIN: shedding
     assert statuses(harness.feed(_invite(1))) == [503]
-    uas.report_loop_lag(0.04, harness.now)  # a single stall: shedding lasts MIN_EPISODE
+    uas.report_loop_lag(0.04, harness.now)  # shedding lasts MIN_EPISODE
     assert statuses(harness.feed(_invite(2))) == [503]
     harness.advance(MIN_EPISODE)
     uas.report_loop_lag(0.06, harness.now)  # above half the limit: still shedding
@@ -134,8 +141,8 @@ def test_loop_lag_starts_shedding_and_half_of_it_stops() -> None:
     assert statuses(harness.feed(_invite(4))) == [200]
     harness.feed(_invite(5))
     began, ended = _changes(harness)
-    assert began.reason == "loop-lag" and began.lag == 0.15 and began.max_loop_lag == 0.1
-    assert ended.refused == 3 and ended.duration == MIN_EPISODE
+    assert began.reason == "loop-lag" and began.lag == 0.12 and began.max_loop_lag == 0.1
+    assert ended.refused == 3 and ended.duration == pytest.approx(MIN_EPISODE)
 
 
 def test_without_a_capacity_nothing_is_shed() -> None:

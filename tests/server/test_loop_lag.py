@@ -20,18 +20,28 @@ async def _until(condition: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_a_stalled_loop_starts_shedding_and_it_ends_when_the_loop_keeps_up() -> None:
+async def test_a_loop_that_stays_late_sheds_load_and_a_single_stall_does_not() -> None:
     records: list[Record] = []
     async with Endpoint(max_loop_lag=0.1, transports=["udp"]) as endpoint:
         endpoint.add_listener(records.append)
+        loop = asyncio.get_running_loop()
         await asyncio.sleep(0.2)
         assert not endpoint.uas.admission.shedding  # an idle loop is not late
-        time.sleep(0.3)  # the loop stalls
+        time.sleep(0.3)  # one stall, over by the time it is measured
+        await asyncio.sleep(0.3)
+        assert not endpoint.uas.admission.shedding
+
+        def busy(turns: int) -> None:  # a loop busy 150 ms of every 160 for half a second
+            time.sleep(0.15)
+            if turns:
+                loop.call_later(0.01, busy, turns - 1)
+
+        busy(3)
         await _until(lambda: endpoint.uas.admission.shedding, 2.0)
         await _until(lambda: not endpoint.uas.admission.shedding, 5.0)
     began, ended = [r for r in records if isinstance(r, SheddingRecord)]
     assert began.active and began.reason == "loop-lag" and began.lag >= 0.1
-    assert not ended.active and ended.lag < 0.05
+    assert not ended.active and ended.lag < 0.05 and ended.duration >= 0.5
 
 
 async def test_the_probe_datagrams_are_not_seen_as_sip() -> None:
@@ -52,7 +62,7 @@ async def test_a_queue_read_late_is_lag_though_timers_run_on_time() -> None:
         transport = udp._transport
         assert transport is not None
         transport.pause_reading()  # type: ignore[attr-defined]
-        await asyncio.sleep(0.3)  # timers run on time; the probe waits in the queue
+        await asyncio.sleep(0.6)  # timers run on time; the probe waits in the queue
         assert endpoint.uas.admission.shedding
         assert endpoint.uas.admission.lag >= 0.1
         transport.resume_reading()  # type: ignore[attr-defined]

@@ -130,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{phase.successful} ok, {phase.failed} failed {phase.note}", flush=True)
         peak, end = rss_kb(pid, "VmHWM"), rss_kb(pid, "VmRSS")
         output = server.stop()
-    refused = int(server.summary.responses.get("503", 0))
-    shedding = re.search(r"^load shedding: .*$", output, re.MULTILINE)
+    shedding = re.search(r"^load shedding: .*?(\d+) INVITE/REGISTER refused.*$", output,
+                         re.MULTILINE)
+    refused = int(shedding[1]) if shedding else 0
     episodes = len(re.findall(r"!! shedding load", output))
     after = recovered_after(recovery, overload_end)
     print()

@@ -25,7 +25,9 @@ Once begun, shedding lasts at least :data:`MIN_EPISODE`.
 A refused request is answered statelessly (RFC 3261 §8.2.7): no transaction, no timer, a
 To-tag drawn from the request itself (:meth:`Admission.tag`), so a retransmission of it gets
 the same 503 and the ACK to that 503 is recognised (:meth:`Admission.acknowledges`) without
-anything kept. Refusing costs a parse and one response, far less than serving.
+anything kept. While shedding, a plain request is refused from its bytes, before the parser
+(:meth:`Admission.answer_unread`, ``refusal.py``): refusing then costs a small part of serving,
+and those refusals are counted (``refused``) rather than journaled one by one.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sipfault.core.events import LoadShedding, Peer
+from sipfault.core.events import LoadShedding, Outgoing, Peer
+from sipfault.core.refusal import read_request, refusal, refusal_peer
 from sipfault.core.responses import build_response, response_vias
 from sipfault.sip.message import Request, Response
 from sipfault.sip.validate import CheckedRequest
@@ -54,6 +57,12 @@ every lag measure."""
 
 SHED_METHODS = frozenset({"INVITE", "REGISTER"})
 """The requests that may be refused: those that start new work (a call, a binding)."""
+
+UNREAD_PREFIXES = (b"INVITE ", b"REGISTER ", b"ACK ")
+"""How the messages :meth:`Admission.answer_unread` may take begin."""
+
+_SHED_TAG = "shed"
+"""How the To-tag of a refusal begins."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +177,7 @@ class Admission:
         none other's (RFC 3261 §8.2.7), without keeping anything."""
         text = f"{call_id}\n{from_tag or ''}\n{branch or ''}".encode()
         digest = hashlib.blake2s(text, digest_size=6, key=self._salt[:32]).hexdigest()
-        return "shed" + digest
+        return _SHED_TAG + digest
 
     def refusal(self, request: Request, checked: CheckedRequest, peer: Peer,
                 server_header: str | None) -> Response:
@@ -182,11 +191,35 @@ class Admission:
                               to_tag=self.tag(request.call_id, checked.from_.tag, _branch(checked)),
                               extra=fields)
 
+    def answer_unread(self, data: bytes, peer: Peer, force_rport: bool,
+                      server_header: str | None) -> Outgoing | bool:
+        """While shedding, the refusal of a plain new INVITE or REGISTER read from its bytes
+        (counted as refused), or True for the ACK of such a refusal (nothing to do); False for
+        anything else, which the parser then reads."""
+        if not self.shedding or not data.startswith(UNREAD_PREFIXES):
+            return False
+        is_ack = data.startswith(b"ACK ")
+        if is_ack and b"tag=" + _SHED_TAG.encode() not in data:
+            return False  # the ACK of a 2xx, most likely: the dialog's business
+        raw = read_request(data)
+        if raw is None:
+            return False
+        if is_ack:
+            return (raw.to_tag is not None
+                    and raw.to_tag == self.tag(raw.call_id, raw.from_tag, raw.branch))
+        if raw.to_tag is not None or self.admits(raw.method, False):
+            return False  # in a dialog, or served after all
+        fields = [("Retry-After", str(self.capacity.retry_after))]
+        if server_header:
+            fields.append(("Server", server_header))
+        tag = self.tag(raw.call_id, raw.from_tag, raw.branch)
+        return Outgoing(refusal(raw, peer, tag, fields), refusal_peer(raw, peer, force_rport))
+
     def acknowledges(self, ack: Request, checked: CheckedRequest) -> bool:
         """Whether ``ack`` is the one for a 503 this refused: its To-tag is that 503's (the
         ACK of a non-2xx has its INVITE's branch, RFC 3261 §17.1.1.3)."""
         to_tag = checked.to.tag
-        return (to_tag is not None and to_tag.startswith("shed")
+        return (to_tag is not None and to_tag.startswith(_SHED_TAG)
                 and to_tag == self.tag(ack.call_id, checked.from_.tag, _branch(checked)))
 
 

@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
-from sipfault.core.admission import SHED_METHODS, Admission, Capacity
+from sipfault.core.admission import SHED_METHODS, UNREAD_PREFIXES, Admission, Capacity
 from sipfault.core.auth import Authenticator
 from sipfault.core.capabilities import (
     ACCEPTED_ENCODINGS,
@@ -334,6 +334,9 @@ class UserAgentServer:
             # style, over UDP); not a message, and nothing to answer.
             self._events.append(KeepAliveReceived(now, peer, "crlf"))
             return
+        if (self.admission.limited and not self.endpoint_faults.any
+                and self._refuse_unread(data, peer, now)):
+            return
         try:
             message = parse_message(data, stream=peer.reliable)
         except SipParseError as exc:
@@ -475,6 +478,17 @@ class UserAgentServer:
         change = self.admission.update(len(self._transactions) + len(self._requests), now)
         if change is not None:
             self._events.append(change)
+
+    def _refuse_unread(self, data: bytes, peer: Peer, now: float) -> bool:
+        """While shedding, refuse a plain new INVITE or REGISTER from its bytes, unparsed and
+        unjournaled (counted), or absorb the ACK of such a refusal (``refusal.py``)."""
+        if data.startswith(UNREAD_PREFIXES[:2]):
+            self._update_admission(now)
+        answer = self.admission.answer_unread(data, peer, self.force_rport, self.server_header)
+        if isinstance(answer, Outgoing):
+            self._outgoing.append(answer)
+            return True
+        return answer
 
     def _shed(self, request: Request, checked: CheckedRequest, peer: Peer, now: float) -> bool:
         """Under load, refuse a new out-of-dialog INVITE or REGISTER with 503 and Retry-After

@@ -184,3 +184,20 @@ def test_a_503_of_load_shedding_is_not_a_finding_about_the_client() -> None:
     harness.feed(_invite(1))
     assert isinstance(harness.sent[-1].message, Response)
     assert not [event for event in harness.events if type(event).__name__ == "Finding"]
+
+
+def test_plain_refusals_are_counted_and_an_unusual_request_is_refused_through_the_parser() -> None:
+    from sipfault.core.events import MessageReceived, MessageSent
+
+    harness = _harness(Capacity(max_transactions=1))
+    harness.feed(_invite(0))
+    harness.events.clear()
+    assert statuses(harness.feed(_invite(1))) == [503]  # read from its bytes: not journaled
+    assert not [e for e in harness.events if isinstance(e, MessageReceived | MessageSent)]
+    folded = _invite(2).replace(b"Call-ID: call-2", b"Call-ID:\r\n call-2")
+    sent = harness.feed(folded)
+    assert statuses(sent) == [503] and response(sent, 503).headers.get("Retry-After") == "2"
+    journaled = [e for e in harness.events if isinstance(e, MessageReceived | MessageSent)]
+    assert [type(e).__name__ for e in journaled] == ["MessageReceived", "MessageSent"]
+    assert harness.uas.admission.refused == 2
+    assert harness.uas.counts().transactions == 1

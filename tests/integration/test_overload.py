@@ -53,8 +53,9 @@ def test_past_max_transactions_new_invites_get_503_until_the_transactions_expire
         assert _call(client, 9) == 200
         server.stop()
     summary = server.summary
-    assert summary.requests == {"INVITE": 6, "ACK": 5}, server.output
-    assert summary.responses == {"200": 4, "503": 2}, server.output
+    # The refused INVITE (twice) and its ACK were read from their bytes, not journaled.
+    assert summary.requests == {"INVITE": 4, "ACK": 4}, server.output
+    assert summary.responses == {"200": 4}, server.output
     assert re.search(r"^load shedding: 1 episode\(s\), \d+\.\d s, 2 INVITE/REGISTER refused",
                      server.output, re.MULTILINE), server.output
     assert summary.findings == {}
@@ -71,6 +72,7 @@ def test_sipp_calls_past_the_capacity_are_refused_and_the_rest_served() -> None:
     assert result.successful >= 20, output
     assert result.failed >= 40, output
     assert result.successful + result.failed == 120, output
-    responses = server.summary.responses
-    assert int(responses.get("503", 0)) >= 40, output
-    assert re.search(r"^load shedding: \d+ episode\(s\)", output, re.MULTILINE), output
+    shedding = re.search(r"^load shedding: \d+ episode\(s\), [\d.]+ s, (\d+) INVITE/REGISTER",
+                         output, re.MULTILINE)
+    assert shedding is not None, output
+    assert int(shedding[1]) >= 40, output

@@ -122,11 +122,11 @@ class MessageCounts:
         elif isinstance(record, FaxRecord):
             self.faxes.append(record)
         elif isinstance(record, SheddingRecord):
-            if record.active:
+            if record.shedding.active:
                 self.shedding_episodes += 1
             else:
-                self.shed_refused += record.refused
-                self.shedding_seconds += record.duration
+                self.shed_refused += record.shedding.refused
+                self.shedding_seconds += record.shedding.duration
 
     def _count_fault(self, record: FaultRecord) -> None:
         if record.effect != "passed":

@@ -673,47 +673,32 @@ class SheddingRecord:
 
     time: float
     """Wall-clock time."""
-    active: bool
-    """True when it began."""
-    reason: str
-    """"transactions" or "loop-lag" when it began, "" when it ended."""
-    transactions: int
-    """Live transactions then."""
-    max_transactions: int | None
-    """Their limit (``--max-transactions``), None when not watched."""
-    lag: float
-    """The last loop lag measured, in seconds."""
-    max_loop_lag: float | None
-    """Its limit (``--max-loop-lag``) in seconds, None when not watched."""
-    retry_after: int
-    """Retry-After seconds of the 503s."""
-    refused: int
-    """When it ended: requests refused with 503 while it lasted."""
-    duration: float
-    """When it ended: how long it lasted, in seconds."""
+    shedding: LoadShedding
+    """The core's event: what started it, the transactions and the lag then, their limits
+    (``--max-transactions``, ``--max-loop-lag``), and when it ended, what it refused."""
 
     def line(self) -> str:
         """``!! shedding load: 5012 transactions >= --max-transactions 5000; new
         INVITE/REGISTER get 503 Retry-After 2``, or ``!! load shedding over after 3.2 s:
         1834 requests refused``."""
-        if not self.active:
-            return (f"!! load shedding over after {self.duration:.1f} s: "
-                    f"{self.refused} requests refused")
-        if self.reason == "loop-lag" and self.max_loop_lag is not None:
-            why = (f"loop lag {self.lag * 1000:.0f} ms >= --max-loop-lag "
-                   f"{self.max_loop_lag * 1000:.0f}")
+        event = self.shedding
+        if not event.active:
+            return (f"!! load shedding over after {event.duration:.1f} s: "
+                    f"{event.refused} requests refused")
+        if event.reason == "loop-lag" and event.max_loop_lag is not None:
+            why = (f"loop lag {event.lag * 1000:.0f} ms >= --max-loop-lag "
+                   f"{event.max_loop_lag * 1000:.0f}")
         else:
-            why = f"{self.transactions} transactions >= --max-transactions {self.max_transactions}"
+            why = (f"{event.transactions} transactions >= --max-transactions "
+                   f"{event.max_transactions}")
         return (f"!! shedding load: {why}; new INVITE/REGISTER get 503 "
-                f"Retry-After {self.retry_after}")
+                f"Retry-After {event.retry_after}")
 
     def to_json(self) -> dict[str, object]:
         """The journal's JSON object."""
-        return {"time": self.time, "type": self.type, "active": self.active,
-                "reason": self.reason, "transactions": self.transactions,
-                "max_transactions": self.max_transactions, "lag": round(self.lag, 6),
-                "max_loop_lag": self.max_loop_lag, "retry_after": self.retry_after,
-                "refused": self.refused, "duration": round(self.duration, 6)}
+        fields = {item.name: getattr(self.shedding, item.name)
+                  for item in dataclasses.fields(self.shedding) if item.name != "time"}
+        return {"time": self.time, "type": self.type, **fields}
 
 
 def _fault_note(effect: str | None, fault: str) -> str:
@@ -821,9 +806,7 @@ def to_record(event: Event, wall: float) -> Record:
     if isinstance(event, T30Frame | FaxPage | FaxOutcome):
         return fax_record(event, wall)
     if isinstance(event, LoadShedding):
-        return SheddingRecord(wall, event.active, event.reason, event.transactions,
-                              event.max_transactions, event.lag, event.max_loop_lag,
-                              event.retry_after, event.refused, event.duration)
+        return SheddingRecord(wall, event)
     if isinstance(event, RequestOutcome):
         return OutcomeRecord(wall, event.call_id, event.method, event.purpose, event.status,
                              event.reason, event.attempt)

@@ -11,13 +11,7 @@ import time
 
 from sipfault.endpoint import Endpoint
 from sipfault.record.records import Record, SheddingRecord
-
-
-async def _until(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
+from tests.server.test_media_streams import until
 
 
 async def test_a_loop_that_stays_late_sheds_load_and_a_single_stall_does_not() -> None:
@@ -37,9 +31,9 @@ async def test_a_loop_that_stays_late_sheds_load_and_a_single_stall_does_not() -
                 loop.call_later(0.01, busy, turns - 1)
 
         busy(3)
-        await _until(lambda: endpoint.uas.admission.shedding, 2.0)
-        await _until(lambda: not endpoint.uas.admission.shedding, 5.0)
-    began, ended = [r for r in records if isinstance(r, SheddingRecord)]
+        await until(lambda: endpoint.uas.admission.shedding, 2.0)
+        await until(lambda: not endpoint.uas.admission.shedding, 5.0)
+    began, ended = [r.shedding for r in records if isinstance(r, SheddingRecord)]
     assert began.active and began.reason == "loop-lag" and began.lag >= 0.1
     assert not ended.active and ended.lag < 0.05 and ended.duration >= 0.5
 
@@ -66,4 +60,4 @@ async def test_a_queue_read_late_is_lag_though_timers_run_on_time() -> None:
         assert endpoint.uas.admission.shedding
         assert endpoint.uas.admission.lag >= 0.1
         transport.resume_reading()  # type: ignore[attr-defined]
-        await _until(lambda: not endpoint.uas.admission.shedding, 5.0)
+        await until(lambda: not endpoint.uas.admission.shedding, 5.0)

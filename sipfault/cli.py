@@ -22,6 +22,7 @@ from typing import TextIO
 
 from sipfault.catalogue_view import format_detail, format_table, is_sip_code
 from sipfault.config import KNOWN_TRANSPORTS, ListenAddress, ServerConfig
+from sipfault.core.admission import DEFAULT_SHED_RETRY_AFTER
 from sipfault.endpoint import Endpoint, ListenError
 from sipfault.fault_view import format_faults, format_findings, is_fault
 from sipfault.model.validate import InvalidValue, positive_duration
@@ -68,6 +69,29 @@ def parse_run_duration(text: str) -> float:
         return positive_duration(text, "--duration")
     except InvalidValue as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_count(text: str) -> int:
+    """``--max-transactions``: a whole number, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return int(text)
+
+
+def parse_lag(text: str) -> float:
+    """``--max-loop-lag``: milliseconds (``200``), or a duration (``200ms``, ``0.5s``);
+    returned in seconds."""
+    number = text.strip()
+    try:
+        seconds = (float(number) / 1000 if number.replace(".", "", 1).isdigit()
+                   else positive_duration(number, "--max-loop-lag"))
+    except InvalidValue:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(
+            f"bad lag {text!r} (expected milliseconds above 0 such as 200, or a duration "
+            "like 200ms or 0.5s)")
+    return seconds
 
 
 def parse_transports(text: str) -> tuple[str, ...]:
@@ -122,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--t1", type=parse_duration, metavar="DURATION",
                      help="RFC 3261 timer T1 (default from the scenario, else 500ms)")
     run.add_argument("--seed", type=int, help="seed for random choices (printed when not given)")
+    run.add_argument("--max-transactions", type=parse_count, metavar="N",
+                     help="shed load: from N live transactions, new INVITEs and REGISTERs get "
+                     "503 with Retry-After until below 90%% of N (each lasts 64*T1 after its "
+                     "answer: about 64 per call/s held)")
+    run.add_argument("--max-loop-lag", type=parse_lag, metavar="MS",
+                     help="shed load: from this event-loop lag (ms), new INVITEs and REGISTERs "
+                     "get 503 with Retry-After until it is below half of it")
+    run.add_argument("--retry-after", type=int, default=DEFAULT_SHED_RETRY_AFTER,
+                     metavar="SECONDS", help="Retry-After of the 503s of load shedding "
+                     f"(default {DEFAULT_SHED_RETRY_AFTER})")
     run.add_argument("-v", "--verbose", action="store_true", help="print whole messages")
     run.add_argument("-q", "--quiet", action="store_true",
                      help="no line per message; only the start line and the summary")
@@ -267,7 +301,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         config = ServerConfig(scenario=scenario, listen=tuple(args.listen or RUN_LISTEN),
                               transports=args.transport, t1=args.t1, seed=args.seed, tls=tls,
-                              force_rport=args.force_rport, stream_limits=stream_limits(args))
+                              force_rport=args.force_rport, stream_limits=stream_limits(args),
+                              max_transactions=args.max_transactions,
+                              max_loop_lag=args.max_loop_lag, retry_after=args.retry_after)
         server = Endpoint(config=config)
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)

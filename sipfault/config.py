@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from sipfault.core.admission import DEFAULT_SHED_RETRY_AFTER, Capacity
 from sipfault.core.uas import SERVER_HEADER
 from sipfault.model.scenario import Scenario
 from sipfault.scenario.loader import load_scenario
@@ -177,6 +178,20 @@ class ServerConfig:
     stream_limits: StreamLimits = DEFAULT_STREAM_LIMITS
     """Caps and timeouts of TCP and TLS connections: per server and per source address,
     idle and header timeouts, the write buffer of a peer that does not read."""
+    max_transactions: int | None = None
+    """Live transactions (server and client) at which new INVITEs and REGISTERs start to get
+    503 with Retry-After (RFC 3261 §21.5.4), until they are below 90% of it; None: no limit.
+    Over UDP each lasts 64*T1 after its final response, so a call keeps two for about 32 s:
+    a limit near 2 x 32 s x the rate to be held (64,000 for 1000 calls/s) sheds only past it.
+    See :mod:`sipfault.core.admission`."""
+
+    max_loop_lag: float | None = None
+    """Event-loop lag, in seconds, at which new INVITEs and REGISTERs start to get 503 with
+    Retry-After, until it is below half of it; None: not watched. The lag is how late a
+    call the endpoint schedules every 50 ms runs: a loop that cannot keep up runs it late."""
+
+    retry_after: int = DEFAULT_SHED_RETRY_AFTER
+    """Retry-After seconds of those 503s."""
 
     def __post_init__(self) -> None:
         # Lenient about containers (a list of addresses, transports in any case), strict
@@ -200,6 +215,12 @@ class ServerConfig:
             raise ValueError("TLS listens on the port after the UDP/TCP one: none after 65535")
         if self.t1 is not None and not self.t1 > 0:
             raise ValueError(f"t1={self.t1} (expected a duration above 0 seconds)")
+        self.capacity  # noqa: B018 (checks the three fields)
+
+    @property
+    def capacity(self) -> Capacity:
+        """Where load shedding starts (``max_transactions``, ``max_loop_lag``)."""
+        return Capacity(self.max_transactions, self.max_loop_lag, self.retry_after)
 
     @property
     def active_transports(self) -> tuple[str, ...]:
@@ -267,3 +288,9 @@ class ServerOptions(TypedDict, total=False):
     """``force_rport``."""
     stream_limits: StreamLimits
     """``stream_limits``."""
+    max_transactions: int | None
+    """``max_transactions``."""
+    max_loop_lag: float | None
+    """``max_loop_lag``."""
+    retry_after: int
+    """``retry_after``."""

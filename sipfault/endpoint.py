@@ -77,6 +77,13 @@ class ListenError(OSError):
         return f"cannot listen on {self.transport} {self.address}: {self.strerror}"
 
 
+LAG_PROBE_INTERVAL = 0.05
+"""Seconds between two measures of the loop's lag, when load shedding is asked for."""
+
+PROBE_RESEND = 1.0
+"""Seconds after which a probe datagram not yet read is followed by another (it may have been
+dropped by a full socket buffer); its lag still counts from the first."""
+
 UDP_BUFFER_BYTES = 4 * 1024 * 1024
 """Socket buffer asked for: a burst of datagrams waits in the kernel instead of being lost."""
 
@@ -117,7 +124,8 @@ class Endpoint:
         self.uas = UserAgentServer(self.config.load_scenario(), seed=self.config.seed,
                                    rng=self.config.rng, server_header=self.config.server_header,
                                    wall_clock=time.time, force_rport=self.config.force_rport,
-                                   media_ports=self.media, fax=make_fax_call)
+                                   media_ports=self.media, fax=make_fax_call,
+                                   capacity=self.config.capacity)
         self.bound: list[tuple[str, int]] = []
         """(host, port) of each address listened on with UDP and TCP."""
         self.bound_tls: list[tuple[str, int]] = []
@@ -130,6 +138,16 @@ class Endpoint:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lag_probe: asyncio.TimerHandle | None = None
+        self._lag_due = 0.0
+        # The probe datagrams of the lag measure (see _probe_lag): their socket, where they
+        # go, where they come from, and when the oldest one not yet read was sent.
+        self._probe_socket: socket.socket | None = None
+        self._probe_target: tuple[str, int] = ("", 0)
+        self._probe_from: tuple[str, int] | None = None
+        self._probe_pending: float | None = None
+        self._probe_lag_seen = 0.0
+        self._probe_last_sent = 0.0
         # asyncio's loops read time.monotonic(); start() pins the offset to the running loop.
         self._wall_offset = time.time() - time.monotonic()
 
@@ -167,6 +185,8 @@ class Endpoint:
             if bound is not None:
                 tls_port = tls_port or bound
                 self.bound_tls.append((address.host, bound))
+        if self.uas.admission.limited:
+            self._start_lag_probe()
 
     async def _bind_unless_missing(
         self, address: ListenAddress, binding: Coroutine[object, object, int]
@@ -241,6 +261,13 @@ class Endpoint:
             self.uas.close_media(self._now())
             self._pump()
         self.media.close_all()
+        if self._lag_probe is not None:
+            self._lag_probe.cancel()
+            self._lag_probe = None
+        if self._probe_socket is not None:
+            self._probe_socket.close()
+            self._probe_socket = None
+            self._probe_from = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -362,6 +389,9 @@ class Endpoint:
         return self._loop.time()
 
     def _on_datagram(self, data: bytes, peer: Peer) -> None:
+        if peer.remote == self._probe_from:
+            self._probe_arrived(data)
+            return
         self.uas.receive(data, peer, self._now())
         self._pump()
 
@@ -431,6 +461,59 @@ class Endpoint:
         self._timer_at = None
         self.uas.handle_timer(self._now())
         self._pump()
+
+    def _start_lag_probe(self) -> None:
+        """Measure the loop's lag from now on (load shedding asked for one): with a socket of
+        our own that sends the probe datagrams to the first UDP address, when there is one."""
+        listening = next(iter(self._udp), None)
+        if listening is not None:
+            host = listening[0]
+            probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                  socket.SOCK_DGRAM)
+            probe.setblocking(False)
+            probe.bind((host, 0))
+            self._probe_socket = probe
+            self._probe_target = listening
+            name = probe.getsockname()
+            self._probe_from = (str(name[0]), int(name[1]))
+        self._probe_lag()
+
+    def _probe_lag(self) -> None:
+        """Every :data:`LAG_PROBE_INTERVAL`, tell the UAS the loop's lag: how late this call
+        ran, how long the probe datagram read since waited, or how long the one not yet read
+        has waited, whichever is most.
+
+        A loop that cannot keep up reads a queue of datagrams a batch at a time while its
+        timers still run on time; a datagram sent to our own SIP port waits behind that queue
+        as every request does, so its delay is the lag clients see. Shedding is reviewed here
+        too, so that it can end while no request comes.
+        """
+        assert self._loop is not None
+        now = self._loop.time()
+        if self._lag_probe is not None:
+            lag = max(0.0, now - self._lag_due, self._probe_lag_seen)
+            self._probe_lag_seen = 0.0
+            if self._probe_pending is not None:
+                lag = max(lag, now - self._probe_pending)
+            self.uas.report_loop_lag(lag, now)
+            self._pump()
+        probe = self._probe_socket
+        if probe is not None and (self._probe_pending is None
+                                  or now - self._probe_last_sent >= PROBE_RESEND):
+            with contextlib.suppress(OSError):  # a full buffer: the next tick sends again
+                probe.sendto(repr(now).encode(), self._probe_target)
+            self._probe_last_sent = now
+            if self._probe_pending is None:
+                self._probe_pending = now
+        self._lag_due = now + LAG_PROBE_INTERVAL
+        self._lag_probe = self._loop.call_at(self._lag_due, self._probe_lag)
+
+    def _probe_arrived(self, data: bytes) -> None:
+        """A probe datagram was read: how long it waited is the loop's lag, told at the next
+        measure."""
+        self._probe_pending = None
+        with contextlib.suppress(ValueError):
+            self._probe_lag_seen = max(self._probe_lag_seen, self._now() - float(data))
 
     def _pump(self) -> None:
         """Send what the UAS produced, report its events, re-arm the timer."""

@@ -24,6 +24,7 @@ from sipfault.record.records import (
     MessageRecord,
     OutcomeRecord,
     Record,
+    SheddingRecord,
     UnmatchedRecord,
 )
 
@@ -92,6 +93,12 @@ class MessageCounts:
         self.media_bytes = 0
         self.faxes: list[FaxRecord] = []
         """The outcome of each fax call."""
+        self.shedding_episodes = 0
+        """Times load shedding began."""
+        self.shed_refused = 0
+        """New INVITEs and REGISTERs refused with 503 under load, in episodes that ended."""
+        self.shedding_seconds = 0.0
+        """How long load shedding lasted, in episodes that ended."""
 
     def on_record(self, record: Record) -> None:
         """Count one record."""
@@ -125,6 +132,12 @@ class MessageCounts:
             self._count_media(record)
         elif isinstance(record, FaxRecord):
             self.faxes.append(record)
+        elif isinstance(record, SheddingRecord):
+            if record.shedding.active:
+                self.shedding_episodes += 1
+            else:
+                self.shed_refused += record.shedding.refused
+                self.shedding_seconds += record.shedding.duration
 
     def _count_media(self, record: MediaRecord) -> None:
         stopped = self.media.get(record.call_id)
@@ -178,7 +191,8 @@ class ConsoleReporter:
         if isinstance(record, FaultRecord) and not record.withheld:
             return None  # the copies that went out carry the fault on their own lines
         if not isinstance(record, MessageRecord | DroppedRecord | FindingRecord | FaultRecord
-                          | MediaRecord | OutcomeRecord | T30Record | FaxPageRecord | FaxRecord):
+                          | MediaRecord | OutcomeRecord | T30Record | FaxPageRecord | FaxRecord
+                          | SheddingRecord):
             return None
         line = f"{format_clock(record.time)} {record.line()}"
         if self.verbose and isinstance(record, MessageRecord):
@@ -221,6 +235,14 @@ class ConsoleReporter:
             lines.append(f"media: {counts.media_calls} calls, {counts.media_streams} streams, "
                          f"{counts.media_packets} packets, {counts.media_bytes} bytes "
                          f"(the last {len(counts.media)} calls below)")
+        if counts.shedding_episodes:
+            admission = server.uas.admission
+            refused, seconds = counts.shed_refused, counts.shedding_seconds
+            if admission.shedding:  # still shedding as the run ends
+                refused += admission.refused
+                seconds += server.now() - admission.since
+            lines.append(f"load shedding: {counts.shedding_episodes} episode(s), "
+                         f"{seconds:.1f} s, {refused} INVITE/REGISTER refused with 503")
         for call_id, stopped in counts.media.items():
             lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
                 _stream_summary(record) for record in stopped))

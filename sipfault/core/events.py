@@ -197,6 +197,32 @@ class EndpointFaultChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadShedding:
+    """Load shedding began or ended: new INVITEs and REGISTERs get 503 while it lasts
+    (RFC 3261 §21.5.4, ``sipfault.core.admission``)."""
+
+    time: float
+    active: bool
+    """True when it began, False when it ended."""
+    reason: str
+    """What started it: "transactions" or "loop-lag"; "" when it ended."""
+    transactions: int
+    """Live transactions at that moment."""
+    max_transactions: int | None
+    """The limit on them, None when not watched."""
+    lag: float
+    """The last loop lag measured, in seconds."""
+    max_loop_lag: float | None
+    """The limit on it, None when not watched."""
+    retry_after: int
+    """Retry-After seconds of the 503s."""
+    refused: int
+    """When it ended: requests refused while it lasted."""
+    duration: float
+    """When it ended: how long it lasted, in seconds."""
+
+
+@dataclass(frozen=True, slots=True)
 class BindingExpired:
     """A registration ran out (or was forced out by a scenario fault)."""
 
@@ -358,5 +384,5 @@ Event = (
     MessageReceived | MessageSent | MessageDropped | Finding | RuleMatched | RequestUnmatched
     | FaultApplied | TimerFired | BindingExpired | KeepAliveReceived | MediaStarted
     | MediaFlowing | MediaStopped | RequestOutcome | EndpointFaultChanged | T30Frame | FaxPage
-    | FaxOutcome
+    | FaxOutcome | LoadShedding
 )

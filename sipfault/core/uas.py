@@ -23,6 +23,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
+from sipfault.core.admission import SHED_METHODS, UNREAD_PREFIXES, Admission, Capacity
 from sipfault.core.auth import Authenticator
 from sipfault.core.capabilities import (
     ACCEPTED_ENCODINGS,
@@ -129,11 +130,15 @@ class UserAgentServer:
         force_rport: bool = False,
         media_ports: MediaPorts | None = None,
         fax: FaxFactory | None = None,
+        capacity: Capacity | None = None,
     ) -> None:
         """``media_ports`` opens the sockets of the streams SDP names (the endpoint's);
         without one, ports are named without sockets (:class:`NominalPorts`). ``fax`` makes
-        the fax terminals of T.38 streams whose rule has ``fax``."""
+        the fax terminals of T.38 streams whose rule has ``fax``. Past ``capacity``, new
+        INVITEs and REGISTERs get 503 (``admission.py``)."""
         self.engine = ScenarioEngine(scenario, seed)
+        self.admission = Admission(capacity, salt=f"{self.engine.seed}/shed")
+        """Load shedding: whether new INVITEs and REGISTERs are refused now, and how many were."""
         self.force_rport = force_rport
         """Answer UDP requests at their source port even without ``rport`` (RFC 3581 for
         clients behind NAT that do not ask for it); else the Via's port (RFC 3261 §18.2.2)."""
@@ -346,6 +351,9 @@ class UserAgentServer:
             # style, over UDP); not a message, and nothing to answer.
             self._events.append(KeepAliveReceived(now, peer, "crlf"))
             return
+        if (self.admission.limited and not self.endpoint_faults.any
+                and self._refuse_unread(data, peer, now)):
+            return
         try:
             message = parse_message(data, stream=peer.reliable)
         except SipParseError as exc:
@@ -443,6 +451,8 @@ class UserAgentServer:
             self._conduct.retransmitted(existing, request, peer, now)
             existing.on_retransmission(now)
             return
+        if self.admission.limited and self._shed(request, checked, peer, now):
+            return
         tx = ServerTransaction(
             key, request, peer, self.scenario.timers, self.timers, *self._tx_callbacks
         )
@@ -479,6 +489,44 @@ class UserAgentServer:
         self._events.append(FaultApplied(now, overload.name, request.call_id, 0, 1, 503,
                                          f"Retry-After: {seconds}"))
         self._reply(exchange, 503, now, extra=[("Retry-After", str(seconds))])
+        return True
+
+    def report_loop_lag(self, lag: float, now: float) -> None:
+        """How late, in seconds, the endpoint's loop ran a periodic call: load shedding
+        starts or stops by it and by the live transactions (``admission.py``)."""
+        self.admission.report_lag(lag, now)
+        if self.admission.limited:
+            self._update_admission(now)
+
+    def _update_admission(self, now: float) -> None:
+        change = self.admission.update(
+            len(self._transactions) + len(self.absorbing) + len(self._requests), now)
+        if change is not None:
+            self._events.append(change)
+
+    def _refuse_unread(self, data: bytes, peer: Peer, now: float) -> bool:
+        """While shedding, refuse a plain new INVITE or REGISTER from its bytes, unparsed and
+        unjournaled (counted), or absorb the ACK of such a refusal (``refusal.py``)."""
+        if data.startswith(UNREAD_PREFIXES[:2]):
+            self._update_admission(now)
+        answer = self.admission.answer_unread(data, peer, self.force_rport, self.server_header)
+        if isinstance(answer, Outgoing):
+            self._outgoing.append(answer)
+            return True
+        return answer
+
+    def _shed(self, request: Request, checked: CheckedRequest, peer: Peer, now: float) -> bool:
+        """Under load, refuse a new out-of-dialog INVITE or REGISTER with 503 and Retry-After
+        (RFC 3261 §21.5.4), statelessly (§8.2.7): no transaction, no timer."""
+        if request.method not in SHED_METHODS or checked.to.tag is not None:
+            return False
+        admission = self.admission
+        self._update_admission(now)
+        if admission.admits(request.method, False):
+            return False
+        response = admission.refusal(request, checked, peer, self.server_header)
+        top = checked.top_via
+        self._emit(response, response_peer(peer, top, self.force_rport), now, False, request)
         return True
 
     def _dispatch(self, exchange: Exchange, now: float) -> None:
@@ -1009,6 +1057,8 @@ class UserAgentServer:
                 self._answer_in_ack(dialog, ack, peer, now)
             self._conduct.acknowledge(dialog, ack, peer, now)
             return
+        if self.admission.limited and self.admission.acknowledges(ack, checked):
+            return  # the ACK of a 503 refusing its INVITE under load
         if self._conduct.lenient_ack(ack, peer, now):
             return
         self._events.append(finding(now, "stray-ack", "ACK matched no transaction or dialog",

@@ -48,6 +48,10 @@ JSON objects (:meth:`to_json`, one per journal line; every one has ``time`` and 
 - ``outcome``: how the client answered a request sipfault sent itself in a dialog:
   ``method``, ``purpose`` (t38, audio, same, bye, info), ``status`` (0: no answer),
   ``reason``, ``attempt``, ``call_id``.
+- ``load_shedding``: new INVITEs and REGISTERs began (``active`` true) or stopped being refused
+  with 503 under load (``sipfault.core.admission``): ``reason`` ("transactions" or
+  "loop-lag"), ``transactions``, ``max_transactions``, ``lag`` and ``max_loop_lag`` (seconds),
+  ``retry_after``, and when it stopped ``refused`` and ``duration`` (seconds).
 - Any other event (a timer, a fault, a binding that expired) is written with its class name in
   snake case as ``type`` and its fields as plain values.
 """
@@ -66,6 +70,7 @@ from sipfault.core.events import (
     FaxPage,
     Finding,
     KeepAliveReceived,
+    LoadShedding,
     MediaFlowing,
     MediaStarted,
     MediaStopped,
@@ -96,6 +101,7 @@ __all__ = [
     "OutcomeRecord",
     "Record",
     "RuleRecord",
+    "SheddingRecord",
     "UnmatchedRecord",
     "format_address",
     "to_record",
@@ -659,6 +665,42 @@ class FaultRecord:
                 **_json_flow(self.transport, self.source, self.destination)}
 
 
+@dataclass(frozen=True, slots=True)
+class SheddingRecord:
+    """Load shedding began or ended (RFC 3261 §21.5.4, :mod:`sipfault.core.admission`)."""
+
+    type: ClassVar[str] = "load_shedding"
+
+    time: float
+    """Wall-clock time."""
+    shedding: LoadShedding
+    """The core's event: what started it, the transactions and the lag then, their limits
+    (``--max-transactions``, ``--max-loop-lag``), and when it ended, what it refused."""
+
+    def line(self) -> str:
+        """``!! shedding load: 5012 transactions >= --max-transactions 5000; new
+        INVITE/REGISTER get 503 Retry-After 2``, or ``!! load shedding over after 3.2 s:
+        1834 requests refused``."""
+        event = self.shedding
+        if not event.active:
+            return (f"!! load shedding over after {event.duration:.1f} s: "
+                    f"{event.refused} requests refused")
+        if event.reason == "loop-lag" and event.max_loop_lag is not None:
+            why = (f"loop lag {event.lag * 1000:.0f} ms >= --max-loop-lag "
+                   f"{event.max_loop_lag * 1000:.0f}")
+        else:
+            why = (f"{event.transactions} transactions >= --max-transactions "
+                   f"{event.max_transactions}")
+        return (f"!! shedding load: {why}; new INVITE/REGISTER get 503 "
+                f"Retry-After {event.retry_after}")
+
+    def to_json(self) -> dict[str, object]:
+        """The journal's JSON object."""
+        fields = {item.name: getattr(self.shedding, item.name)
+                  for item in dataclasses.fields(self.shedding) if item.name != "time"}
+        return {"time": self.time, "type": self.type, **fields}
+
+
 def _fault_note(effect: str | None, fault: str) -> str:
     """`` [dropped by fault drop-first]``: what a fault did to a transmission, after its line."""
     return f" [{effect} by fault {fault}]"
@@ -690,7 +732,7 @@ class OtherRecord:
 Record = (
     MessageRecord | RuleRecord | UnmatchedRecord | DroppedRecord | FindingRecord | FaultRecord
     | KeepAliveRecord | MediaRecord | OutcomeRecord | OtherRecord | T30Record | FaxPageRecord
-    | FaxRecord
+    | FaxRecord | SheddingRecord
 )
 """What happened, one record per core event."""
 
@@ -763,6 +805,8 @@ def to_record(event: Event, wall: float) -> Record:
                            event.media, event.local, totals=event.totals, reason=event.reason)
     if isinstance(event, T30Frame | FaxPage | FaxOutcome):
         return fax_record(event, wall)
+    if isinstance(event, LoadShedding):
+        return SheddingRecord(wall, event)
     if isinstance(event, RequestOutcome):
         return OutcomeRecord(wall, event.call_id, event.method, event.purpose, event.status,
                              event.reason, event.attempt)

@@ -173,6 +173,11 @@ class ServerConfig:
     says, a Via without ``rport`` is answered at its sent-by port (5060 when it names none),
     always at the packet's source address."""
 
+    reuse_port: bool = False
+    """Set ``SO_REUSEPORT`` on the UDP, TCP and TLS listening sockets, so that several
+    processes share one port (``sipfault run --workers``); Linux spreads datagrams by flow and
+    connections among them. False: a port taken by another socket cannot be bound."""
+
     def __post_init__(self) -> None:
         # Lenient about containers (a list of addresses, transports in any case), strict
         # about values: what is stored is always tuples, checked.
@@ -260,3 +265,5 @@ class ServerOptions(TypedDict, total=False):
     """``server_header``."""
     force_rport: bool
     """``force_rport``."""
+    reuse_port: bool
+    """``reuse_port``."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sipfault.core.capabilities import KNOWN_METHODS
 from sipfault.record.fax_records import FaxPageRecord, FaxRecord, T30Record
@@ -115,6 +116,33 @@ class MessageCounts:
         elif isinstance(record, FaxRecord):
             self.faxes.append(record)
 
+    def totals(self) -> dict[str, object]:
+        """The counters as JSON (``sipfault run --workers`` sends each worker's to the
+        parent, which adds them up with :meth:`add`); media and faxes are left out."""
+        return {"requests": dict(self.requests),
+                "responses": {str(code): n for code, n in self.responses.items()},
+                "withheld": {str(code): n for code, n in self.withheld.items()},
+                "faults": dict(self.faults), "findings": dict(self.findings),
+                "unmatched": [[method, status, n]
+                              for (method, status), n in self.unmatched.items()],
+                "retransmissions_in": self.retransmissions_in,
+                "retransmissions_out": self.retransmissions_out,
+                "dropped": self.dropped, "keepalives": self.keepalives}
+
+    def add(self, totals: Mapping[str, Any]) -> None:
+        """Add the counters of :meth:`totals` (another process's) to these."""
+        self.requests.update(totals["requests"])
+        self.responses.update({int(code): n for code, n in totals["responses"].items()})
+        self.withheld.update({int(code): n for code, n in totals["withheld"].items()})
+        self.faults.update(totals["faults"])
+        self.findings.update(totals["findings"])
+        for method, status, n in totals["unmatched"]:
+            self.unmatched[method, status] += n
+        self.retransmissions_in += totals["retransmissions_in"]
+        self.retransmissions_out += totals["retransmissions_out"]
+        self.dropped += totals["dropped"]
+        self.keepalives += totals["keepalives"]
+
     def _count_fault(self, record: FaultRecord) -> None:
         if record.effect != "passed":
             self.faults[record.fault] += 1
@@ -170,41 +198,58 @@ class ConsoleReporter:
         """Requests by method, responses by code, retransmissions, drops and findings, and
         what the server still holds (``live:``, see :class:`sipfault.core.counts.LiveCounts`)."""
         counts = self.counts
-        requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))
-        responses = " ".join(f"{c}={n}" for c, n in sorted(counts.responses.items()))
-        if counts.withheld:
-            responses = f"{responses or '-'} (withheld by faults: " + " ".join(
-                f"{c}={n}" for c, n in sorted(counts.withheld.items())) + ")"
-        lines = [
-            f"summary: scenario {server.scenario.name}, seed {server.seed}",
-            f"requests: {requests or '-'}",
-            f"responses: {responses or '-'}",
-            f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
-            f"dropped: {counts.dropped}",
-            f"keepalives: {counts.keepalives}",
-        ]
-        if counts.faults:
-            lines.append("faults: " + " ".join(
-                f"{name}={n}" for name, n in sorted(counts.faults.items())))
-        if counts.unmatched:
-            lines.append("unmatched: " + ", ".join(
-                f"{method}={n} -> {status}"
-                for (method, status), n in sorted(counts.unmatched.items())))
-        if counts.findings:
-            lines.append("findings: " + " ".join(
-                f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
-        for call_id, stopped in counts.media.items():
-            lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
-                _stream_summary(record) for record in stopped))
-        lines.append(f"live: {server.uas.counts().line()}")
-        for fax in counts.faxes:
-            lines.append(f"{fax.label} [{fax.call_id[:CALL_ID_WIDTH]}]")
-        now = server.now()
-        for aor, registered in sorted(server.bindings().items()):
-            for binding in registered:
-                lines.append(f"binding: {aor} -> {binding.uri} "
-                             f"(expires in {binding.remaining(now)} s)")
+        lines = [f"summary: scenario {server.scenario.name}, seed {server.seed}",
+                 *count_lines(counts), *media_lines(counts),
+                 f"live: {server.uas.counts().line()}", *fax_lines(counts),
+                 *binding_lines(server)]
         print("\n".join(lines), file=self.out, flush=True)
+
+
+def count_lines(counts: MessageCounts) -> list[str]:
+    """The summary's lines of counts, ``requests:`` to ``findings:``."""
+    requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))
+    responses = " ".join(f"{c}={n}" for c, n in sorted(counts.responses.items()))
+    if counts.withheld:
+        responses = f"{responses or '-'} (withheld by faults: " + " ".join(
+            f"{c}={n}" for c, n in sorted(counts.withheld.items())) + ")"
+    lines = [
+        f"requests: {requests or '-'}",
+        f"responses: {responses or '-'}",
+        f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
+        f"dropped: {counts.dropped}",
+        f"keepalives: {counts.keepalives}",
+    ]
+    if counts.faults:
+        lines.append("faults: " + " ".join(
+            f"{name}={n}" for name, n in sorted(counts.faults.items())))
+    if counts.unmatched:
+        lines.append("unmatched: " + ", ".join(
+            f"{method}={n} -> {status}"
+            for (method, status), n in sorted(counts.unmatched.items())))
+    if counts.findings:
+        lines.append("findings: " + " ".join(
+            f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
+    return lines
+
+
+def media_lines(counts: MessageCounts) -> list[str]:
+    """One ``media [call-id] ...`` line per call whose streams stopped."""
+    return [f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
+        _stream_summary(record) for record in stopped)
+        for call_id, stopped in counts.media.items()]
+
+
+def fax_lines(counts: MessageCounts) -> list[str]:
+    """One line per fax call: its outcome."""
+    return [f"{fax.label} [{fax.call_id[:CALL_ID_WIDTH]}]" for fax in counts.faxes]
+
+
+def binding_lines(server: Endpoint) -> list[str]:
+    """``binding: AOR -> URI (expires in N s)`` for each registration still current."""
+    now = server.now()
+    return [f"binding: {aor} -> {binding.uri} (expires in {binding.remaining(now)} s)"
+            for aor, registered in sorted(server.bindings().items())
+            for binding in registered]
 
 
 def _stream_summary(record: MediaRecord) -> str:

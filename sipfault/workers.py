@@ -375,7 +375,7 @@ def _supervise(supervisor: _Supervisor, args: argparse.Namespace, argvs: Sequenc
             supervisor.wait_ended(time.monotonic() + STOP_TIMEOUT)
             return outcome
         supervisor.handle(0.2)
-    _print_listening(supervisor, args)
+    _print_listening(supervisor)
     stop_at = None if args.duration is None else time.monotonic() + args.duration
     while not supervisor.stop_asked.is_set():
         if stop_at is not None and time.monotonic() >= stop_at:
@@ -397,13 +397,18 @@ def _seeds(workers: Sequence[Worker]) -> str:
                     for worker in workers if worker.listening)
 
 
-def _print_listening(supervisor: _Supervisor, args: argparse.Namespace) -> None:
+def _print_listening(supervisor: _Supervisor) -> None:
+    """``sipfault 0.1.0 listening on 127.0.0.1:5060 (udp, tcp) scenario answer workers 2:
+    w0 pid=4100 seed=7, w1 pid=4101 seed=8``."""
     first = supervisor.workers[0].listening
     assert first is not None
     run = first["run"]
+    each = ", ".join(f"{worker.name} pid={worker.process.pid} "
+                     f"seed={worker.listening['run']['seed']}"
+                     for worker in supervisor.workers if worker.listening)
     print(f"sipfault {run['version']} listening on {first['listening']} scenario "
-          f"{run['scenario']} workers {len(supervisor.workers)} seeds "
-          f"{_seeds(supervisor.workers)}", file=supervisor.out, flush=True)
+          f"{run['scenario']} workers {len(supervisor.workers)}: {each}",
+          file=supervisor.out, flush=True)
 
 
 def _finish(supervisor: _Supervisor, args: argparse.Namespace, seed: int | None,

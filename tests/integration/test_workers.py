@@ -41,11 +41,14 @@ rules:
       - {code: 486, after: 300ms}
 """
 UDP_CALLS = 16
-TCP_CALLS = 6
+TCP_CALLS = 12
 WORKER_RE = re.compile(r"worker (?P<name>w\d+): pid=(?P<pid>\d+) seed=(?P<seed>\d+) "
                        r"calls=(?P<calls>\d+) requests=(?P<requests>\d+) "
                        r"responses=(?P<responses>\d+)")
 STARTED_RE = re.compile(r"(?P<name>w\d+) pid=(?P<pid>\d+) seed=(?P<seed>\d+)")
+#: "w1 00:12:01.250 <- tcp 127.0.0.1:40120 INVITE sip:bob@... SIP/2.0 [call-3]"
+CONSOLE_RE = re.compile(r"^(?P<worker>w\d+) \S+ (?P<arrow><-|->) (?P<transport>udp|tcp) "
+                        r".* \[(?P<call>call-\d+)\]")
 
 
 @dataclass
@@ -104,23 +107,30 @@ def run_workers(scenario: Path, *extra: str) -> Iterator[Running]:
 def wait_status(client: RawClient, status: int, timeout: float = 10.0) -> Arrival:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for arrival in client.collect(0.2):
-            if arrival.status == status:
-                return arrival
+        for arrival in client.collect(0.2, until=1):
+            # A stream read may hold several responses: the 100 and the 486 together.
+            start = arrival.data.find(f"SIP/2.0 {status} ".encode())
+            if start >= 0:
+                return Arrival(arrival.at, arrival.data[start:])
     raise AssertionError(f"no {status} within {timeout} s on {client.local}")
 
 
-def busy_call(client: RawClient, call_id: str, retransmit: bool) -> None:
-    """INVITE (sent twice over UDP), its 486, and the ACK on the INVITE's branch."""
-    branch = f"z9hG4bK{call_id}"
-    invite = client.request("INVITE", call_id=call_id, branch=branch, from_tag=call_id)
-    client.send(invite)
-    if retransmit:
-        time.sleep(0.05)
+def busy_calls(clients: list[RawClient], call_ids: list[str]) -> None:
+    """Every client's INVITE at once (sent twice over UDP), then each 486 and its ACK on the
+    INVITE's branch."""
+    invites = [client.request("INVITE", call_id=call_id, branch=f"z9hG4bK{call_id}",
+                              from_tag=call_id)
+               for client, call_id in zip(clients, call_ids, strict=True)]
+    for client, invite in zip(clients, invites, strict=True):
         client.send(invite)
-    busy = wait_status(client, 486)
-    client.send(client.request("ACK", call_id=call_id, branch=branch, from_tag=call_id,
-                               to_tag=busy.to_tag, cseq_method="ACK"))
+    time.sleep(0.05)
+    for client, invite in zip(clients, invites, strict=True):
+        if client.transport == "udp":
+            client.send(invite)
+    for client, call_id in zip(clients, call_ids, strict=True):
+        busy = wait_status(client, 486)
+        client.send(client.request("ACK", call_id=call_id, branch=f"z9hG4bK{call_id}",
+                                   from_tag=call_id, to_tag=busy.to_tag, cseq_method="ACK"))
 
 
 def gone(pid: int) -> bool:
@@ -145,7 +155,7 @@ def pcap_times(path: Path) -> list[float]:
 def test_calls_spread_over_two_workers_and_come_back_as_one_run(scenario: Path,
                                                                  tmp_path: Path) -> None:
     journal, pcap = tmp_path / "run.jsonl", tmp_path / "run.pcap"
-    call_ids = [f"w{n}" for n in range(UDP_CALLS + TCP_CALLS)]
+    call_ids = [f"call-{n}" for n in range(UDP_CALLS + TCP_CALLS)]
     with run_workers(scenario, "--seed", "7", "--journal", str(journal), "--pcap",
                      str(pcap)) as running, ExitStack() as stack:
         assert {m["name"]: int(m["seed"]) for m in STARTED_RE.finditer(running.listening)} \
@@ -153,8 +163,7 @@ def test_calls_spread_over_two_workers_and_come_back_as_one_run(scenario: Path,
         pids = running.pids
         clients = [stack.enter_context(RawClient("127.0.0.1", running.port, transport))
                    for transport in ["udp"] * UDP_CALLS + ["tcp"] * TCP_CALLS]
-        for client, call_id in zip(clients, call_ids, strict=True):
-            busy_call(client, call_id, retransmit=client.transport == "udp")
+        busy_calls(clients, call_ids)
         time.sleep(0.3)  # the last ACKs on their way
         status = running.stop()
         output = running.output
@@ -173,6 +182,16 @@ def test_calls_spread_over_two_workers_and_come_back_as_one_run(scenario: Path,
     assert sum(int(m["responses"]) for m in per_worker.values()) == 2 * calls
     assert {name: int(m["seed"]) for name, m in per_worker.items()} == {"w0": 7, "w1": 8}
     assert all(gone(pid) for pid in pids.values()), pids
+    served: dict[str, set[str]] = {}
+    by_transport: dict[str, set[str]] = {"udp": set(), "tcp": set()}
+    for line in output.splitlines():
+        shown = CONSOLE_RE.match(line)
+        if shown:
+            served.setdefault(shown["call"], set()).add(shown["worker"])
+            by_transport[shown["transport"]].add(shown["worker"])
+    assert set(served) == set(call_ids), output
+    assert all(len(names) == 1 for names in served.values()), served  # one worker per call
+    assert by_transport == {"udp": {"w0", "w1"}, "tcp": {"w0", "w1"}}, served
 
     records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     times = [record["time"] for record in records]
@@ -193,7 +212,7 @@ def test_calls_spread_over_two_workers_and_come_back_as_one_run(scenario: Path,
 
 
 def test_duration_ends_the_run_and_findings_fail_it(scenario: Path) -> None:
-    with run_workers(scenario, "--duration", "3s", "--fail-on-findings", "--quiet") as running:
+    with run_workers(scenario, "--duration", "1s", "--fail-on-findings", "--quiet") as running:
         with RawClient("127.0.0.1", running.port) as client:
             client.send(client.request("ACK", call_id="stray", to_tag="none"))
         pids = running.pids

@@ -237,8 +237,11 @@ class _Supervisor:
     def start(self, argvs: Sequence[list[str]], journals: Sequence[Path | None],
               pcaps: Sequence[Path | None]) -> None:
         for index, argv in enumerate(argvs):
+            # A process group of its own: Ctrl-C at a terminal reaches the parent only,
+            # which stops the workers itself once they all listen, in order.
             process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       text=True, encoding="utf-8", errors="replace")
+                                       text=True, encoding="utf-8", errors="replace",
+                                       process_group=0)
             self.workers.append(Worker(index, process, journals[index], pcaps[index]))
             assert process.stdout is not None
             threading.Thread(target=self._pump, args=(index, process.stdout),

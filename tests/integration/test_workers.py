@@ -26,7 +26,7 @@ from sipfault import cli, workers
 from tests.integration.raw_sip import Arrival, RawClient
 from tests.peers.locate import REPO_ROOT
 from tests.peers.output import LineCollector, spawn
-from tests.peers.sipfault_cli import LISTENING_RE, parse_summary
+from tests.peers.sipfault_cli import LISTENING_RE, TLS_FILES, TLS_LISTENING_RE, parse_summary
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="SO_REUSEPORT spreads load on Linux")
@@ -212,14 +212,23 @@ def test_calls_spread_over_two_workers_and_come_back_as_one_run(scenario: Path,
 
 
 def test_duration_ends_the_run_and_findings_fail_it(scenario: Path) -> None:
-    with run_workers(scenario, "--duration", "1s", "--fail-on-findings", "--quiet") as running:
+    certificate, key = (str(path) for path in TLS_FILES)
+    with run_workers(scenario, "--duration", "2s", "--fail-on-findings", "--quiet",
+                     "--tls-cert", certificate, "--tls-key", key) as running:
+        tls = TLS_LISTENING_RE.search(running.listening)
+        assert tls is not None, running.listening  # every worker listens with TLS too
         with RawClient("127.0.0.1", running.port) as client:
             client.send(client.request("ACK", call_id="stray", to_tag="none"))
+        with RawClient("127.0.0.1", int(tls["port"]), "tls") as client:
+            client.send(client.request("OPTIONS"))
+            assert wait_status(client, 200, timeout=2.0)
         pids = running.pids
         status = running.process.wait(30)
         running.stdout.join(5)
     assert status == cli.EXIT_FINDINGS, running.output
-    assert parse_summary(running.output).findings == {"stray-ack": 1}, running.output
+    summary = parse_summary(running.output)
+    assert summary.findings == {"stray-ack": 1}, running.output
+    assert summary.requests == {"ACK": 1, "OPTIONS": 1}, running.output
     assert all(gone(pid) for pid in pids.values())
 
 

@@ -291,10 +291,11 @@ class _Supervisor:
 
     def reap(self) -> None:
         """Wait for every process (killing one that does not stop) and close its pipes."""
+        deadline = time.monotonic() + STOP_TIMEOUT
         for worker in self.workers:
             process = worker.process
             try:
-                process.wait(timeout=max(0.1, STOP_TIMEOUT))
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 print(f"sipfault: worker {worker.name} (pid {process.pid}) did not stop; "
                       "killed", file=self.err)
@@ -347,14 +348,16 @@ def run_workers(args: argparse.Namespace, listen: Sequence[ListenAddress],
         argvs = [worker_argv(args, index, concrete, worker_seed(seed, index), journals[index],
                              pcaps[index]) for index in range(count)]
         supervisor = _Supervisor(out, err)
+        # Signals only ask to stop, until the end: a second Ctrl-C cannot cut a merge short.
         with _stop_on_signals(supervisor.stop_asked):
             outcome = _supervise(supervisor, args, argvs, journals, pcaps)
-        supervisor.reap()
-        for worker in supervisor.workers:
-            status = worker.process.returncode
-            if outcome.failure is None and status:
-                outcome.failure = f"worker {worker.name} exited with status {status}"
-        _finish(supervisor, args, seed, outcome, out, err)
+            supervisor.reap()
+            for worker in supervisor.workers:
+                status = worker.process.returncode
+                stopped = status == -signal.SIGTERM and supervisor.stop_asked.is_set()
+                if outcome.failure is None and status and not stopped:
+                    outcome.failure = f"worker {worker.name} exited with status {status}"
+            _finish(supervisor, args, seed, outcome, out, err)
     return outcome
 
 

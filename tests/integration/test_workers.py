@@ -244,9 +244,15 @@ def test_a_worker_that_dies_fails_the_run(scenario: Path) -> None:
     assert all(gone(pid) for pid in pids.values())
 
 
-def test_without_so_reuseport_workers_are_refused(scenario: Path,
+def test_workers_refused_without_so_reuseport_with_http_or_below_one(scenario: Path,
                                                   monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(scenario), "--workers", "2", "--http", "127.0.0.1:0"]) \
+        == cli.EXIT_USAGE
+    assert "--http serves one process" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", str(scenario), "--workers", "0"])
+    assert exited.value.code == cli.EXIT_USAGE
     monkeypatch.setattr(workers, "reuse_port_missing", lambda: True)
     assert cli.main(["run", str(scenario), "--workers", "2"]) == cli.EXIT_USAGE
     assert "SO_REUSEPORT" in capsys.readouterr().err

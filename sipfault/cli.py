@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from sipfault import workers
 from sipfault.catalogue_view import format_detail, format_table, is_sip_code
 from sipfault.config import KNOWN_TRANSPORTS, ListenAddress, ServerConfig
 from sipfault.core.admission import DEFAULT_SHED_RETRY_AFTER
@@ -29,7 +30,7 @@ from sipfault.model.validate import InvalidValue, positive_duration
 from sipfault.record.recorder import Recorder
 from sipfault.record.records import Record
 from sipfault.record.run import BindingState, RunRecord, SummaryRecord
-from sipfault.reporting import ConsoleReporter
+from sipfault.reporting import ConsoleReporter, binding_lines, fax_lines, media_lines
 from sipfault.scenario.errors import ScenarioError
 from sipfault.scenario.loader import check_scenario_file, load_scenario
 from sipfault.stream_options import add_stream_limit_options, stream_limits
@@ -114,6 +115,17 @@ def parse_listen(text: str) -> ListenAddress:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def parse_workers(text: str) -> int:
+    """``--workers``: a whole number of processes, 1 or more."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} (expected a number of processes, 1 or more)")
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(
@@ -175,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "loopback only unless --http-allow-remote")
     run.add_argument("--http-allow-remote", action="store_true",
                      help="let --http listen on an address other machines reach")
+    run.add_argument("--workers", type=parse_workers, default=1, metavar="N",
+                     help="serve with N processes on the same port (SO_REUSEPORT, Linux): "
+                     "one console, one summary, one journal; worker I draws with seed "
+                     "SEED+I; registrar bindings are per worker (default 1)")
+    run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
 
     report = commands.add_parser("report", help="render a journal as an HTML report")
     report.add_argument("journal", metavar="RUN.jsonl", help="a journal written by --journal")
@@ -303,7 +320,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               transports=args.transport, t1=args.t1, seed=args.seed, tls=tls,
                               force_rport=args.force_rport, stream_limits=stream_limits(args),
                               max_transactions=args.max_transactions,
-                              max_loop_lag=args.max_loop_lag, retry_after=args.retry_after)
+                              max_loop_lag=args.max_loop_lag, retry_after=args.retry_after,
+                              reuse_port=args.worker_index is not None)
         server = Endpoint(config=config)
     except ValueError as exc:
         print(f"sipfault: {exc}", file=err)
@@ -316,6 +334,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except RemoteBindRefused as exc:
             print(f"sipfault: {exc}", file=err)
             return EXIT_USAGE
+    if args.workers > 1:
+        return _run_workers(args, config, out, err)
     try:
         recorder = Recorder.open(journal=args.journal, pcap=args.pcap)
     except OSError as exc:
@@ -334,8 +354,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     framing: list[Callable[[Record | RunRecord | SummaryRecord], None]] = [recorder.on_record]
     if kept is not None:
         framing.append(lambda record: kept.append(record.to_json()))
+    summary: SummaryRecord | None = None
     try:
-        asyncio.run(_serve(server, reporter, out, args, framing))
+        summary = asyncio.run(_serve(server, reporter, out, args, framing))
     except ListenError as exc:
         print(f"sipfault: {exc}{_listen_hint(exc)}", file=err)
         return EXIT_FAILURE
@@ -347,7 +368,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         recorder.close()
         recorder.report_errors(err)
-    reporter.print_summary(server)
+    if args.worker_index is not None and summary is not None:
+        workers.report(out, args.worker_index, reporter.counts, server.uas.counts(), summary,
+                       {"media": media_lines(reporter.counts),
+                        "faxes": fax_lines(reporter.counts), "bindings": binding_lines(server)})
+    else:
+        reporter.print_summary(server)
     if args.report:
         written = _write_run_report(args, kept, out, err)
         if written != EXIT_OK:
@@ -406,7 +432,8 @@ def _summary_record(server: Endpoint, reporter: ConsoleReporter, started: float)
 
 async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO,
                  args: argparse.Namespace,
-                 framing: list[Callable[[Record | RunRecord | SummaryRecord], None]]) -> None:
+                 framing: list[Callable[[Record | RunRecord | SummaryRecord], None]]
+                 ) -> SummaryRecord:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -426,11 +453,15 @@ async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO,
         started = _run_record(server, args)
         for write in framing:
             write(started)
-        print(
-            f"sipfault {__version__} listening on {_listening(server)} "
-            f"scenario {server.scenario.name} seed {server.seed}",
-            file=out, flush=True,
-        )
+        if args.worker_index is not None:
+            workers.announce(out, args.worker_index, _listening(server), started)
+            workers.stop_when_parent_goes(loop, stop)
+        else:
+            print(
+                f"sipfault {__version__} listening on {_listening(server)} "
+                f"scenario {server.scenario.name} seed {server.seed}",
+                file=out, flush=True,
+            )
         if args.http is not None:
             print(f"live view on {live.url}", file=out, flush=True)
         with collector_tuned_for_serving():
@@ -439,6 +470,32 @@ async def _serve(server: Endpoint, reporter: ConsoleReporter, out: TextIO,
         for write in framing:
             write(summary)
     reporter.flush()
+    return summary
+
+
+def _run_workers(args: argparse.Namespace, config: ServerConfig, out: TextIO,
+                 err: TextIO) -> int:
+    """``--workers N``: N processes on the same port (:mod:`sipfault.workers`)."""
+    if workers.reuse_port_missing():
+        print("sipfault: --workers needs SO_REUSEPORT, which this system lacks", file=err)
+        return EXIT_USAGE
+    if args.http is not None:
+        print("sipfault: --http serves one process; it cannot be used with --workers",
+              file=err)
+        return EXIT_USAGE
+    seed = args.seed if args.seed is not None else config.load_scenario().seed
+    outcome = workers.run_workers(args, config.listen, config.active_transports, seed,
+                                  out, err)
+    if outcome.failure is not None:
+        print(f"sipfault: {outcome.failure}", file=err)
+        return outcome.status if outcome.status == EXIT_USAGE else EXIT_FAILURE
+    if args.report:
+        written = _write_run_report(args, outcome.kept, out, err)
+        if written != EXIT_OK:
+            return written
+    if args.fail_on_findings and outcome.findings:
+        return EXIT_FINDINGS
+    return EXIT_OK
 
 
 def _listening(server: Endpoint) -> str:

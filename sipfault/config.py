@@ -192,6 +192,10 @@ class ServerConfig:
 
     retry_after: int = DEFAULT_SHED_RETRY_AFTER
     """Retry-After seconds of those 503s."""
+    reuse_port: bool = False
+    """Set ``SO_REUSEPORT`` on the UDP, TCP and TLS listening sockets, so that several
+    processes share one port (``sipfault run --workers``); Linux spreads datagrams by flow and
+    connections among them. False: a port taken by another socket cannot be bound."""
 
     def __post_init__(self) -> None:
         # Lenient about containers (a list of addresses, transports in any case), strict
@@ -294,3 +298,5 @@ class ServerOptions(TypedDict, total=False):
     """``max_loop_lag``."""
     retry_after: int
     """``retry_after``."""
+    reuse_port: bool
+    """``reuse_port``."""

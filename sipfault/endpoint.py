@@ -209,7 +209,7 @@ class Endpoint:
                 try:
                     transport, udp = await self._loop.create_datagram_endpoint(
                         lambda: UdpEndpoint(self._on_datagram, self._on_stun),
-                        local_addr=(host, port),
+                        local_addr=(host, port), reuse_port=self.config.reuse_port,
                     )
                 except OSError as exc:
                     raise ListenError("udp", host, port, exc) from exc
@@ -221,7 +221,7 @@ class Endpoint:
                 try:
                     server = await self._loop.create_server(
                         lambda: self._new_stream("tcp"), host, actual or None,
-                        reuse_address=True,
+                        reuse_address=True, reuse_port=self.config.reuse_port,
                         family=socket.AF_INET6 if ":" in host else socket.AF_INET,
                     )
                 except OSError as exc:
@@ -248,7 +248,8 @@ class Endpoint:
         try:
             server = await self._loop.create_server(
                 lambda: self._new_stream("tls", self._tls), host, port or None,
-                reuse_address=True, family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                reuse_address=True, reuse_port=self.config.reuse_port,
+                family=socket.AF_INET6 if ":" in host else socket.AF_INET,
             )
         except OSError as exc:
             raise ListenError("tls", host, port, exc) from exc

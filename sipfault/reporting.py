@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sipfault.core.capabilities import KNOWN_METHODS
 from sipfault.record.fax_records import FaxPageRecord, FaxRecord, T30Record
@@ -152,6 +153,46 @@ class MessageCounts:
             self.media_packets += record.totals.packets
             self.media_bytes += record.totals.bytes
 
+    def totals(self) -> dict[str, object]:
+        """The counters as JSON (``sipfault run --workers`` sends each worker's to the
+        parent, which adds them up with :meth:`add`); media as totals, faxes left out."""
+        return {"requests": dict(self.requests),
+                "responses": {str(code): n for code, n in self.responses.items()},
+                "withheld": {str(code): n for code, n in self.withheld.items()},
+                "faults": dict(self.faults), "findings": dict(self.findings),
+                "unmatched": [[method, status, n]
+                              for (method, status), n in self.unmatched.items()],
+                "retransmissions_in": self.retransmissions_in,
+                "retransmissions_out": self.retransmissions_out,
+                "dropped": self.dropped, "keepalives": self.keepalives,
+                "media": [self.media_calls, self.media_streams, self.media_packets,
+                          self.media_bytes],
+                "shedding": [self.shedding_episodes, self.shed_refused,
+                             self.shedding_seconds]}
+
+    def add(self, totals: Mapping[str, Any]) -> None:
+        """Add the counters of :meth:`totals` (another process's) to these."""
+        self.requests.update(totals["requests"])
+        self.responses.update({int(code): n for code, n in totals["responses"].items()})
+        self.withheld.update({int(code): n for code, n in totals["withheld"].items()})
+        self.faults.update(totals["faults"])
+        self.findings.update(totals["findings"])
+        for method, status, n in totals["unmatched"]:
+            self.unmatched[method, status] += n
+        self.retransmissions_in += totals["retransmissions_in"]
+        self.retransmissions_out += totals["retransmissions_out"]
+        self.dropped += totals["dropped"]
+        self.keepalives += totals["keepalives"]
+        calls, streams, packets, octets = totals.get("media", (0, 0, 0, 0))
+        self.media_calls += calls
+        self.media_streams += streams
+        self.media_packets += packets
+        self.media_bytes += octets
+        episodes, refused, seconds = totals.get("shedding", (0, 0, 0.0))
+        self.shedding_episodes += episodes
+        self.shed_refused += refused
+        self.shedding_seconds += seconds
+
     def _count_fault(self, record: FaultRecord) -> None:
         if record.effect != "passed":
             self.faults[record.fault] += 1
@@ -208,53 +249,78 @@ class ConsoleReporter:
         """Requests by method, responses by code, retransmissions, drops and findings, and
         what the server still holds (``live:``, see :class:`sipfault.core.counts.LiveCounts`)."""
         counts = self.counts
-        requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))
-        responses = " ".join(f"{c}={n}" for c, n in sorted(counts.responses.items()))
-        if counts.withheld:
-            responses = f"{responses or '-'} (withheld by faults: " + " ".join(
-                f"{c}={n}" for c, n in sorted(counts.withheld.items())) + ")"
-        lines = [
-            f"summary: scenario {server.scenario.name}, seed {server.seed}",
-            f"requests: {requests or '-'}",
-            f"responses: {responses or '-'}",
-            f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
-            f"dropped: {counts.dropped}",
-            f"keepalives: {counts.keepalives}",
-        ]
-        if counts.faults:
-            lines.append("faults: " + " ".join(
-                f"{name}={n}" for name, n in sorted(counts.faults.items())))
-        if counts.unmatched:
-            lines.append("unmatched: " + ", ".join(
-                f"{method}={n} -> {status}"
-                for (method, status), n in sorted(counts.unmatched.items())))
-        if counts.findings:
-            lines.append("findings: " + " ".join(
-                f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
-        if counts.media_calls > len(counts.media):
-            lines.append(f"media: {counts.media_calls} calls, {counts.media_streams} streams, "
-                         f"{counts.media_packets} packets, {counts.media_bytes} bytes "
-                         f"(the last {len(counts.media)} calls below)")
-        if counts.shedding_episodes:
-            admission = server.uas.admission
-            refused, seconds = counts.shed_refused, counts.shedding_seconds
-            if admission.shedding:  # still shedding as the run ends
-                refused += admission.refused
-                seconds += server.now() - admission.since
-            lines.append(f"load shedding: {counts.shedding_episodes} episode(s), "
-                         f"{seconds:.1f} s, {refused} INVITE/REGISTER refused with 503")
-        for call_id, stopped in counts.media.items():
-            lines.append(f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
-                _stream_summary(record) for record in stopped))
-        lines.append(f"live: {server.uas.counts().line()}")
-        for fax in counts.faxes:
-            lines.append(f"{fax.label} [{fax.call_id[:CALL_ID_WIDTH]}]")
-        now = server.now()
-        for aor, registered in sorted(server.bindings().items()):
-            for binding in registered:
-                lines.append(f"binding: {aor} -> {binding.uri} "
-                             f"(expires in {binding.remaining(now)} s)")
+        lines = [f"summary: scenario {server.scenario.name}, seed {server.seed}",
+                 *count_lines(counts), *shedding_lines(counts, server), *media_lines(counts),
+                 f"live: {server.uas.counts().line()}", *fax_lines(counts),
+                 *binding_lines(server)]
         print("\n".join(lines), file=self.out, flush=True)
+
+
+def count_lines(counts: MessageCounts) -> list[str]:
+    """The summary's lines of counts, ``requests:`` to ``findings:``."""
+    requests = " ".join(f"{m}={n}" for m, n in sorted(counts.requests.items()))
+    responses = " ".join(f"{c}={n}" for c, n in sorted(counts.responses.items()))
+    if counts.withheld:
+        responses = f"{responses or '-'} (withheld by faults: " + " ".join(
+            f"{c}={n}" for c, n in sorted(counts.withheld.items())) + ")"
+    lines = [
+        f"requests: {requests or '-'}",
+        f"responses: {responses or '-'}",
+        f"retransmissions: in={counts.retransmissions_in} out={counts.retransmissions_out}",
+        f"dropped: {counts.dropped}",
+        f"keepalives: {counts.keepalives}",
+    ]
+    if counts.faults:
+        lines.append("faults: " + " ".join(
+            f"{name}={n}" for name, n in sorted(counts.faults.items())))
+    if counts.unmatched:
+        lines.append("unmatched: " + ", ".join(
+            f"{method}={n} -> {status}"
+            for (method, status), n in sorted(counts.unmatched.items())))
+    if counts.findings:
+        lines.append("findings: " + " ".join(
+            f"{kind}={n}" for kind, n in sorted(counts.findings.items())))
+    return lines
+
+
+def shedding_lines(counts: MessageCounts, server: Endpoint | None = None) -> list[str]:
+    """``load shedding: ...`` when it happened; with ``server``, an episode still going
+    counts too."""
+    if not counts.shedding_episodes:
+        return []
+    refused, seconds = counts.shed_refused, counts.shedding_seconds
+    if server is not None and server.uas.admission.shedding:  # still going as the run ends
+        admission = server.uas.admission
+        refused += admission.refused
+        seconds += server.now() - admission.since
+    return [f"load shedding: {counts.shedding_episodes} episode(s), "
+            f"{seconds:.1f} s, {refused} INVITE/REGISTER refused with 503"]
+
+
+def media_lines(counts: MessageCounts) -> list[str]:
+    """One ``media [call-id] ...`` line per call whose streams stopped, the last
+    :data:`MEDIA_CALLS_LISTED`, after a ``media:`` line of totals when there were more."""
+    lines = []
+    if counts.media_calls > len(counts.media):
+        listed = f" (the last {len(counts.media)} calls below)" if counts.media else ""
+        lines.append(f"media: {counts.media_calls} calls, {counts.media_streams} streams, "
+                     f"{counts.media_packets} packets, {counts.media_bytes} bytes{listed}")
+    return lines + [f"media [{call_id[:CALL_ID_WIDTH]}] " + "; ".join(
+        _stream_summary(record) for record in stopped)
+        for call_id, stopped in counts.media.items()]
+
+
+def fax_lines(counts: MessageCounts) -> list[str]:
+    """One line per fax call: its outcome."""
+    return [f"{fax.label} [{fax.call_id[:CALL_ID_WIDTH]}]" for fax in counts.faxes]
+
+
+def binding_lines(server: Endpoint) -> list[str]:
+    """``binding: AOR -> URI (expires in N s)`` for each registration still current."""
+    now = server.now()
+    return [f"binding: {aor} -> {binding.uri} (expires in {binding.remaining(now)} s)"
+            for aor, registered in sorted(server.bindings().items())
+            for binding in registered]
 
 
 def _stream_summary(record: MediaRecord) -> str:

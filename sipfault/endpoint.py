@@ -33,6 +33,7 @@ from sipfault.core.events import Outgoing, Peer
 from sipfault.core.registrar import Binding
 from sipfault.core.uas import UserAgentServer
 from sipfault.media.fax import make_fax_call
+from sipfault.memory import give_back
 from sipfault.model.scenario import Scenario
 from sipfault.record.records import Record, to_record
 from sipfault.sip.errors import SipParseError
@@ -43,6 +44,11 @@ from sipfault.transport.tcp import StreamConnection, StreamHandler
 from sipfault.transport.udp import UdpEndpoint
 
 __all__ = ["Endpoint", "ListenAddress", "ListenError", "RecordListener"]
+
+HOUSEKEEPING_INTERVAL = 10.0
+"""Seconds between looks at whether a load is over and its memory can go back."""
+BUSY_MESSAGES = 1000
+"""Messages since the last look that make a load worth giving memory back after."""
 
 RecordListener = Callable[[Record], None]
 """What :meth:`Endpoint.add_listener` takes: called with every record, in order."""
@@ -150,6 +156,8 @@ class Endpoint:
         self._probe_last_sent = 0.0
         # asyncio's loops read time.monotonic(); start() pins the offset to the running loop.
         self._wall_offset = time.time() - time.monotonic()
+        self._received = 0  # messages since the last housekeeping
+        self._housekeeping: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------------- lifecycle
 
@@ -187,6 +195,7 @@ class Endpoint:
                 self.bound_tls.append((address.host, bound))
         if self.uas.admission.limited:
             self._start_lag_probe()
+        self._housekeeping = self._loop.call_later(HOUSEKEEPING_INTERVAL, self._housekeep)
 
     async def _bind_unless_missing(
         self, address: ListenAddress, binding: Coroutine[object, object, int]
@@ -265,6 +274,9 @@ class Endpoint:
         if self._lag_probe is not None:
             self._lag_probe.cancel()
             self._lag_probe = None
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            self._housekeeping = None
         if self._probe_socket is not None:
             self._probe_socket.close()
             self._probe_socket = None
@@ -393,6 +405,7 @@ class Endpoint:
         if peer.remote == self._probe_from:
             self._probe_arrived(data)
             return
+        self._received += 1
         self.uas.receive(data, peer, self._now())
         self._pump()
 
@@ -418,8 +431,19 @@ class Endpoint:
         self._connections.pop(connection.id, None)
 
     def _on_stream_message(self, data: bytes, peer: Peer) -> None:
+        self._received += 1
         self.uas.receive(data, peer, self._now())
         self._pump()
+
+    def _housekeep(self) -> None:
+        """After a load, once nothing is live (Timers J and L have run), give memory back:
+        RSS returns near its idle size instead of staying at the peak (``memory.py``)."""
+        assert self._loop is not None
+        if self._received >= BUSY_MESSAGES and self.uas.idle():
+            self._received = 0
+            self.uas.release_memory()
+            give_back()
+        self._housekeeping = self._loop.call_later(HOUSEKEEPING_INTERVAL, self._housekeep)
 
     def _on_refused(self, peer: Peer, reason: str) -> None:
         self.uas.connection_refused(peer, reason, self._now())

@@ -102,9 +102,13 @@ class TimerQueue:
         """
         self._cancelled += 1
         if self._cancelled > COMPACT_AFTER and 2 * self._cancelled > len(self._heap):
-            self._heap = [entry for entry in self._heap if not entry[2].cancelled]
-            heapq.heapify(self._heap)
-            self._cancelled = 0
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Drop every cancelled timer now, in a heap list of its own size."""
+        self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+        heapq.heapify(self._heap)
+        self._cancelled = 0
 
     def next_deadline(self) -> float | None:
         """The earliest pending deadline, or None."""

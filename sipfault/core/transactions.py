@@ -171,6 +171,13 @@ class AbsorbingTable:
                 ended.append(_unpack(records.pop(queue.popleft())))
         return ended
 
+    def shrink(self) -> None:
+        """Once empty, let go of the table's slots (a dict keeps the size of its busiest
+        moment until cleared)."""
+        if not self._records:
+            self._records.clear()
+            self._queues.clear()
+
     def footprint(self) -> list[tuple[str, bytes]]:
         """Each key with its record as stored (to measure what a record costs)."""
         return list(self._records.items())

@@ -324,6 +324,21 @@ class UserAgentServer:
                           len(self.timers) + absorbing,
                           len(self._requests))
 
+    def idle(self) -> bool:
+        """Whether no transaction, dialog or request of ours is live (bindings aside)."""
+        return not (self._transactions or len(self.absorbing) or len(self._dialogs)
+                    or len(self._requests))
+
+    def release_memory(self) -> None:
+        """Once :meth:`idle`, give back what the busiest moment left: the tables' slots and
+        the timers cancelled but still in the heap (the endpoint calls this after a load)."""
+        if not self.idle():
+            return
+        self._transactions.clear()
+        self._exchanges.clear()
+        self.absorbing.shrink()
+        self.timers.sweep()
+
     def receive(self, data: bytes, peer: Peer, now: float) -> None:
         """One whole message from ``peer`` (a datagram, or one message the framer cut).
 

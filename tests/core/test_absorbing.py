@@ -10,6 +10,7 @@ collector does not track it.
 from __future__ import annotations
 
 import gc
+import sys
 import tracemalloc
 
 from uas_harness import OFFER, UDP, Harness, request, response, statuses
@@ -175,3 +176,21 @@ def test_a_faulted_exchange_keeps_its_full_transaction() -> None:
     assert statuses(harness.feed(request("OPTIONS", branch="z9hG4bK-o"))) == [200, 200]
     assert len(harness.uas.absorbing) == 0
     assert harness.uas.counts().transactions == 1
+
+
+def test_release_memory_once_idle_lets_go_of_the_tables_slots() -> None:
+    """After a load, what the busiest moment left goes: a dict keeps its largest table."""
+    harness = Harness.from_yaml(SCENARIO)
+    uas = harness.uas
+    for n in range(300):
+        harness.feed(request("OPTIONS", call_id=f"o{n}", branch=f"z9hG4bK-o{n}"))
+    uas.release_memory()  # not idle yet: the records still absorb
+    assert len(uas.absorbing) == 300
+    harness.advance(64 * 0.5 + 0.01)
+    assert uas.idle()
+    table = uas.absorbing._records
+    busy_size = sys.getsizeof(table)
+    uas.release_memory()
+    assert sys.getsizeof(table) < busy_size / 10
+    harness.feed(request("OPTIONS", branch="z9hG4bK-after"))  # and it serves on
+    assert statuses(harness.sent[-1:]) == [200]

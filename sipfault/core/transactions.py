@@ -142,19 +142,26 @@ class AbsorbingTable:
         packed = self._records.get(_SEPARATOR.join(key))
         return _unpack(packed) if packed is not None else None
 
-    def add(self, key: TransactionKey, record: Absorbing, now: float) -> None:
-        """Keep ``record`` until its deadline."""
+    def add(self, key: TransactionKey, record: Absorbing, now: float) -> bool:
+        """Keep ``record`` until its deadline; False when a field holds a NUL (which the
+        packing cannot carry), so the full transaction stays."""
         joined = _SEPARATOR.join(key)
-        self._records[joined] = _pack(record)
+        packed = _pack(record)
+        if packed is None or joined.count(_SEPARATOR) != len(key) - 1:
+            return False
+        self._records[joined] = packed
         lifetime = round(record.deadline - now, 3)  # one queue per lifetime, not per rounding
         queue = self._queues.get(lifetime)
         if queue is None:
             queue = self._queues[lifetime] = deque()
         queue.append(joined)
+        return True
 
     def update(self, key: TransactionKey, record: Absorbing) -> None:
         """Replace the record of ``key`` by one with the same deadline."""
-        self._records[_SEPARATOR.join(key)] = _pack(record)
+        packed = _pack(record)
+        if packed is not None:  # it packed when added, with the same fields
+            self._records[_SEPARATOR.join(key)] = packed
 
     def next_deadline(self) -> float | None:
         """When the earliest record ends, or None."""
@@ -183,11 +190,13 @@ class AbsorbingTable:
         return list(self._records.items())
 
 
-_SEPARATOR = "\x00"  # no SIP token, header value or address holds a NUL (RFC 3261 §25.1)
+_SEPARATOR = "\x00"  # a well-formed field holds no NUL; one that does is not packed
+_SEPARATORS = 16  # between the 17 fields before the response
 
 
-def _pack(record: Absorbing) -> bytes:
-    """deadline, then the other fields, NUL-separated; the response bytes last, as they are."""
+def _pack(record: Absorbing) -> bytes | None:
+    """deadline, then the other fields, NUL-separated; the response bytes last, as they are.
+    None when a field holds a NUL itself."""
     transport, remote, local, connection = record.reply_to
     call_id, from_tag, number, uri = record.identity
     head = _SEPARATOR.join((
@@ -196,6 +205,8 @@ def _pack(record: Absorbing) -> bytes:
         record.timer, record.to_tag, call_id, from_tag, str(number), uri,
         repr(record.final_at), "1" if record.reported else "",
     ))
+    if head.count(_SEPARATOR) != _SEPARATORS:
+        return None
     return head.encode("utf-8", "surrogateescape") + b"\x00" + record.response
 
 
@@ -266,6 +277,10 @@ class ServerTransaction:
             self._cancel_timers()
             self._on_terminated(self, now)
 
+    def stop_timers(self) -> None:
+        """Cancel its timers (a compact record took over, :meth:`compact`)."""
+        self._cancel_timers()
+
     def _cancel_timers(self) -> None:
         for timer in (self._retransmit, self._timeout):
             if timer is not None:
@@ -291,10 +306,10 @@ class ServerTransaction:
     def compact(
         self, to_tag: str, final_at: float, sent: bytes, reply_to: Peer
     ) -> Absorbing | None:
-        """The compact record that takes over once only absorbing is left, or None.
+        """The compact record that could take over once only absorbing is left, or None.
 
-        ``sent`` is the final response as it went on the wire to ``reply_to``. The
-        transaction's own timers stop: the record's deadline is its Timer J, I or L.
+        ``sent`` is the final response as it went on the wire to ``reply_to``. The record's
+        deadline is its Timer J, I or L: once it is kept, :meth:`stop_timers`.
         """
         state = self.state
         if state is State.COMPLETED and not self.is_invite:
@@ -306,7 +321,6 @@ class ServerTransaction:
         timeout = self._timeout
         if timeout is None or timeout.cancelled or timeout.label is None:
             return None
-        self._cancel_timers()
         return Absorbing(state.value, self.request.method, response,
                          (reply_to.transport, reply_to.remote, reply_to.local,
                           reply_to.connection),

@@ -1190,10 +1190,10 @@ class UserAgentServer:
         tx = exchange.transaction
         record = tx.compact(exchange.to_tag, exchange.final_at or 0.0, exchange.sent,
                             exchange.reply_to)
-        if record is None:
+        if record is None or not self.absorbing.add(tx.key, record, now):
             return
+        tx.stop_timers()
         self._forget(tx)
-        self.absorbing.add(tx.key, record, now)
 
     def _absorb(self, key: TransactionKey, record: Absorbing, request: Request, peer: Peer,
                 now: float) -> None:

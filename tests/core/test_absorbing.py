@@ -16,6 +16,7 @@ import tracemalloc
 from uas_harness import OFFER, UDP, Harness, request, response, statuses
 
 from sipfault.core.events import MessageReceived
+from sipfault.core.transactions import Absorbing, AbsorbingTable
 from sipfault.sip.memo import clear_memos
 from sipfault.sip.parser import parse_message
 
@@ -194,3 +195,19 @@ def test_release_memory_once_idle_lets_go_of_the_tables_slots() -> None:
     assert sys.getsizeof(table) < busy_size / 10
     harness.feed(request("OPTIONS", branch="z9hG4bK-after"))  # and it serves on
     assert statuses(harness.sent[-1:]) == [200]
+
+
+def test_a_record_with_a_nul_in_a_field_is_not_packed_and_the_transaction_stays() -> None:
+    """The packing separates fields with NUL; a field holding one (the fuzzer found a
+    Request-URI that does) keeps its full transaction instead of a garbled record."""
+    record = Absorbing("Completed", "OPTIONS", b"SIP/2.0 200 OK\r\n\r\n",
+                       ("udp", ("127.0.0.1", 5070), ("127.0.0.1", 5060), None), 32.0, "J",
+                       "tag", ("call", "ft", 1, "sip:a\x00b@example.com"), 0.0)
+    table = AbsorbingTable()
+    assert not table.add(("3261", "z9hG4bK-1", "h:5070", "OPTIONS"), record, 0.0)
+    assert not table.add(("3261", "z9hG4bK\x00-1", "h:5070", "OPTIONS"),
+                         record._replace(identity=("call", "ft", 1, "sip:a@b")), 0.0)
+    assert len(table) == 0
+    clean = record._replace(identity=("call", "ft", 1, "sip:a@b"))
+    assert table.add(("3261", "z9hG4bK-1", "h:5070", "OPTIONS"), clean, 0.0)
+    assert table.get(("3261", "z9hG4bK-1", "h:5070", "OPTIONS")) == clean

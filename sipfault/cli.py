@@ -79,10 +79,19 @@ def parse_count(text: str) -> int:
     return int(text)
 
 
-def parse_lag(text: str) -> float:
+RUN_MAX_LOOP_LAG = 0.5
+"""``sipfault run`` sheds load once its loop runs T1 (500 ms) late: past that, clients
+retransmit, 2xx retransmissions pile up and a server at the edge of its core collapses instead
+of serving what it can (bench/README.md). ``--max-loop-lag off`` turns it off. The Python API
+and the pytest fixture leave it off: a test's own blocking code may stall their loop."""
+
+
+def parse_lag(text: str) -> float | None:
     """``--max-loop-lag``: milliseconds (``200``), or a duration (``200ms``, ``0.5s``);
-    returned in seconds."""
+    returned in seconds; ``off`` for None."""
     number = text.strip()
+    if number.lower() == "off":
+        return None
     try:
         seconds = (float(number) / 1000 if number.replace(".", "", 1).isdigit()
                    else positive_duration(number, "--max-loop-lag"))
@@ -163,8 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "503 with Retry-After until below 90%% of N (each lasts 64*T1 after its "
                      "answer: about 64 per call/s held)")
     run.add_argument("--max-loop-lag", type=parse_lag, metavar="MS",
+                     default=RUN_MAX_LOOP_LAG,
                      help="shed load: from this event-loop lag (ms), new INVITEs and REGISTERs "
-                     "get 503 with Retry-After until it is below half of it")
+                     "get 503 with Retry-After until it is below half of it (default "
+                     f"{RUN_MAX_LOOP_LAG * 1000:g}; off: never)")
     run.add_argument("--retry-after", type=int, default=DEFAULT_SHED_RETRY_AFTER,
                      metavar="SECONDS", help="Retry-After of the 503s of load shedding "
                      f"(default {DEFAULT_SHED_RETRY_AFTER})")
@@ -369,7 +380,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         recorder.close()
         recorder.report_errors(err)
     if args.worker_index is not None and summary is not None:
-        workers.report(out, args.worker_index, reporter.counts, server.uas.counts(), summary,
+        workers.report(out, args.worker_index, reporter.counts, server.counts(), summary,
                        {"media": media_lines(reporter.counts),
                         "faxes": fax_lines(reporter.counts), "bindings": binding_lines(server)})
     else:

@@ -26,9 +26,11 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Self, Unpack
 
 from sipfault.config import ListenAddress, ScenarioSource, ServerConfig, ServerOptions
+from sipfault.core.counts import LiveCounts
 from sipfault.core.events import Outgoing, Peer
 from sipfault.core.registrar import Binding
 from sipfault.core.uas import UserAgentServer
@@ -365,6 +367,12 @@ class Endpoint:
         """The endpoint faults in force, by name, each as the journal writes it
         (``outage for=30s``)."""
         return {name: str(fault) for name, fault in self.uas.endpoint_faults.active.items()}
+
+    def counts(self) -> LiveCounts:
+        """How many transactions, dialogs, timers, client transactions and connections the
+        server holds now; all return to zero once traffic stops, the connections close and
+        RFC 3261 §17.2's timers have run."""
+        return replace(self.uas.counts(), connections=len(self._connections))
 
     @property
     def seed(self) -> int:

@@ -251,7 +251,7 @@ class ConsoleReporter:
         counts = self.counts
         lines = [f"summary: scenario {server.scenario.name}, seed {server.seed}",
                  *count_lines(counts), *shedding_lines(counts, server), *media_lines(counts),
-                 f"live: {server.uas.counts().line()}", *fax_lines(counts),
+                 f"live: {server.counts().line()}", *fax_lines(counts),
                  *binding_lines(server)]
         print("\n".join(lines), file=self.out, flush=True)
 

@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, astuple, dataclass, fields
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, TextIO
@@ -423,7 +423,7 @@ def _finish(supervisor: _Supervisor, args: argparse.Namespace, seed: int | None,
     workers = supervisor.workers
     reported = [worker for worker in workers if worker.summary is not None]
     counts = MessageCounts()
-    live = [0, 0, 0, 0]
+    live = [0] * len(fields(LiveCounts))
     extra: dict[str, list[str]] = {"media": [], "faxes": [], "bindings": []}
     for worker in reported:
         assert worker.summary is not None

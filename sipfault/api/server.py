@@ -38,7 +38,6 @@ from sipfault.config import (
     ServerOptions,
     load_any_scenario,
 )
-from sipfault.core.counts import LiveCounts
 from sipfault.endpoint import Endpoint
 from sipfault.model.scenario import Rule, UnmatchedAnswer
 
@@ -84,11 +83,6 @@ class Server(Endpoint):
                     else "check that the address exists on this machine")
             raise OSError(exc.errno, f"cannot listen on {where} "
                           f"({', '.join(self.transports)}): {exc.strerror or exc}; {hint}") from exc
-
-    def counts(self) -> LiveCounts:
-        """How many transactions, dialogs, timers and client transactions the server holds
-        now; all return to zero once traffic stops and RFC 3261 §17.2's timers have run."""
-        return self.uas.counts()
 
     # ------------------------------------------------------------------------- rules
 

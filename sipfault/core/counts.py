@@ -27,8 +27,12 @@ class LiveCounts:
     """Timers pending (cancelled ones not counted)."""
     client_transactions: int
     """Requests of our own (a BYE) still waiting for a final response (§17.1.2)."""
+    connections: int = 0
+    """TCP and TLS connections open: the peers the endpoint holds state for (the sans-I/O
+    core has none, so its own counts say 0)."""
 
     def line(self) -> str:
-        """``transactions=0 dialogs=0 timers=0 client_transactions=0``."""
+        """``transactions=0 dialogs=0 timers=0 client_transactions=0 connections=0``."""
         return (f"transactions={self.transactions} dialogs={self.dialogs} "
-                f"timers={self.timers} client_transactions={self.client_transactions}")
+                f"timers={self.timers} client_transactions={self.client_transactions} "
+                f"connections={self.connections}")

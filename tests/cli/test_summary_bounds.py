@@ -69,6 +69,7 @@ def test_thousands_of_invented_methods_make_one_counter() -> None:
     summary = parse_summary(text)
     assert summary.other["live"] == {
         "transactions": 5001, "dialogs": 0, "timers": 5001, "client_transactions": 0,
+        "connections": 0,
     }
 
 
@@ -98,7 +99,8 @@ def test_sipfault_run_prints_other_and_live_in_its_summary() -> None:
     summary = parse_summary(out)
     assert summary.requests == {"other": 300}
     live = summary.other["live"]
-    assert set(live) == {"transactions", "dialogs", "timers", "client_transactions"}
+    assert set(live) == {"transactions", "dialogs", "timers", "client_transactions",
+                         "connections"}
     # Timer J (64*T1 = 0.64 s) may have ended some of the 300 transactions already.
     assert live["transactions"] <= 300
     assert live["dialogs"] == live["client_transactions"] == 0

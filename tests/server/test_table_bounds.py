@@ -42,6 +42,7 @@ async def test_closed_tcp_connections_leave_the_table() -> None:
         for round_ in range(3):
             clients = [SipClient(server.host, server.port, "tcp") for _ in range(40)]
             await _until(lambda: len(server._connections) == 40)
+            assert server.counts().connections == 40
             for client in clients:
                 client.send(client.request("OPTIONS"))
             replies = await asyncio.gather(*(asyncio.to_thread(c.until_final) for c in clients))

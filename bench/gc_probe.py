@@ -38,7 +38,7 @@ def _report() -> None:
     lines = ["gc pauses (ms): generation, collections, median, p99, longest"]
     for generation, pauses in _pauses.items():
         if pauses:
-            ms = [pause * 1000 for pause in pauses]
+            ms = sorted(pause * 1000 for pause in pauses)
             lines.append(f"  gen {generation}: {len(ms)} collections, median "
                          f"{statistics.median(ms):.2f}, p99 {percentile(ms, 0.99):.2f}, "
                          f"longest {max(ms):.2f}")

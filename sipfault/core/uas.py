@@ -113,6 +113,9 @@ from sipfault.sip.validate import CheckedRequest, check_request
 from sipfault.version import __version__
 
 SERVER_HEADER = f"sipfault/{__version__}"
+RINGING_LIMIT = 180.0
+"""Seconds an INVITE the scenario leaves ringing is kept after its last scripted response:
+Timer C's three minutes (RFC 3261 §16.6 step 11), then it is answered 408."""
 _CRLF = (b"\r", b"\n")
 
 
@@ -780,6 +783,23 @@ class UserAgentServer:
                 self._reply_step(exchange, step, now)
             else:
                 exchange.defer(self.timers, at, self._step_action(exchange, step))
+        if request.method == "INVITE" and all(step.code < 200 for step in steps):
+            self._limit_ringing(exchange, at, now)
+
+    def _limit_ringing(self, exchange: Exchange, last_step: float, now: float) -> None:
+        """An INVITE the scenario leaves ringing ends, so that a client that vanished without
+        a CANCEL leaves nothing behind: at its Expires with 487 (RFC 3261 §13.3.1), else
+        :data:`RINGING_LIMIT` after the last scripted response with 408."""
+        status, at = 408, last_step + RINGING_LIMIT
+        expires = exchange.request.headers.get("Expires")
+        if expires is not None and expires.strip().isdigit() and now + int(expires) < at:
+            status, at = 487, now + int(expires)
+        exchange.defer(self.timers, at, lambda when: self._end_ringing(exchange, status, when))
+
+    def _end_ringing(self, exchange: Exchange, status: int, now: float) -> None:
+        tx = exchange.transaction
+        if not tx.final_sent and tx.state in (State.TRYING, State.PROCEEDING):
+            self._reply(exchange, status, now)
 
     def _step_action(self, exchange: Exchange, step: Reply) -> Callable[[float], None]:
         return lambda when: self._reply_step(exchange, step, when)

@@ -25,6 +25,7 @@ from sipfault.core.counts import LiveCounts
 from sipfault.core.dialogs import MAX_DIALOGS, Dialogs, DialogState
 from sipfault.core.registrar import MAX_BINDINGS_PER_AOR, Registrar
 from sipfault.core.timers import TimerQueue
+from sipfault.core.uas import RINGING_LIMIT
 from sipfault.model.scenario import AuthLockout, AuthSettings, RegistrarSettings, ResponseDefaults
 from sipfault.sip.digest import NonceStore, parse_auth_params
 from sipfault.sip.message import Request
@@ -318,3 +319,40 @@ def test_only_idle_dialogs_are_forgotten_to_make_room() -> None:
     assert dialogs.find("d2", "idle2", "f2") is None
     assert idle[0].state is DialogState.TERMINATED
     assert dialogs.find("d3", "idle3", "f3") is idle[1]
+
+
+RINGING = """
+name: ringing
+timers: {t1: 500ms}
+rules:
+  - match: {method: INVITE}
+    reply: [100, 180]
+"""
+
+
+def test_an_invite_left_ringing_ends_with_408_after_timer_c_and_leaves_nothing() -> None:
+    """A client that vanished without a CANCEL: RFC 3261 §16.6's Timer C (3 min) after the
+    last scripted response, 408; then Timer H (no ACK comes) and nothing is left."""
+    harness = Harness.from_yaml(RINGING)
+    assert statuses(harness.feed(request(call_id="gone", body=OFFER))) == [100, 180]
+    assert statuses(harness.advance(RINGING_LIMIT - 0.01)) == []
+    assert harness.uas.counts().dialogs == 1  # the early dialog rings on
+    sent = harness.advance(0.02)
+    assert statuses(sent)[:1] == [408]
+    harness.advance(SETTLE)
+    assert harness.uas.counts() == ZERO
+
+
+def test_an_invite_with_expires_that_is_left_ringing_gets_487_then() -> None:
+    """§13.3.1: no final response before the INVITE's Expires: 487."""
+    harness = Harness.from_yaml(RINGING)
+    harness.feed(request(call_id="expiring", extra="Expires: 5", body=OFFER))
+    assert statuses(harness.advance(4.99)) == []
+    assert statuses(harness.advance(0.02))[:1] == [487]
+
+
+def test_a_ringing_invite_answered_or_cancelled_in_time_is_left_alone() -> None:
+    harness = Harness.from_yaml(RINGING)
+    harness.feed(request(call_id="c", body=OFFER))
+    assert statuses(harness.feed(request("CANCEL", call_id="c"))) == [200, 487]
+    assert 408 not in statuses(harness.advance(RINGING_LIMIT + 1))

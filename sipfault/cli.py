@@ -79,13 +79,6 @@ def parse_count(text: str) -> int:
     return int(text)
 
 
-RUN_MAX_LOOP_LAG = 0.5
-"""``sipfault run`` sheds load once its loop runs T1 (500 ms) late: past that, clients
-retransmit, 2xx retransmissions pile up and a server at the edge of its core collapses instead
-of serving what it can (bench/README.md). ``--max-loop-lag off`` turns it off. The Python API
-and the pytest fixture leave it off: a test's own blocking code may stall their loop."""
-
-
 def parse_lag(text: str) -> float | None:
     """``--max-loop-lag``: milliseconds (``200``), or a duration (``200ms``, ``0.5s``);
     returned in seconds; ``off`` for None."""
@@ -172,10 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "503 with Retry-After until below 90%% of N (each lasts 64*T1 after its "
                      "answer: about 64 per call/s held)")
     run.add_argument("--max-loop-lag", type=parse_lag, metavar="MS",
-                     default=RUN_MAX_LOOP_LAG,
                      help="shed load: from this event-loop lag (ms), new INVITEs and REGISTERs "
-                     "get 503 with Retry-After until it is below half of it (default "
-                     f"{RUN_MAX_LOOP_LAG * 1000:g}; off: never)")
+                     "get 503 with Retry-After until it is below half of it (500, T1, keeps "
+                     "a server at the edge of its core from collapsing; default off)")
     run.add_argument("--retry-after", type=int, default=DEFAULT_SHED_RETRY_AFTER,
                      metavar="SECONDS", help="Retry-After of the 503s of load shedding "
                      f"(default {DEFAULT_SHED_RETRY_AFTER})")

@@ -52,6 +52,9 @@ HOUSEKEEPING_INTERVAL = 10.0
 BUSY_MESSAGES = 1000
 """Messages since the last look that make a load worth giving memory back after."""
 
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+"""Where the lag probe goes when the SIP port listens on every address."""
+
 RecordListener = Callable[[Record], None]
 """What :meth:`Endpoint.add_listener` takes: called with every record, in order."""
 
@@ -499,14 +502,16 @@ class Endpoint:
         """Measure the loop's lag from now on (load shedding asked for one): with a socket of
         our own that sends the probe datagrams to the first UDP address, when there is one."""
         listening = next(iter(self._udp), None)
-        if listening is not None:
-            host = listening[0]
+        # Under SO_REUSEPORT (--workers) the kernel may hand the probe to another process on
+        # the port: then only the timer's own lateness is measured.
+        if listening is not None and not self.config.reuse_port:
+            host = _LOOPBACK.get(listening[0], listening[0])  # the probe's source is the same
             probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                                   socket.SOCK_DGRAM)
             probe.setblocking(False)
             probe.bind((host, 0))
             self._probe_socket = probe
-            self._probe_target = listening
+            self._probe_target = (host, listening[1])
             name = probe.getsockname()
             self._probe_from = (str(name[0]), int(name[1]))
         self._probe_lag()

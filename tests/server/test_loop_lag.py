@@ -61,3 +61,13 @@ async def test_a_queue_read_late_is_lag_though_timers_run_on_time() -> None:
         assert endpoint.uas.admission.lag >= 0.1
         transport.resume_reading()  # type: ignore[attr-defined]
         await until(lambda: not endpoint.uas.admission.shedding, 5.0)
+
+
+async def test_workers_sharing_the_port_measure_their_timers_only_and_do_not_shed_idle() -> None:
+    """Under SO_REUSEPORT the kernel may hand the probe datagram to another worker; one that
+    never came back would look like a lag growing for ever, and every INVITE would get 503."""
+    async with Endpoint(max_loop_lag=0.1, transports=["udp"], reuse_port=True) as endpoint:
+        assert endpoint._probe_socket is None
+        await asyncio.sleep(0.6)
+        assert not endpoint.uas.admission.shedding
+        assert 0.0 <= endpoint.uas.admission.lag < 0.1

@@ -941,7 +941,8 @@ class UserAgentServer:
             self._conduct.answered(exchange, response, now)
         if faults:
             self._faulting.after_sending(exchange, response, faults, now)
-        elif status >= 200:
+        elif status >= 200 and not (overrides or omit):
+            # A response the scenario reshaped may not parse again as the record re-sends it.
             self._compact(exchange, now)
 
     def _after_final(self, exchange: Exchange, status: int, now: float) -> None:
@@ -1223,6 +1224,9 @@ class UserAgentServer:
             self.absorbing.update(key, record._replace(reported=True))
         if record.response:
             message = parse_message(record.response, stream=peer.reliable)
+            if self.endpoint_faults.any:  # a slow or lossy endpoint since the answer went
+                self._sender.send(message, record.response, record.peer, now, True, None, None)
+                return
             self._outgoing.append(Outgoing(record.response, record.peer))
             self._events.append(MessageSent(now, record.peer, message, record.response, True))
 

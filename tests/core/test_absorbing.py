@@ -211,3 +211,38 @@ def test_a_record_with_a_nul_in_a_field_is_not_packed_and_the_transaction_stays(
     clean = record._replace(identity=("call", "ft", 1, "sip:a@b"))
     assert table.add(("3261", "z9hG4bK-1", "h:5070", "OPTIONS"), clean, 0.0)
     assert table.get(("3261", "z9hG4bK-1", "h:5070", "OPTIONS")) == clean
+
+
+OMITTING = """
+name: omitting
+timers: {t1: 500ms}
+rules:
+  - match: {method: OPTIONS}
+    reply: [{code: 200, omit: [Call-ID, CSeq]}]
+"""
+
+
+def test_a_response_the_scenario_reshaped_is_re_sent_by_its_full_transaction() -> None:
+    """Without Call-ID and CSeq the 200 would not parse again from a record's bytes: its
+    transaction stays whole and re-sends it as it went."""
+    harness = Harness.from_yaml(OMITTING)
+    options = request("OPTIONS", branch="z9hG4bK-omit")
+    harness.uas.receive(options, UDP, 0.0)
+    first = harness.uas.take_outgoing()
+    assert len(first) == 1 and b"Call-ID" not in first[0].data
+    assert len(harness.uas.absorbing) == 0
+    harness.uas.receive(options, UDP, 0.1)
+    assert [item.data for item in harness.uas.take_outgoing()] == [first[0].data]
+    assert not [e for e in harness.uas.take_events() if type(e).__name__ == "Finding"
+                and e.kind == "internal-error"]
+
+
+def test_a_record_re_sends_under_the_endpoint_faults_begun_since() -> None:
+    """A ``slow`` endpoint begun after the answer delays the record's copy as it would the
+    full transaction's."""
+    harness = Harness.from_yaml(SCENARIO)
+    bye, _ = _call(harness)
+    first = harness.sent[-1].data
+    harness.uas.set_endpoint_fault("slow", {"by": "300ms"}, harness.now)
+    assert harness.feed(bye) == []
+    assert [item.data for item in harness.advance(0.3)] == [first]

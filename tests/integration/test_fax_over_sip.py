@@ -19,10 +19,12 @@ import pytest
 from PIL import Image
 
 from sipfault import Server
+from sipfault.api.faxes import FaxResult
 from sipfault.fax.phase_e import PhaseE
 from sipfault.fax.png import read_png
 from sipfault.fax.tiff import Page, read_tiff
 from sipfault.fax.udptl import UDPTLReceiver, UDPTLSender
+from sipfault.model.scenario import Scenario
 from sipfault.scenario.loader import load_scenario_text
 from tests.fax import spandsp
 from tests.fax.harness import read_spandsp_pages, write_pages_for_spandsp
@@ -139,6 +141,19 @@ class Printer:
         self.terminal.close()
 
 
+async def fax_call(scenario: Scenario, terminal: spandsp.T38Terminal) -> list[FaxResult]:
+    """The printer calls sipfault, the call goes T.38, the fax runs to phase E on both ends:
+    sipfault's faxes then."""
+    async with Server(scenario) as server:
+        printer = Printer(server, terminal)
+        try:
+            await printer.call()
+            await printer.run_fax(server)
+        finally:
+            printer.close()
+        return server.faxes()
+
+
 SCENARIO = """
 timers: {{t1: 100ms}}
 rules:
@@ -155,14 +170,7 @@ async def test_a_printer_sends_two_pages_that_sipfault_receives(tmp_path: Path) 
     received = tmp_path / "received"
     scenario = load_scenario_text(SCENARIO.format(fax=f"{{receive: '{received}'}}"))
     terminal = spandsp.T38Terminal(calling=True, tx_file=tmp_path / "send.tif", pacing=False)
-    async with Server(scenario) as server:
-        printer = Printer(server, terminal)
-        try:
-            await printer.call()
-            await printer.run_fax(server)
-        finally:
-            printer.close()
-        faxes = server.faxes()
+    faxes = await fax_call(scenario, terminal)
     assert terminal.phase_e == PhaseE.OK
     assert len(faxes) == 1
     fax = faxes[0]
@@ -191,14 +199,7 @@ async def test_sipfault_sends_the_test_page_to_a_receiving_printer(tmp_path: Pat
     scenario = load_scenario_text(SCENARIO.format(fax="{send: testpage}"))
     terminal = spandsp.T38Terminal(calling=False, rx_file=tmp_path / "received.tif",
                                    pacing=False)
-    async with Server(scenario) as server:
-        printer = Printer(server, terminal)
-        try:
-            await printer.call()
-            await printer.run_fax(server)
-        finally:
-            printer.close()
-        faxes = server.faxes()
+    faxes = await fax_call(scenario, terminal)
     assert terminal.phase_e == PhaseE.OK, faxes
     stats = terminal.stats()
     assert (stats.pages_rx, stats.bad_rows) == (1, 0)

@@ -9,6 +9,7 @@ tests drive them with a manual clock.
 from __future__ import annotations
 
 import enum
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
@@ -128,11 +129,14 @@ class AbsorbingTable:
     at most that difference late.
     """
 
-    __slots__ = ("_queues", "_records")
+    __slots__ = ("_next", "_queues", "_records")
 
     def __init__(self) -> None:
         self._records: dict[str, bytes] = {}
         self._queues: dict[float, deque[str]] = {}
+        # The earliest deadline, kept: the endpoint asks after every message. NaN: to be
+        # read again from the queues' fronts (after records ended).
+        self._next: float | None = None
 
     def __len__(self) -> int:
         return len(self._records)
@@ -155,6 +159,8 @@ class AbsorbingTable:
         if queue is None:
             queue = self._queues[lifetime] = deque()
         queue.append(joined)
+        if self._next is None or record.deadline < self._next:  # NaN (unknown) stays so
+            self._next = record.deadline
         return True
 
     def update(self, key: TransactionKey, record: Absorbing) -> None:
@@ -165,17 +171,23 @@ class AbsorbingTable:
 
     def next_deadline(self) -> float | None:
         """When the earliest record ends, or None."""
-        fronts = [_deadline(self._records[queue[0]]) for queue in self._queues.values()
-                  if queue]
-        return min(fronts) if fronts else None
+        if self._next is not None and self._next != self._next:  # NaN: read the fronts
+            fronts = [_deadline(self._records[queue[0]]) for queue in self._queues.values()
+                      if queue]
+            self._next = min(fronts) if fronts else None
+        return self._next
 
     def expire(self, now: float) -> list[Absorbing]:
         """Drop and return the records whose timer has run out at ``now``."""
+        due = self.next_deadline()
+        if due is None or due > now:
+            return []
         ended: list[Absorbing] = []
         records = self._records
         for queue in self._queues.values():
             while queue and _deadline(records[queue[0]]) <= now:
                 ended.append(_unpack(records.pop(queue.popleft())))
+        self._next = math.nan
         return ended
 
     def shrink(self) -> None:
@@ -184,6 +196,7 @@ class AbsorbingTable:
         if not self._records:
             self._records.clear()
             self._queues.clear()
+            self._next = None
 
     def footprint(self) -> list[tuple[str, bytes]]:
         """Each key with its record as stored (to measure what a record costs)."""

@@ -246,3 +246,23 @@ def test_a_record_re_sends_under_the_endpoint_faults_begun_since() -> None:
     harness.uas.set_endpoint_fault("slow", {"by": "300ms"}, harness.now)
     assert harness.feed(bye) == []
     assert [item.data for item in harness.advance(0.3)] == [first]
+
+
+def test_the_table_ends_records_of_two_lifetimes_in_deadline_order() -> None:
+    """Timer I (T4) and Timer J (64*T1) records interleaved: each ends at its deadline, and
+    the next deadline is always the earliest left."""
+    base = Absorbing("Completed", "OPTIONS", b"", ("udp", ("h", 1), ("h", 2), None), 0.0, "J",
+                     "t", ("c", "f", 1, "sip:a@b"), 0.0)
+    table = AbsorbingTable()
+    assert table.next_deadline() is None
+    for n, (now, lifetime) in enumerate([(0.0, 32.0), (1.0, 5.0), (2.0, 32.0), (3.0, 5.0)]):
+        record = base._replace(deadline=now + lifetime, timer="J" if lifetime == 32.0 else "I")
+        assert table.add(("3261", f"z9hG4bK-{n}", "h:1", "OPTIONS"), record, now)
+    assert table.next_deadline() == 6.0
+    assert table.expire(5.9) == []
+    assert [r.deadline for r in table.expire(6.0)] == [6.0]
+    assert table.next_deadline() == 8.0
+    assert [r.deadline for r in table.expire(33.0)] == [32.0, 8.0]
+    assert table.next_deadline() == 34.0
+    assert [r.deadline for r in table.expire(40.0)] == [34.0]
+    assert table.next_deadline() is None and len(table) == 0

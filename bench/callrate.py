@@ -50,8 +50,13 @@ from tests.peers.sipp import SippResult, run_sipp, sipp_server  # noqa: E402
 SCENARIO = REPO_ROOT / "bench" / "answer-immediate.yaml"
 #: SIPp's built-in uac with a response time "setup" from the INVITE's first send to the 200.
 UAC_SCENARIO = REPO_ROOT / "bench" / "uac-setup-time.xml"
-TARGETS = ("sipfault", "sipp")
-NAMES = {"sipfault": "sipfault", "sipp": "sipp -sn uas"}
+TARGETS = ("sipfault", "sipp", "floor", "floor-blocking")
+NAMES = {"sipfault": "sipfault", "sipp": "sipp -sn uas", "floor": "floor (asyncio)",
+         "floor-blocking": "floor (blocking)"}
+#: The canned-answer responders that show what CPU per call Python itself costs (not run
+#: unless asked: ``--targets sipfault,sipp,floor,floor-blocking``).
+FLOOR = REPO_ROOT / "bench" / "floor_uas.py"
+DEFAULT_TARGETS = ("sipfault", "sipp")
 #: A rate is held when SIPp's UAC got through every call at no less than this share of it: a
 #: slow target makes SIPp stretch the step (its -l limit of calls in progress) without failing.
 HELD_SHARE = 0.95
@@ -70,7 +75,7 @@ class Step:
     """One target at one rate."""
 
     target: str
-    """"sipfault" or "sipp" (SIPp's UAS)."""
+    """"sipfault", "sipp" (SIPp's UAS), "floor" or "floor-blocking" (bench/floor_uas.py)."""
     rate: int
     """Requested call rate, calls per second."""
     calls: int
@@ -188,12 +193,39 @@ def target_process(
             counts = server.summary.other.get("retransmissions", {})
             if any(counts.values()):  # SIPp retransmitted: sipfault answered late
                 notes.append("retransmissions " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    elif target.startswith("floor"):
+        if transport != "udp":
+            raise SystemExit("the floor targets answer over UDP only")
+        with floor_process(target == "floor-blocking", bound + 30) as (host, port, pid):
+            yield host, port, pid
     else:
         with sipp_server(
             "uas", transport=transport, timeout=bound + 30, trace_messages=False
         ) as server:
             check_command(server.process.pid, ("-sn", "uas"), notes)
             yield server.host, server.port, server.process.pid
+
+
+@contextlib.contextmanager
+def floor_process(blocking: bool, seconds: float) -> Iterator[tuple[str, int, int]]:
+    """bench/floor_uas.py on an ephemeral loopback port; yield (host, port, pid)."""
+    command = [sys.executable, str(FLOOR), "--seconds", str(seconds)]
+    if blocking:
+        command.append("--blocking")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        words = process.stdout.readline().split()
+        if len(words) != 3 or words[0] != "listening":
+            raise SystemExit(f"bench/floor_uas.py did not start: {words}")
+        yield words[1], int(words[2]), process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def check_command(pid: int, expected: tuple[str, ...], notes: list[str]) -> None:
@@ -462,8 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--targets",
-        default=",".join(TARGETS),
-        help="comma-separated targets among sipfault,sipp (default: %(default)s)",
+        default=",".join(DEFAULT_TARGETS),
+        help="comma-separated targets among " + ",".join(TARGETS) + " (default: %(default)s)",
     )
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
     parser.add_argument(
@@ -510,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
             f"highest rate held with zero failed calls (>= {HELD_SHARE:.0%} of it achieved), "
             f"{target}: {best_rate(steps, target)}/s"
         )
-    if set(TARGETS) <= set(targets):
+    if set(DEFAULT_TARGETS) <= set(targets):
         ours, theirs = best_rate(steps, "sipfault"), best_rate(steps, "sipp")
         ratio = f"{ours / theirs:.0%}" if theirs else "n/a (SIPp's UAS held no rate)"
         print(f"sipfault / SIPp UAS: {ratio}")

@@ -450,6 +450,8 @@ class Endpoint:
         """After a load, once nothing is live (Timers J and L have run), give memory back:
         RSS returns near its idle size instead of staying at the peak (``memory.py``)."""
         assert self._loop is not None
+        if not len(self.media):  # no call has media now: the idle sockets are not needed
+            self.media.trim()
         if self._received >= BUSY_MESSAGES and self.uas.idle():
             self._received = 0
             self.uas.release_memory()

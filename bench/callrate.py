@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -133,7 +134,8 @@ class Step:
 class Probe:
     """Readings of the target process over a step; a reading that failed stays None."""
 
-    pid: int
+    pids: tuple[int, ...]
+    """The target's processes (a parent and its workers): CPU and RSS are their sums."""
     notes: list[str]
     cpu_start: float | None = None
     cpu_end: float | None = None
@@ -145,7 +147,9 @@ class Probe:
     def read(self, what: str, reader: str) -> float | None:
         """One reading ("cpu", "VmRSS", "VmHWM"); None, with a note, if the process is gone."""
         try:
-            return cpu_seconds(self.pid) if reader == "cpu" else memory_kib(self.pid, reader)
+            if reader == "cpu":
+                return sum(cpu_seconds(pid) for pid in self.pids)
+            return sum(memory_kib(pid, reader) for pid in self.pids)
         except (OSError, ValueError) as error:
             self.notes.append(f"no {what} reading: {error}")
             return None
@@ -177,18 +181,23 @@ def _kib(value: float | None) -> int | None:
 
 @contextlib.contextmanager
 def target_process(
-    target: str, transport: str, bound: float, notes: list[str]
-) -> Iterator[tuple[str, int, int]]:
-    """Start the target under test on an ephemeral loopback port; yield (host, port, pid).
+    target: str, transport: str, bound: float, notes: list[str], workers: int = 1
+) -> Iterator[tuple[str, int, tuple[int, ...]]]:
+    """Start the target under test on an ephemeral loopback port; yield (host, port, pids).
 
-    The pid is the server process itself (`python -m sipfault run`, or `sipp`), checked from
-    its command line. For sipfault, its exit summary's retransmission counts are appended to
-    `notes`.
+    The pids are the server process itself (`python -m sipfault run`, or `sipp`), checked from
+    its command line, and with `workers` above 1 sipfault's worker processes. For sipfault,
+    its exit summary's retransmission counts are appended to `notes`.
     """
     if target == "sipfault":
-        with run_sipfault(SCENARIO, quiet=True, transports=[transport], journal=False) as server:
+        extra = ["--workers", str(workers)] if workers > 1 else []
+        with run_sipfault(SCENARIO, quiet=True, transports=[transport], journal=False,
+                          extra_args=extra) as server:
             check_command(server.process.pid, ("sipfault", "run"), notes)
-            yield server.host, server.port, server.process.pid
+            pids = (server.process.pid, *worker_pids(server.stdout))
+            if len(pids) != (workers + 1 if workers > 1 else 1):
+                notes.append(f"found {len(pids) - 1} of {workers} workers' pids")
+            yield server.host, server.port, pids
             server.stop()
             counts = server.summary.other.get("retransmissions", {})
             if any(counts.values()):  # SIPp retransmitted: sipfault answered late
@@ -197,13 +206,18 @@ def target_process(
         if transport != "udp":
             raise SystemExit("the floor targets answer over UDP only")
         with floor_process(target == "floor-blocking", bound + 30) as (host, port, pid):
-            yield host, port, pid
+            yield host, port, (pid,)
     else:
         with sipp_server(
             "uas", transport=transport, timeout=bound + 30, trace_messages=False
         ) as server:
             check_command(server.process.pid, ("-sn", "uas"), notes)
-            yield server.host, server.port, server.process.pid
+            yield server.host, server.port, (server.process.pid,)
+
+
+def worker_pids(listening: str) -> list[int]:
+    """The worker processes a `--workers` listening line names ("w0 pid=123 seed=...")."""
+    return [int(found) for found in re.findall(r"\bw\d+ pid=(\d+)", listening)]
 
 
 @contextlib.contextmanager
@@ -239,9 +253,11 @@ def check_command(pid: int, expected: tuple[str, ...], notes: list[str]) -> None
 
 
 def run_step(
-    target: str, rate: int, calls: int, transport: str, grace: float, after: float
+    target: str, rate: int, calls: int, transport: str, grace: float, after: float,
+    workers: int = 1, socket_per_call: bool = False,
 ) -> Step:
-    """Place `calls` calls at `rate` against a fresh `target`, measuring it."""
+    """Place `calls` calls at `rate` against a fresh `target`, measuring it; SIPp's UAC sends
+    from one socket, or from a socket per call (`-t un`: what spreads calls over workers)."""
     bound = calls / rate + grace
     notes: list[str] = []
     started = time.monotonic()
@@ -250,8 +266,9 @@ def run_step(
     probe: Probe | None = None
     with tempfile.TemporaryDirectory(prefix="callrate-") as tmp:
         try:
-            with target_process(target, transport, bound + after, notes) as (host, port, pid):
-                probe = Probe(pid, notes)
+            with target_process(target, transport, bound + after, notes,
+                                workers) as (host, port, pids):
+                probe = Probe(pids, notes)
                 time.sleep(_SETTLE)
                 probe.before_load()
                 started = time.monotonic()
@@ -259,13 +276,15 @@ def run_step(
                     UAC_SCENARIO,
                     host,
                     port,
-                    transport=transport,
+                    transport="un" if socket_per_call and transport == "udp" else transport,
                     calls=calls,
                     rate=rate,
                     timeout=bound,
                     trace_messages=False,
                     workdir=tmp,
                     extra_args=[
+                        *(["-max_socket", str(calls_in_progress(rate) + _FILES_SPARE // 2)]
+                          if socket_per_call else []),
                         "-l",
                         str(calls_in_progress(rate)),
                         "-trace_shortmsg",
@@ -287,7 +306,7 @@ def run_step(
     if result.returncode not in (0, 1) or not result.stats:
         notes.insert(0, f"sipp exit status {result.returncode}: {first_event(result)}")
     failed = max(result.failed, calls - result.successful)
-    readings = probe or Probe(0, notes)  # no readings: every one None
+    readings = probe or Probe((), notes)  # no readings: every one None
     return Step(
         target,
         rate,
@@ -499,6 +518,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run sipfault with --workers N; its CPU and RSS are the sums over its processes "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--uac-sockets",
+        choices=("one", "per-call"),
+        default="one",
+        help="SIPp's UAC sends from one socket, or from one per call (-t un), for every "
+        "target; UDP from one socket reaches one worker (default: %(default)s)",
+    )
+    parser.add_argument(
         "--grace",
         type=float,
         default=15.0,
@@ -530,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
     for rate in rates:
         for target in targets:  # alternate targets so both see the same machine conditions
             calls = max(round(rate * args.seconds), 1)
-            step = run_step(target, rate, calls, args.transport, args.grace, args.after)
+            step = run_step(target, rate, calls, args.transport, args.grace, args.after,
+                            args.workers, args.uac_sockets == "per-call")
             steps.append(step)
             print(step_line(step, args.after), flush=True)
     print()

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import socket
 import sys
 import time
-from typing import cast
 
 _COPIED = (b"via:", b"from", b"to: ", b"call", b"cseq")
 _SDP = (b"v=0\r\no=floor 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -45,24 +45,31 @@ def answer(request: bytes) -> bytes | None:
     return b"SIP/2.0 200 OK\r\n" + b"\r\n".join(copied) + tail
 
 
-class _Answering(asyncio.DatagramProtocol):
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.datagrams = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = answer(data)
-        if reply is not None:
-            self.datagrams.sendto(reply, addr)
-
-
 async def serve_asyncio(seconds: float) -> None:
+    """Read every queued datagram at each wake-up of the loop, as sipfault's UDP transport
+    does (one datagram per wake-up costs about twice the CPU per call)."""
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(_Answering,
-                                                       local_addr=("127.0.0.1", 0))
-    host, port = transport.get_extra_info("sockname")[:2]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    host, port = sock.getsockname()[:2]
+
+    def readable() -> None:
+        for _ in range(64):
+            try:
+                data, address = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            reply = answer(data)
+            if reply is not None:
+                with contextlib.suppress(BlockingIOError):
+                    sock.sendto(reply, address)
+
+    loop.add_reader(sock.fileno(), readable)
     print(f"listening {host} {port}", flush=True)
     await asyncio.sleep(seconds)
-    transport.close()
+    loop.remove_reader(sock.fileno())
+    sock.close()
 
 
 def serve_blocking(seconds: float) -> None:

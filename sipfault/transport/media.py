@@ -40,7 +40,7 @@ READS_PER_WAKEUP = 64
 """Datagrams read per readiness callback, so one busy stream cannot starve the loop."""
 QUIET_BEFORE_REUSE = 1.0
 """Seconds an idle socket must go without a datagram before another stream may use it."""
-IDLE_KEPT = 1024
+IDLE_KEPT = 4096
 """Idle sockets kept for reuse at most (fewer when the open-file limit is low)."""
 _EVEN_TRIES = 16
 _MAX_DATAGRAM = 65535

@@ -21,6 +21,7 @@ __all__ = ["KINDS", "StreamAccount", "classify"]
 KINDS = ("rtp", "udptl", "other")
 """The kinds of packet a stream tells apart (RTCP counts as other)."""
 
+_NOTHING = MediaTotals()
 _HALF = 0x8000
 _SEQ = 0x10000
 
@@ -111,6 +112,8 @@ class StreamAccount:
 
     def totals(self) -> MediaTotals:
         """The counts so far."""
+        if not self._packets and not self._echoed:
+            return _NOTHING  # the usual end of a load test's call: nothing was sent
         return MediaTotals(
             packets=self._packets, bytes=self._bytes, rtp=self._counts["rtp"],
             udptl=self._counts["udptl"], udptl_redundancy=self._recovery[1],
@@ -119,6 +122,11 @@ class StreamAccount:
             ssrcs=sum(1 for source in self._last if source is not None),
             echoed=self._echoed,
         )
+
+    def begin(self, media: str) -> None:
+        """Count afresh, for a stream of ``media`` (a socket reused for another stream)."""
+        self.media = media
+        self._reset()
 
     def restart(self, media: str) -> MediaTotals:
         """The stream now carries ``media``: the counts so far, and a fresh start."""

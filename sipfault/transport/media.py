@@ -78,7 +78,7 @@ class MediaSocket:
     def start(self, number: int, media: str, echo: bool, on_activity: ActivityHandler) -> None:
         """Serve stream ``number`` from now on, counting afresh."""
         self.number = number
-        self.account = StreamAccount(media)
+        self.account.begin(media)
         self.echo = echo
         self.on_activity = on_activity
         self.quiet_since = None

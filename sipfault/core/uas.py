@@ -267,8 +267,8 @@ class UserAgentServer:
         """Run every timer due at ``now``; a failing one is reported and the rest still run."""
         if not self.endpoint_faults.armed:
             self.start(now)
-        for record in self.absorbing.expire(now):
-            self._events.append(TimerFired(now, record.timer, record.identity[0]))
+        for timer, call_id in self.absorbing.expire_timers(now):
+            self._events.append(TimerFired(now, timer, call_id))
         while True:
             try:
                 self.timers.run_due(now)

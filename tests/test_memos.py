@@ -50,6 +50,8 @@ _DEFAULTS = ResponseDefaults()
 FILLERS: dict[str, Callable[[int], object]] = {
     "header keys": lambda n: header_key(f"X-Field-{n}"),
     "header lines": lambda n: parse_message(_message(n)),
+    "header names": lambda n: parse_message(
+        f"OPTIONS sip:u@example.com SIP/2.0\r\nX-Name-{n}: 1\r\n\r\n".encode()),
     "Request-Lines": lambda n: parse_message(_message(n)),
     "CSeq values": lambda n: parse_cseq(f"{n} INVITE"),
     "Via sent-by": lambda n: parse_via(f"SIP/2.0/UDP h{n}.example.com;branch=z9hG4bK-{n}"),

@@ -15,12 +15,14 @@ from sipfault.core.events import Peer
 from sipfault.model.scenario import Match, Rule, Scenario
 from sipfault.sip.address import parse_address
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.frozen import quick_init
 from sipfault.sip.message import Request
 from sipfault.sip.sdp import media_types
 from sipfault.sip.uri import Uri
 
 
-@dataclass(frozen=True)
+@quick_init
+@dataclass(frozen=True, slots=True)
 class RequestFacts:
     """What rules match on, read once per request."""
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sipfault.sip.frozen import quick_init
 from sipfault.sip.message import Message, Request, Response
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Peer:
     """The other end of a message, as the transport saw it."""
@@ -31,6 +33,7 @@ class Peer:
         return self.transport != "udp"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """Bytes for the transport to send."""
@@ -48,6 +51,7 @@ class Outgoing:
     """Stop reading the stream connection once sent, keeping it open (a fault)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
     """A message arrived and parsed."""
@@ -59,6 +63,7 @@ class MessageReceived:
     retransmission: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageSent:
     """A message left (or was handed to the transport)."""
@@ -77,6 +82,7 @@ class MessageSent:
     "duplicated" (an extra copy); None when ``fault`` is None."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageDropped:
     """Bytes that could not be answered: unparsable, a stray response, or too malformed."""
@@ -87,6 +93,7 @@ class MessageDropped:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KeepAliveReceived:
     """A keep-alive, not a message: a CRLF ping on a stream or a datagram of CRLFs (RFC 5626
@@ -111,6 +118,7 @@ class Finding:
     details: dict[str, str] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RuleMatched:
     """A scenario rule took a request."""
@@ -127,6 +135,7 @@ class RuleMatched:
     """Where the request came from."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RequestUnmatched:
     """No rule took a request; the RFC default answered it with ``status``."""
@@ -138,6 +147,7 @@ class RequestUnmatched:
     """What the default answered: 200 for OPTIONS or an in-dialog BYE, 405, 481, 501..."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FaultApplied:
     """A scenario fault acted on one transmission of a response.
@@ -175,6 +185,7 @@ class FaultApplied:
         return self.emitted == 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TimerFired:
     """A protocol timer fired: RFC 3261 Timer E, F, G, H, I, J, L, or a 2xx / reliable 1xx
@@ -185,6 +196,7 @@ class TimerFired:
     call_id: str | None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EndpointFaultChanged:
     """A fault of the whole endpoint (outage, overload, slow) began or ended."""
@@ -232,6 +244,7 @@ class BindingExpired:
     forced: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MediaTotals:
     """What one stream received while it carried one kind of media (``sipfault.media`` counts)."""
@@ -259,6 +272,7 @@ class MediaTotals:
     """Packets sent back (``media.echo``)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MediaStarted:
     """A stream's socket is open (or it now carries another media type, on the same port)."""
@@ -291,6 +305,7 @@ class MediaFlowing:
     """Where the packet came from."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MediaStopped:
     """A stream's socket closed, or it stopped carrying this media type: its totals."""

@@ -63,7 +63,7 @@ class Exchange:
     )
 
     def __init__(
-        self, transaction: ServerTransaction, facts: RequestFacts, to_tag: str,
+        self, transaction: ServerTransaction, ruri: Uri, in_dialog: bool, to_tag: str,
         dialog: Dialog | None, top_via: Via | None = None, reply_to: Peer | None = None,
     ) -> None:
         self.transaction = transaction
@@ -72,11 +72,11 @@ class Exchange:
         Via's port), and the requests of ours in the dialog this request makes."""
         self.request: Request = transaction.request
         """The request being answered (the transaction's, read often enough to keep here)."""
-        # The facts are kept as their parts, and made again when asked for: one object less
-        # per exchange for the garbage collector to walk during 64*T1.
-        self.ruri: Uri = facts.ruri
+        # The facts rules match on are kept as their parts, and made when asked for: one
+        # object less per exchange for the garbage collector to walk during 64*T1.
+        self.ruri: Uri = ruri
         """The Request-URI."""
-        self.in_dialog: bool = facts.in_dialog
+        self.in_dialog: bool = in_dialog
         """Whether the request carried a To-tag."""
         self.to_tag = to_tag
         self.dialog = dialog

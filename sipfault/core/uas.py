@@ -42,7 +42,7 @@ from sipfault.core.dialog_actions import DialogActions
 from sipfault.core.dialogs import Dialog, Dialogs, DialogState, InviteUnderway
 from sipfault.core.emission import FaultedSender
 from sipfault.core.endpoint_faults import DEFAULT_RETRY_AFTER, EndpointFaults
-from sipfault.core.engine import RequestFacts, ScenarioEngine
+from sipfault.core.engine import ScenarioEngine
 from sipfault.core.events import (
     BindingExpired,
     EndpointFaultChanged,
@@ -267,8 +267,8 @@ class UserAgentServer:
         """Run every timer due at ``now``; a failing one is reported and the rest still run."""
         if not self.endpoint_faults.armed:
             self.start(now)
-        for record in self.absorbing.expire(now):
-            self._events.append(TimerFired(now, record.timer, record.identity[0]))
+        for timer, call_id in self.absorbing.expire_timers(now):
+            self._events.append(TimerFired(now, timer, call_id))
         while True:
             try:
                 self.timers.run_due(now)
@@ -479,9 +479,9 @@ class UserAgentServer:
         to_tag = their_tag or self._new_tag()
         dialog = (self._dialogs.find(request.call_id, their_tag, checked.from_.tag)
                   if their_tag is not None else None)
-        facts = RequestFacts(request, checked.ruri, peer, in_dialog=their_tag is not None)
-        exchange = Exchange(tx, facts, to_tag, dialog, checked.top_via,
-                            response_peer(peer, checked.top_via, self.force_rport))
+        exchange = Exchange(tx, checked.ruri, their_tag is not None, to_tag, dialog,
+                            checked.top_via, response_peer(peer, checked.top_via,
+                                                           self.force_rport))
         exchange.arrived = now
         self._exchanges[key] = exchange
         self._conduct.new_request(exchange, now)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.frozen import quick_init
 from sipfault.sip.grammar import LENIENT_QUOTED_STRING, TOKEN
 from sipfault.sip.memo import Memo
 from sipfault.sip.params import Params, format_params, get_param, parse_params, set_param
@@ -16,6 +17,7 @@ _TOKENS_RE = re.compile(f"{TOKEN}(?:\\s+{TOKEN})*")
 _QUOTED_RE = re.compile(LENIENT_QUOTED_STRING, re.S)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Address:
     """A name-addr or addr-spec with its header parameters (tag, expires, q...)."""

@@ -70,6 +70,11 @@ IPV6_REFERENCE = r"\[[0-9A-Fa-f:.]+\]"
 PORT = r"[0-9]{1,5}"
 
 
+# Content-Length, Max-Forwards, Expires, CSeq numbers: mostly small, written without leading
+# zeros. Read by a lookup; any other spelling ("070", "2000") by the digits.
+_SMALL_NUMBERS: dict[str, int] = {str(number): number for number in range(1000)}
+
+
 def bounded_int(text: str, limit: int) -> int | None:
     """The value of ``1*DIGIT`` text, or None when the text is not that.
 
@@ -77,6 +82,9 @@ def bounded_int(text: str, limit: int) -> int | None:
     ``int()`` refuses strings of more than 4300 digits (CVE-2020-10735 limit), and a peer can
     send a CSeq or Content-Length that long (RFC 4475 §3.1.2.4 sends oversized ones).
     """
+    known = _SMALL_NUMBERS.get(text)
+    if known is not None:  # "0", "70", "200": one lookup (0.05 µs, not 0.25 µs; timeit)
+        return known if known <= limit else limit + 1
     if not (text.isascii() and text.isdigit()):  # 1*DIGIT: isdigit() alone takes "²"
         return None
     if len(text) < 10:  # int() is safe on a few digits: 0.15 µs, not 0.22 µs (timeit)

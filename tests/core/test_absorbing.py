@@ -256,15 +256,16 @@ def test_the_table_ends_records_of_two_lifetimes_in_deadline_order() -> None:
     table = AbsorbingTable()
     assert table.next_deadline() is None
     for n, (now, lifetime) in enumerate([(0.0, 32.0), (1.0, 5.0), (2.0, 32.0), (3.0, 5.0)]):
-        record = base._replace(deadline=now + lifetime, timer="J" if lifetime == 32.0 else "I")
+        record = base._replace(deadline=now + lifetime, timer="J" if lifetime == 32.0 else "I",
+                               identity=(f"c{n}", "f", 1, "sip:a@b"))
         assert table.add(("3261", f"z9hG4bK-{n}", "h:1", "OPTIONS"), record, now)
     assert table.next_deadline() == 6.0
-    assert table.expire(5.9) == []
-    assert [r.deadline for r in table.expire(6.0)] == [6.0]
+    assert table.expire_timers(5.9) == []
+    assert table.expire_timers(6.0) == [("I", "c1")]
     assert table.next_deadline() == 8.0
-    assert [r.deadline for r in table.expire(33.0)] == [32.0, 8.0]
+    assert table.expire_timers(33.0) == [("J", "c0"), ("I", "c3")]
     assert table.next_deadline() == 34.0
-    assert [r.deadline for r in table.expire(40.0)] == [34.0]
+    assert table.expire_timers(40.0) == [("J", "c2")]
     assert table.next_deadline() is None and len(table) == 0
 
 

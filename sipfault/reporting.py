@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sipfault.core.capabilities import KNOWN_METHODS
@@ -23,11 +23,14 @@ from sipfault.record.records import (
     KeepAliveRecord,
     MediaRecord,
     MessageRecord,
+    OtherRecord,
     OutcomeRecord,
     Record,
+    RuleRecord,
     SheddingRecord,
     UnmatchedRecord,
 )
+from sipfault.sip.message import Request, Response
 
 if TYPE_CHECKING:
     from sipfault.endpoint import Endpoint
@@ -100,45 +103,96 @@ class MessageCounts:
         """New INVITEs and REGISTERs refused with 503 under load, in episodes that ended."""
         self.shedding_seconds = 0.0
         """How long load shedding lasted, in episodes that ended."""
+        self._counters: dict[type[object], Callable[[Any], None]] = {
+            MessageRecord: self._count_message, DroppedRecord: self._count_dropped,
+            KeepAliveRecord: self._count_keepalive, FindingRecord: self._count_finding,
+            UnmatchedRecord: self._count_unmatched, FaultRecord: self._count_fault,
+            MediaRecord: self._count_media_record, FaxRecord: self._count_fax,
+            SheddingRecord: self._count_shedding, RuleRecord: self._count_nothing,
+            OutcomeRecord: self._count_nothing, T30Record: self._count_nothing,
+            FaxPageRecord: self._count_nothing, OtherRecord: self._count_nothing,
+        }
+        """How each kind of record is counted, by its exact class: one look-up per record."""
 
     def on_record(self, record: Record) -> None:
         """Count one record."""
+        count = self._counters.get(type(record))
+        if count is not None:
+            count(record)
+        else:
+            self._count_by_kind(record)
+
+    def _count_by_kind(self, record: Record) -> None:
+        """:meth:`on_record` for a record whose exact class is not in ``_counters`` (a
+        subclass of one that is)."""
         if isinstance(record, MessageRecord):
-            if record.fault_effect == "duplicated":
-                return
-            if self._pending and not record.received and id(record.message) in self._pending:
-                del self._pending[id(record.message)]  # the first copy of it that went out
-                if record.status is not None:
-                    self.responses[record.status] += 1
-            elif record.retransmission:
-                if record.received:
-                    self.retransmissions_in += 1
-                else:
-                    self.retransmissions_out += 1
-            elif record.received and record.is_request:
-                self.requests[counted_method(record.method)] += 1
-            elif not record.received and record.status is not None:
-                self.responses[record.status] += 1
+            self._count_message(record)
         elif isinstance(record, DroppedRecord):
-            self.dropped += 1
+            self._count_dropped(record)
         elif isinstance(record, KeepAliveRecord):
-            self.keepalives += 1
+            self._count_keepalive(record)
         elif isinstance(record, FindingRecord):
-            self.findings[record.kind] += 1
+            self._count_finding(record)
         elif isinstance(record, UnmatchedRecord):
-            self.unmatched[counted_method(record.method), record.status] += 1
+            self._count_unmatched(record)
         elif isinstance(record, FaultRecord):
             self._count_fault(record)
-        elif isinstance(record, MediaRecord) and record.event == "stop":
-            self._count_media(record)
+        elif isinstance(record, MediaRecord):
+            self._count_media_record(record)
         elif isinstance(record, FaxRecord):
-            self.faxes.append(record)
+            self._count_fax(record)
         elif isinstance(record, SheddingRecord):
-            if record.shedding.active:
-                self.shedding_episodes += 1
-            else:
-                self.shed_refused += record.shedding.refused
-                self.shedding_seconds += record.shedding.duration
+            self._count_shedding(record)
+
+    def _count_message(self, record: MessageRecord) -> None:
+        # Read once: a server under load counts several of these per call.
+        message = record.message
+        if record.direction == "in":
+            if record.retransmission:
+                self.retransmissions_in += 1
+            elif isinstance(message, Request):
+                self.requests[counted_method(message.method)] += 1
+            return
+        if record.fault_effect == "duplicated":
+            return
+        pending = self._pending
+        if pending and id(message) in pending:
+            del pending[id(message)]  # the first copy of it that went out
+            if isinstance(message, Response):
+                self.responses[message.status] += 1
+        elif record.retransmission:
+            self.retransmissions_out += 1
+        elif isinstance(message, Response):
+            self.responses[message.status] += 1
+
+    def _count_dropped(self, record: DroppedRecord) -> None:
+        self.dropped += 1
+
+    def _count_keepalive(self, record: KeepAliveRecord) -> None:
+        self.keepalives += 1
+
+    def _count_finding(self, record: FindingRecord) -> None:
+        self.findings[record.kind] += 1
+
+    def _count_unmatched(self, record: UnmatchedRecord) -> None:
+        self.unmatched[counted_method(record.method), record.status] += 1
+
+    def _count_media_record(self, record: MediaRecord) -> None:
+        if record.event == "stop":
+            self._count_media(record)
+
+    def _count_fax(self, record: FaxRecord) -> None:
+        self.faxes.append(record)
+
+    def _count_shedding(self, record: SheddingRecord) -> None:
+        if record.shedding.active:
+            self.shedding_episodes += 1
+        else:
+            self.shed_refused += record.shedding.refused
+            self.shedding_seconds += record.shedding.duration
+
+    def _count_nothing(self, record: Record) -> None:
+        pass
 
     def _count_media(self, record: MediaRecord) -> None:
         stopped = self.media.get(record.call_id)

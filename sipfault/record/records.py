@@ -60,8 +60,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sipfault.core.events import (
     Event,
@@ -85,6 +86,7 @@ from sipfault.core.events import (
     T30Frame,
 )
 from sipfault.record.fax_records import FaxPageRecord, FaxRecord, T30Record, fax_record
+from sipfault.sip.frozen import quick_init
 from sipfault.sip.headers import header_key
 from sipfault.sip.message import Message, Request, Response
 
@@ -156,17 +158,22 @@ class MessageRecord:
     def __init__(self, event: MessageReceived | MessageSent, time: float) -> None:
         self._event = event
         self._peer = event.peer
-        self.direction = "in" if isinstance(event, MessageReceived) else "out"
+        self.direction: str
         """"in" from the client, "out" from sipfault."""
+        self.request: Request | None
+        """For a response sipfault sent: the request it answers."""
+        if isinstance(event, MessageSent):
+            self.direction = "out"
+            self.request = event.request
+        else:
+            self.direction = "in"
+            self.request = None
         self.time = time
         """Wall-clock time (``time.time()``) it arrived or left."""
         self.message: Message = event.message
         """The parsed message (the core's object; do not change it)."""
         self.retransmission = event.retransmission
         """A copy of an earlier message of the same transaction."""
-        self.request: Request | None = (
-            event.request if isinstance(event, MessageSent) else None)
-        """For a response sipfault sent: the request it answers."""
         self._first_line: str | None = None
         self._headers: tuple[tuple[str, str], ...] | None = None
 
@@ -324,6 +331,7 @@ class MessageRecord:
         return self.line()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RuleRecord:
     """A scenario rule took a request."""
@@ -358,6 +366,7 @@ class RuleRecord:
                 **_json_flow(self.transport, self.source, self.destination)}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UnmatchedRecord:
     """No rule took a request; the RFC default answered it with ``status``."""
@@ -395,6 +404,7 @@ class UnmatchedRecord:
                 **_json_flow(self.transport, self.source, self.destination)}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DroppedRecord:
     """Bytes that could not be answered: unparsable, a stray response, a failed handshake."""
@@ -424,6 +434,7 @@ class DroppedRecord:
                 **_json_flow(self.transport, self.source, self.destination), "raw": self.raw}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KeepAliveRecord:
     """A keep-alive from a client: CRLFs (RFC 5626 §4.4.1) or a STUN Binding (§4.4.2)."""
@@ -451,6 +462,7 @@ class KeepAliveRecord:
                 **_json_flow(self.transport, self.source, self.destination)}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FindingRecord:
     """Something the client did that a test may want to know: a missed ACK, a late retry."""
@@ -493,6 +505,7 @@ class FindingRecord:
 _KIND_NAMES = {"rtp": "RTP", "udptl": "UDPTL", "other": "non-RTP"}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MediaRecord:
     """A media stream started, saw its first packet of a kind, or stopped with its counts."""
@@ -569,6 +582,7 @@ class MediaRecord:
 _METHOD_NAMES = {"INVITE": "re-INVITE"}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OutcomeRecord:
     """How the client answered a request sipfault sent itself (a re-INVITE, a BYE...)."""
@@ -601,6 +615,7 @@ class OutcomeRecord:
                 "reason": self.reason, "attempt": self.attempt}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FaultRecord:
     """A scenario fault acted on one transmission of a response sipfault sent."""
@@ -665,6 +680,7 @@ class FaultRecord:
                 **_json_flow(self.transport, self.source, self.destination)}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SheddingRecord:
     """Load shedding began or ended (RFC 3261 §21.5.4, :mod:`sipfault.core.admission`)."""
@@ -706,6 +722,7 @@ def _fault_note(effect: str | None, fault: str) -> str:
     return f" [{effect} by fault {fault}]"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OtherRecord:
     """Any other event (a timer fired, a fault applied, a binding expired), field by field."""
@@ -758,8 +775,41 @@ def _cseq_method(message: Response) -> str:
     return cseq[-1] if len(cseq) == 2 else ""
 
 
-def _fault_record(event: FaultApplied, message: Response, peer: Peer,
-                  wall: float) -> FaultRecord:
+def _flow_from(peer: Peer) -> tuple[str, tuple[str, int], tuple[str, int]]:
+    """Transport, source, destination of what came from ``peer``."""
+    return peer.transport, peer.remote, peer.local
+
+
+def _rule_record(event: RuleMatched, wall: float) -> RuleRecord:
+    peer = event.peer
+    return RuleRecord(wall, event.rule, event.method, event.call_id, peer.transport,
+                      peer.remote, peer.local, event.request)
+
+
+def _unmatched_record(event: RequestUnmatched, wall: float) -> UnmatchedRecord:
+    request, peer = event.request, event.peer
+    return UnmatchedRecord(wall, request.method, request.uri, event.status,
+                           request.headers.get("Call-ID"), peer.transport, peer.remote,
+                           peer.local, request)
+
+
+def _dropped_record(event: MessageDropped, wall: float) -> DroppedRecord:
+    return DroppedRecord(wall, event.reason, *_flow_from(event.peer), raw=event.data)
+
+
+def _keepalive_record(event: KeepAliveReceived, wall: float) -> KeepAliveRecord:
+    return KeepAliveRecord(wall, event.kind, *_flow_from(event.peer))
+
+
+def _finding_record(event: Finding, wall: float) -> FindingRecord:
+    flow = _flow_from(event.peer) if event.peer is not None else (None, None, None)
+    return FindingRecord(wall, event.kind, event.text, event.call_id, dict(event.details), *flow)
+
+
+def _fault_record(event: FaultApplied, wall: float) -> FaultRecord | OtherRecord:
+    message, peer = event.message, event.peer
+    if message is None or peer is None:
+        return _other_record(event, wall)
     return FaultRecord(
         wall, event.fault, event.effect, event.attempt, event.emitted, event.call_id,
         peer.transport, peer.local, peer.remote, message.first_line(), _cseq_method(message),
@@ -767,51 +817,95 @@ def _fault_record(event: FaultApplied, message: Response, peer: Peer,
     )
 
 
-def _flow_from(peer: Peer) -> tuple[str, tuple[str, int], tuple[str, int]]:
-    """Transport, source, destination of what came from ``peer``."""
-    return peer.transport, peer.remote, peer.local
+def _media_started_record(event: MediaStarted, wall: float) -> MediaRecord:
+    return MediaRecord(wall, "start", event.call_id, event.stream, event.index, event.media,
+                       event.local, event.remote)
 
 
-def to_record(event: Event, wall: float) -> Record:
-    """The record of one core event that happened at wall-clock time ``wall``."""
-    if isinstance(event, MessageReceived | MessageSent):
-        return MessageRecord(event, wall)
-    if isinstance(event, RuleMatched):
-        return RuleRecord(wall, event.rule, event.method, event.call_id,
-                          *_flow_from(event.peer), request=event.request)
-    if isinstance(event, RequestUnmatched):
-        request = event.request
-        return UnmatchedRecord(wall, request.method, request.uri, event.status,
-                               request.headers.get("Call-ID"), *_flow_from(event.peer),
-                               request=request)
-    if isinstance(event, MessageDropped):
-        return DroppedRecord(wall, event.reason, *_flow_from(event.peer), raw=event.data)
-    if isinstance(event, KeepAliveReceived):
-        return KeepAliveRecord(wall, event.kind, *_flow_from(event.peer))
-    if isinstance(event, Finding):
-        flow = _flow_from(event.peer) if event.peer is not None else (None, None, None)
-        return FindingRecord(wall, event.kind, event.text, event.call_id, dict(event.details),
-                             *flow)
-    if isinstance(event, FaultApplied) and event.message is not None and event.peer is not None:
-        return _fault_record(event, event.message, event.peer, wall)
-    if isinstance(event, MediaStarted):
-        return MediaRecord(wall, "start", event.call_id, event.stream, event.index,
-                           event.media, event.local, event.remote)
-    if isinstance(event, MediaFlowing):
-        return MediaRecord(wall, "flowing", event.call_id, event.stream, event.index,
-                           event.media, remote=event.source, kind=event.kind)
-    if isinstance(event, MediaStopped):
-        return MediaRecord(wall, "stop", event.call_id, event.stream, event.index,
-                           event.media, event.local, totals=event.totals, reason=event.reason)
-    if isinstance(event, T30Frame | FaxPage | FaxOutcome):
-        return fax_record(event, wall)
-    if isinstance(event, LoadShedding):
-        return SheddingRecord(wall, event)
-    if isinstance(event, RequestOutcome):
-        return OutcomeRecord(wall, event.call_id, event.method, event.purpose, event.status,
-                             event.reason, event.attempt)
+def _media_flowing_record(event: MediaFlowing, wall: float) -> MediaRecord:
+    return MediaRecord(wall, "flowing", event.call_id, event.stream, event.index, event.media,
+                       remote=event.source, kind=event.kind)
+
+
+def _media_stopped_record(event: MediaStopped, wall: float) -> MediaRecord:
+    return MediaRecord(wall, "stop", event.call_id, event.stream, event.index, event.media,
+                       event.local, totals=event.totals, reason=event.reason)
+
+
+def _shedding_record(event: LoadShedding, wall: float) -> SheddingRecord:
+    return SheddingRecord(wall, event)
+
+
+def _outcome_record(event: RequestOutcome, wall: float) -> OutcomeRecord:
+    return OutcomeRecord(wall, event.call_id, event.method, event.purpose, event.status,
+                         event.reason, event.attempt)
+
+
+def _other_record(event: Event, wall: float) -> OtherRecord:
     fields = {
         item.name: _plain(getattr(event, item.name))
         for item in dataclasses.fields(event) if item.name != "time"
     }
     return OtherRecord(wall, _snake(type(event).__name__), fields, event)
+
+
+_CONVERTERS: dict[type[object], Callable[[Any, float], Record]] = {
+    MessageReceived: MessageRecord,
+    MessageSent: MessageRecord,
+    RuleMatched: _rule_record,
+    RequestUnmatched: _unmatched_record,
+    MessageDropped: _dropped_record,
+    KeepAliveReceived: _keepalive_record,
+    Finding: _finding_record,
+    FaultApplied: _fault_record,
+    MediaStarted: _media_started_record,
+    MediaFlowing: _media_flowing_record,
+    MediaStopped: _media_stopped_record,
+    T30Frame: fax_record,
+    FaxPage: fax_record,
+    FaxOutcome: fax_record,
+    LoadShedding: _shedding_record,
+    RequestOutcome: _outcome_record,
+}
+"""How each kind of event becomes its record, by the event's exact class: one dictionary
+look-up per event, where a server under load makes several records per call."""
+
+
+def to_record(event: Event, wall: float) -> Record:
+    """The record of one core event that happened at wall-clock time ``wall``."""
+    convert = _CONVERTERS.get(type(event))
+    if convert is not None:
+        return convert(event, wall)
+    return _record_by_kind(event, wall)
+
+
+def _record_by_kind(event: Event, wall: float) -> Record:
+    """:func:`to_record` for an event whose exact class is not in :data:`_CONVERTERS` (a
+    subclass of one that is, or an event with no record of its own)."""
+    if isinstance(event, MessageReceived | MessageSent):
+        return MessageRecord(event, wall)
+    if isinstance(event, RuleMatched):
+        return _rule_record(event, wall)
+    if isinstance(event, RequestUnmatched):
+        return _unmatched_record(event, wall)
+    if isinstance(event, MessageDropped):
+        return _dropped_record(event, wall)
+    if isinstance(event, KeepAliveReceived):
+        return _keepalive_record(event, wall)
+    if isinstance(event, Finding):
+        return _finding_record(event, wall)
+    if isinstance(event, FaultApplied):
+        return _fault_record(event, wall)
+    if isinstance(event, MediaStarted):
+        return _media_started_record(event, wall)
+    if isinstance(event, MediaFlowing):
+        return _media_flowing_record(event, wall)
+    if isinstance(event, MediaStopped):
+        return _media_stopped_record(event, wall)
+    if isinstance(event, T30Frame | FaxPage | FaxOutcome):
+        return fax_record(event, wall)
+    if isinstance(event, LoadShedding):
+        return _shedding_record(event, wall)
+    if isinstance(event, RequestOutcome):
+        return _outcome_record(event, wall)
+    return _other_record(event, wall)

@@ -123,26 +123,13 @@ class MessageCounts:
             self._count_by_kind(record)
 
     def _count_by_kind(self, record: Record) -> None:
-        """:meth:`on_record` for a record whose exact class is not in ``_counters`` (a
-        subclass of one that is)."""
-        if isinstance(record, MessageRecord):
-            self._count_message(record)
-        elif isinstance(record, DroppedRecord):
-            self._count_dropped(record)
-        elif isinstance(record, KeepAliveRecord):
-            self._count_keepalive(record)
-        elif isinstance(record, FindingRecord):
-            self._count_finding(record)
-        elif isinstance(record, UnmatchedRecord):
-            self._count_unmatched(record)
-        elif isinstance(record, FaultRecord):
-            self._count_fault(record)
-        elif isinstance(record, MediaRecord):
-            self._count_media_record(record)
-        elif isinstance(record, FaxRecord):
-            self._count_fax(record)
-        elif isinstance(record, SheddingRecord):
-            self._count_shedding(record)
+        """:meth:`on_record` for a record whose exact class is not in ``_counters``: counted
+        as the nearest class it derives from; an unknown kind is not counted."""
+        for base in type(record).__mro__[1:]:
+            count = self._counters.get(base)
+            if count is not None:
+                count(record)
+                return
 
     def _count_message(self, record: MessageRecord) -> None:
         # Read once: a server under load counts several of these per call.

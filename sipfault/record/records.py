@@ -880,32 +880,10 @@ def to_record(event: Event, wall: float) -> Record:
 
 
 def _record_by_kind(event: Event, wall: float) -> Record:
-    """:func:`to_record` for an event whose exact class is not in :data:`_CONVERTERS` (a
-    subclass of one that is, or an event with no record of its own)."""
-    if isinstance(event, MessageReceived | MessageSent):
-        return MessageRecord(event, wall)
-    if isinstance(event, RuleMatched):
-        return _rule_record(event, wall)
-    if isinstance(event, RequestUnmatched):
-        return _unmatched_record(event, wall)
-    if isinstance(event, MessageDropped):
-        return _dropped_record(event, wall)
-    if isinstance(event, KeepAliveReceived):
-        return _keepalive_record(event, wall)
-    if isinstance(event, Finding):
-        return _finding_record(event, wall)
-    if isinstance(event, FaultApplied):
-        return _fault_record(event, wall)
-    if isinstance(event, MediaStarted):
-        return _media_started_record(event, wall)
-    if isinstance(event, MediaFlowing):
-        return _media_flowing_record(event, wall)
-    if isinstance(event, MediaStopped):
-        return _media_stopped_record(event, wall)
-    if isinstance(event, T30Frame | FaxPage | FaxOutcome):
-        return fax_record(event, wall)
-    if isinstance(event, LoadShedding):
-        return _shedding_record(event, wall)
-    if isinstance(event, RequestOutcome):
-        return _outcome_record(event, wall)
+    """:func:`to_record` for an event whose exact class is not in :data:`_CONVERTERS`: the
+    converter of the nearest class it derives from, else its fields as an OtherRecord."""
+    for base in type(event).__mro__[1:]:
+        convert = _CONVERTERS.get(base)
+        if convert is not None:
+            return convert(event, wall)
     return _other_record(event, wall)

@@ -142,3 +142,31 @@ async def test_a_real_run_gives_each_listener_the_same_records() -> None:
     assert (rule.call_id, rule.method) == ("same@test", "INVITE")
     assert rule.request is invite.message
     assert rule.source == invite.source == client.local
+
+
+def test_an_event_of_a_derived_class_becomes_the_record_of_its_base_and_is_counted() -> None:
+    """Records are looked up by the event's exact class; a derived class goes by its nearest
+    base in the same table, and an event of no known kind becomes an OtherRecord."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True, slots=True)
+    class LateFinding(Finding):
+        pass
+
+    @dataclass(frozen=True, slots=True)
+    class SomethingElse:
+        time: float
+        what: str
+
+    record = to_record(LateFinding(1.0, "no-ack", "no ACK", "c@h"), 5.0)
+    assert isinstance(record, FindingRecord)
+    assert (record.time, record.kind, record.call_id) == (5.0, "no-ack", "c@h")
+    other = to_record(SomethingElse(1.0, "x"), 5.0)  # type: ignore[arg-type]
+    assert other.type == "something_else" and other.to_json()["what"] == "x"
+
+    class LateFindingRecord(FindingRecord):
+        pass
+
+    counts = ConsoleReporter(io.StringIO(), quiet=True).counts
+    counts.on_record(LateFindingRecord(5.0, "no-ack", "no ACK", "c@h", {}, None, None, None))
+    assert counts.findings == {"no-ack": 1}

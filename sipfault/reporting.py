@@ -165,8 +165,19 @@ class MessageCounts:
         self.unmatched[counted_method(record.method), record.status] += 1
 
     def _count_media_record(self, record: MediaRecord) -> None:
-        if record.event == "stop":
-            self._count_media(record)
+        if record.event != "stop":  # a stream's start and first packets are not counted
+            return
+        stopped = self.media.get(record.call_id)
+        if stopped is None:
+            self.media_calls += 1
+            if len(self.media) >= MEDIA_CALLS_LISTED:
+                del self.media[next(iter(self.media))]
+            stopped = self.media[record.call_id] = []
+        stopped.append(record)
+        self.media_streams += 1
+        if record.totals is not None:
+            self.media_packets += record.totals.packets
+            self.media_bytes += record.totals.bytes
 
     def _count_fax(self, record: FaxRecord) -> None:
         self.faxes.append(record)
@@ -180,19 +191,6 @@ class MessageCounts:
 
     def _count_nothing(self, record: Record) -> None:
         pass
-
-    def _count_media(self, record: MediaRecord) -> None:
-        stopped = self.media.get(record.call_id)
-        if stopped is None:
-            self.media_calls += 1
-            if len(self.media) >= MEDIA_CALLS_LISTED:
-                del self.media[next(iter(self.media))]
-            stopped = self.media[record.call_id] = []
-        stopped.append(record)
-        self.media_streams += 1
-        if record.totals is not None:
-            self.media_packets += record.totals.packets
-            self.media_bytes += record.totals.bytes
 
     def totals(self) -> dict[str, object]:
         """The counters as JSON (``sipfault run --workers`` sends each worker's to the
